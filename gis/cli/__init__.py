@@ -1,0 +1,34 @@
+"""The ``gis`` command line: a click group with one small module per subcommand."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from gis import __version__
+from gis.cli.build import build
+from gis.cli.check import check
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gis")
+@click.option("-v", "--verbose", count=True, help="More messages (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Fewer messages: errors only.")
+def cli(verbose: int, quiet: int) -> None:
+    """Planning layers of Longgang, Longhua and Pingshan, checked against their plans.
+
+    Areas are measured in EPSG:4547 (CGCS2000 / Gauss-Kruger CM 114E).
+    """
+    level = logging.WARNING - 10 * verbose + 10 * quiet
+    logging.basicConfig(level=max(logging.DEBUG, min(level, logging.ERROR)), format="%(levelname)s: %(message)s")
+
+
+cli.add_command(check)
+cli.add_command(build)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    sys.exit(cli.main(prog_name="gis", standalone_mode=True))

@@ -1,0 +1,49 @@
+"""Options and error handling shared by the subcommands."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from gis.errors import GisError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+layers_option = click.option(
+    "--layers",
+    "layers_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of layers (default: the shipped layers/).",
+)
+targets_option = click.option(
+    "--targets",
+    "targets_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Targets table, .csv or .xlsx (default: targets.csv in the layers folder).",
+)
+overwrite_option = click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+
+
+def handle_errors(func: F) -> F:
+    """Turn expected errors into one line per problem on stderr and exit code 2, no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GisError as exc:
+            problems = getattr(exc, "problems", None) or [str(exc)]
+            for line in problems:
+                click.echo(f"error: {line}", err=True)
+            if len(problems) > 1:
+                click.echo(f"{len(problems)} problems found; nothing was written.", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]

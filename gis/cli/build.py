@@ -1,0 +1,48 @@
+"""``gis build``: run the whole pipeline on the layers and write every output."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gis._atomic import write_text_atomic
+from gis.cli._options import handle_errors, layers_option, targets_option
+from gis.evaluate import exit_code, summarize
+from gis.output import format_csv, format_json, format_table
+from gis.pipeline import run_check
+
+
+@click.command()
+@layers_option
+@targets_option
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("out"),
+    show_default=True,
+    help="Folder for the check results.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 when any target is short or over (as gis check does).")
+@handle_errors
+def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, strict: bool) -> None:
+    """Run the pipeline on the layers and write its outputs.
+
+    Writes OUT_DIR/check.json, OUT_DIR/check.csv and OUT_DIR/check.txt (each replaced
+    atomically: a failed build leaves the previous files intact), then prints the summary.
+    """
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    outputs = {
+        "check.json": format_json(run.results, meta=run.meta(), notes=run.notes),
+        "check.csv": "\ufeff" + format_csv(run.results),  # BOM so spreadsheets show Chinese
+        "check.txt": format_table(run.results),
+    }
+    for name, text in outputs.items():
+        write_text_atomic(out_dir / name, text)
+    counts = summarize(run.results)
+    click.echo(f"checked {len(run.features)} features against {len(run.results)} targets")
+    click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
+    for name in outputs:
+        click.echo(f"wrote {out_dir / name}")
+    sys.exit(exit_code(run.results) if strict else 0)

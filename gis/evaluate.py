@@ -1,0 +1,396 @@
+"""Join and evaluate stage: targets against measured features, one status per target.
+
+Statuses (see :data:`gis.settings.STATUSES`):
+
+- ``met``: the measured value satisfies the comparator; for ``approx``, it equals the
+  planned figure at the precision the plan states it (703 -> within +/-0.5 ha).
+- ``within tolerance``: not met, but within ``tolerance_pct`` of the planned figure.
+- ``short`` / ``over``: below / above the planned figure by more than the tolerance.
+- ``no polygon``: no feature or part carries the figure.
+- ``not checkable by area``: a building floor area, which no polygon's area can check.
+
+Besides the rows of the targets table, two consistency checks are derived from the
+layers: every part lies inside its parent (``within_parent``) and every part's planned
+figure is not larger than its parent's (``planned_le_parent``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from gis import settings
+from gis.crs import AREA_CRS
+from gis.errors import InputError
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "target_id",
+    "scope",
+    "fid",
+    "part",
+    "name_zh",
+    "name_en",
+    "district",
+    "layer",
+    "metric",
+    "comparator",
+    "planned",
+    "measured",
+    "unit",
+    "delta",
+    "delta_pct",
+    "tolerance_pct",
+    "status",
+    "horizon",
+    "source_file",
+    "source_ref",
+    "note",
+)
+
+
+def compare(comparator: str, planned: float, measured: float, *, tolerance_pct: float, half_step: float = 0.0) -> str:
+    """Return the status of ``measured`` against ``planned`` under ``comparator``.
+
+    Parameters
+    ----------
+    comparator
+        ``approx``, ``at_least``, ``more_than`` or ``at_most``.
+    planned, measured
+        The two values, in one unit.
+    tolerance_pct
+        How far (per cent of ``planned``) a value may miss and still be ``within tolerance``.
+    half_step
+        For ``approx``: half a unit of the last decimal the plan states; a value this close is ``met``.
+
+    Examples
+    --------
+    >>> compare("approx", 703, 703.4, tolerance_pct=10, half_step=0.5)
+    'met'
+    >>> compare("approx", 703, 650, tolerance_pct=10, half_step=0.5)
+    'within tolerance'
+    >>> compare("at_least", 400, 380, tolerance_pct=10)
+    'within tolerance'
+    >>> compare("more_than", 6000, 6000, tolerance_pct=0)
+    'short'
+    """
+    delta = measured - planned
+    miss_pct = abs(delta) / planned * 100.0 if planned else math.inf
+    eps = 1e-9 * max(1.0, abs(planned))
+    if comparator == "approx":
+        if abs(delta) <= half_step + eps:
+            return settings.MET
+        if tolerance_pct > 0 and miss_pct <= tolerance_pct + 1e-9:
+            return settings.WITHIN
+        return settings.SHORT if delta < 0 else settings.OVER
+    if comparator == "at_least":
+        ok = measured >= planned - eps
+    elif comparator == "more_than":
+        ok = measured > planned + eps
+    elif comparator == "at_most":
+        ok = measured <= planned + eps
+    else:
+        raise ValueError(f"unknown comparator {comparator!r}; use one of {', '.join(settings.COMPARATORS)}")
+    if ok:
+        return settings.MET
+    if tolerance_pct > 0 and miss_pct <= tolerance_pct + 1e-9:
+        return settings.WITHIN
+    return settings.OVER if comparator == "at_most" else settings.SHORT
+
+
+class _Index:
+    """Look-ups over the measured features: by fid, children, and (fid, part) resolution."""
+
+    def __init__(self, features: gpd.GeoDataFrame) -> None:
+        self.features = features
+        self.by_fid = {fid: i for i, fid in zip(features.index, features["fid"], strict=True)}
+        self.children: dict[str, list[str]] = {}
+        for fid, parent in zip(features["fid"], features["parent"], strict=True):
+            if parent:
+                self.children.setdefault(parent, []).append(fid)
+
+    def row(self, fid: str) -> pd.Series:
+        return self.features.loc[self.by_fid[fid]]
+
+    def resolve(self, fid: str, part: str | None) -> pd.Series | None:
+        """Return the feature ``fid`` if it is that part, else its descendant of that part."""
+        row = self.row(fid)
+        if part is None or part == row["part"] or (part == "extent" and row["part"] == "extent"):
+            return row
+        stack = list(self.children.get(fid, []))
+        while stack:
+            child = self.row(stack.pop(0))
+            if child["part"] == part:
+                return child
+            stack.extend(self.children.get(child["fid"], []))
+        return None
+
+
+def _half_step(decimals: int, factor: float) -> float:
+    return 0.5 * 10.0 ** (-decimals) * factor
+
+
+def validate_join(features: gpd.GeoDataFrame, targets: pd.DataFrame, *, targets_path: str = "targets") -> list[str]:
+    """Check that targets and features fit together; raise :class:`InputError` listing every misfit.
+
+    Returns
+    -------
+    list of str
+        Notes that are not errors: features that no target refers to.
+    """
+    index = _Index(features)
+    problems: list[str] = []
+    used: set[str] = set()
+    for _, t in targets.iterrows():
+        where = f"{targets_path}: row {t['row']}, target {t['target_id']}"
+        fid = t["fid"]
+        if fid is None:
+            continue
+        if fid not in index.by_fid:
+            problems.append(
+                f"{where}: fid {fid} is no feature of any layer. Correct the fid, or add the feature to its layer."
+            )
+            continue
+        feat = index.row(fid)
+        used.add(fid)
+        resolved = index.resolve(fid, t["part"])
+        if resolved is not None:
+            used.add(resolved["fid"])
+        for field in ("layer", "district"):
+            if t[field] is not None and t[field] != feat[field]:
+                problems.append(
+                    f"{where}: field {field} is {t[field]!r} but feature {fid} is in {field} {feat[field]!r}. "
+                    "Correct one of them."
+                )
+        if t["metric"] == "plot_ratio":
+            same = targets[(targets["fid"] == fid) & (targets["target_id"] != t["target_id"])]
+            if same[same["metric"] == "floor_area"].empty:
+                problems.append(f"{where}: a plot_ratio needs a floor_area row for fid {fid}. Add it.")
+            if same[(same["metric"] == "area") & (same["part"] == t["part"])].empty:
+                problems.append(f"{where}: a plot_ratio needs an area row for fid {fid}, part {t['part']}. Add it.")
+    if problems:
+        raise InputError(problems)
+    notes = [
+        f"layer {r['layer']}, feature {r['fid']} ({r['name_zh']}): no target refers to it (the plans give it no figure)"
+        for _, r in features.iterrows()
+        if r["fid"] not in used
+    ]
+    return notes
+
+
+def _preferred(rows: pd.DataFrame) -> pd.Series:
+    """Return the row stating the figure itself (``approx``) if any, else the first."""
+    approx = rows[rows["comparator"] == "approx"]
+    return (approx if not approx.empty else rows).iloc[0]
+
+
+def _aggregate_names(t: pd.Series) -> tuple[str | None, str | None]:
+    if t["scope"] != "aggregate" or t["district"] not in settings.DISTRICTS or t["layer"] not in settings.LAYER_TITLES:
+        return None, None
+    d_zh, d_en = settings.DISTRICTS[t["district"]]
+    l_zh, l_en = settings.LAYER_TITLES[t["layer"]]
+    part = f" ({t['part']})" if t["part"] else ""
+    return f"{d_zh}{l_zh}{part}", f"{d_en}: {l_en.lower()}{part}"
+
+
+def _base(t: pd.Series, feat: pd.Series | None) -> dict[str, object]:
+    agg_zh, agg_en = _aggregate_names(t)
+    return {
+        "target_id": t["target_id"],
+        "scope": t["scope"],
+        "fid": t["fid"],
+        "part": t["part"],
+        "name_zh": feat["name_zh"] if feat is not None else agg_zh,
+        "name_en": feat["name_en"] if feat is not None else agg_en,
+        "district": t["district"] if t["district"] is not None else (feat["district"] if feat is not None else None),
+        "layer": t["layer"] if t["layer"] is not None else (feat["layer"] if feat is not None else None),
+        "metric": t["metric"],
+        "comparator": t["comparator"],
+        "tolerance_pct": t["tolerance_pct"],
+        "horizon": t["horizon"],
+        "source_file": t["source_file"],
+        "source_ref": t["source_ref"],
+        "note": t["note"],
+    }
+
+
+def _with_values(rec: dict[str, object], planned: float, measured: float | None, unit: str, status: str) -> None:
+    rec["planned"] = planned
+    rec["measured"] = measured
+    rec["unit"] = unit
+    if measured is None or status in (settings.NO_POLYGON, settings.NOT_CHECKABLE):
+        rec["delta"] = None
+        rec["delta_pct"] = None
+    else:
+        rec["delta"] = measured - planned
+        rec["delta_pct"] = (measured - planned) / planned * 100.0 if planned else None
+    rec["status"] = status
+
+
+def _union_ha(geoms: gpd.GeoSeries) -> float:
+    projected = geoms.to_crs(AREA_CRS)
+    return float(shapely.union_all(projected.to_numpy()).area) / 10_000.0
+
+
+def check_targets(features: gpd.GeoDataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Evaluate every target against the measured features, plus the derived consistency checks.
+
+    Parameters
+    ----------
+    features
+        Output of :func:`gis.measure.measure_features`.
+    targets
+        Output of :func:`gis.read.read_targets`, already checked by :func:`validate_join`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target with the columns of :data:`RESULT_COLUMNS`. Areas are in hectares.
+    """
+    index = _Index(features)
+    records: list[dict[str, object]] = []
+    planned_ha_by_fid: dict[str, tuple[float, str]] = {}  # resolved feature fid -> (planned ha, target id)
+    part_rows: list[tuple[pd.Series, str, float]] = []
+    for _, t in targets.iterrows():
+        fid = t["fid"]
+        feat = index.row(fid) if fid is not None else None
+        rec = _base(t, feat)
+        metric = t["metric"]
+        value = float(t["value"])
+        if metric == "floor_area":
+            _with_values(rec, value, None, t["unit"], settings.NOT_CHECKABLE)
+        elif metric == "plot_ratio":
+            same = targets[targets["fid"] == fid]
+            floor = _preferred(same[same["metric"] == "floor_area"])
+            area = _preferred(same[(same["metric"] == "area") & (same["part"] == t["part"])])
+            floor_ha = float(floor["value"]) * settings.AREA_UNITS_HA[floor["unit"]]
+            area_ha = float(area["value"]) * settings.AREA_UNITS_HA[area["unit"]]
+            ratio = floor_ha / area_ha
+            status = compare(
+                t["comparator"],
+                value,
+                ratio,
+                tolerance_pct=float(t["tolerance_pct"]),
+                half_step=_half_step(int(t["value_decimals"]), 1.0),
+            )
+            _with_values(rec, value, ratio, "ratio", status)
+            part_feat = index.resolve(fid, t["part"])
+            extra = f"computed from the plan's figures: {floor['target_id']} / {area['target_id']} = {ratio:.3f}"
+            if part_feat is not None:
+                extra += f"; with the digitized {t['part']} ({part_feat['area_ha']:.1f} ha): {floor_ha / part_feat['area_ha']:.3f}"
+            rec["note"] = f"{t['note']}; {extra}" if t["note"] else extra
+        else:
+            factor = settings.AREA_UNITS_HA[t["unit"]]
+            planned = value * factor
+            half = _half_step(int(t["value_decimals"]), factor)
+            if t["scope"] == "aggregate":
+                sel = features[(features["layer"] == t["layer"]) & (features["district"] == t["district"])]
+                if t["part"] is not None:
+                    sel = sel[sel["part"] == t["part"]]
+                if sel.empty:
+                    _with_values(rec, planned, None, "ha", settings.NO_POLYGON)
+                else:
+                    measured = _union_ha(sel.geometry)
+                    status = compare(
+                        t["comparator"], planned, measured, tolerance_pct=float(t["tolerance_pct"]), half_step=half
+                    )
+                    _with_values(rec, planned, measured, "ha", status)
+            elif fid is None:  # a rule or figure that names no feature
+                _with_values(rec, planned, None, "ha", settings.NO_POLYGON)
+            else:
+                target_feat = index.resolve(fid, t["part"])
+                if target_feat is None:
+                    _with_values(rec, planned, None, "ha", settings.NO_POLYGON)
+                else:
+                    measured = float(target_feat["area_ha"])
+                    status = compare(
+                        t["comparator"], planned, measured, tolerance_pct=float(t["tolerance_pct"]), half_step=half
+                    )
+                    _with_values(rec, planned, measured, "ha", status)
+                    planned_ha_by_fid.setdefault(target_feat["fid"], (planned, t["target_id"]))
+                if t["part"] not in (None, "extent") and (target_feat is None or target_feat["fid"] != fid):
+                    part_rows.append((t, target_feat["fid"] if target_feat is not None else "", planned))
+                elif target_feat is not None and target_feat["parent"]:
+                    part_rows.append((t, target_feat["fid"], planned))
+        records.append(rec)
+    records.extend(_planned_le_parent(index, part_rows, planned_ha_by_fid))
+    records.extend(_within_parent(features, index))
+    out = pd.DataFrame.from_records(records)
+    return out.reindex(columns=list(RESULT_COLUMNS))
+
+
+def _planned_le_parent(
+    index: _Index, part_rows: list[tuple[pd.Series, str, float]], planned_ha_by_fid: dict[str, tuple[float, str]]
+) -> list[dict[str, object]]:
+    """Check that a part's planned figure does not exceed its parent's (e.g. 整备规模 <= 片区规模)."""
+    records: list[dict[str, object]] = []
+    for t, part_fid, planned in part_rows:
+        # a part with no polygon of its own: its parent is the feature the row names
+        parent_fid = index.row(part_fid)["parent"] if part_fid else t["fid"]
+        if not parent_fid or parent_fid not in planned_ha_by_fid:
+            continue
+        parent_planned, parent_tid = planned_ha_by_fid[parent_fid]
+        feat = index.row(t["fid"])
+        rec = _base(t, feat)
+        rec.update(
+            target_id=f"{t['target_id']}:planned_le_parent",
+            scope="consistency",
+            metric="planned_le_parent",
+            comparator="at_most",
+            tolerance_pct=0.0,
+            note=f"the planned {t['part']} ({t['target_id']}) is not larger than its parent's figure ({parent_tid})",
+        )
+        status = compare("at_most", parent_planned, planned, tolerance_pct=0.0)
+        _with_values(rec, parent_planned, planned, "ha", status)
+        records.append(rec)
+    return records
+
+
+def _within_parent(features: gpd.GeoDataFrame, index: _Index) -> list[dict[str, object]]:
+    """Check that every part lies inside its parent: the share of its area inside the parent, in per cent."""
+    records: list[dict[str, object]] = []
+    parts = features[features["parent"].notna()]
+    if parts.empty:
+        return records
+    projected = features.geometry.to_crs(AREA_CRS)
+    for i, row in parts.iterrows():
+        parent = index.row(row["parent"])
+        geom = projected.loc[i]
+        share = float(geom.intersection(projected.loc[parent.name]).area / geom.area * 100.0) if geom.area else 0.0
+        rec: dict[str, object] = {
+            "target_id": f"{row['fid']}:within_parent",
+            "scope": "consistency",
+            "fid": row["fid"],
+            "part": row["part"],
+            "name_zh": row["name_zh"],
+            "name_en": row["name_en"],
+            "district": row["district"],
+            "layer": row["layer"],
+            "metric": "within_parent",
+            "comparator": "at_least",
+            "tolerance_pct": 0.0,
+            "horizon": None,
+            "source_file": row["source_file"],
+            "source_ref": row["source_ref"],
+            "note": f"share of {row['fid']} inside its parent {row['parent']}",
+        }
+        status = settings.MET if share >= settings.WITHIN_PARENT_PCT else settings.SHORT
+        _with_values(rec, 100.0, share, "%", status)
+        records.append(rec)
+    return records
+
+
+def summarize(results: pd.DataFrame) -> dict[str, int]:
+    """Count targets per status, in the order of :data:`gis.settings.STATUSES`."""
+    counts = results["status"].value_counts()
+    return {s: int(counts.get(s, 0)) for s in settings.STATUSES}
+
+
+def exit_code(results: pd.DataFrame) -> int:
+    """0 when every checkable target is met or within tolerance, 1 when any is short or over."""
+    return 1 if results["status"].isin([settings.SHORT, settings.OVER]).any() else 0

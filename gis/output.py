@@ -1,0 +1,127 @@
+"""Format check results: an aligned terminal table (Chinese-aware), CSV and JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import unicodedata
+from typing import Any
+
+import pandas as pd
+
+from gis.evaluate import RESULT_COLUMNS, summarize
+
+FORMATS: tuple[str, ...] = ("table", "csv", "json")
+
+_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("target_id", "target"),
+    ("fid", "fid"),
+    ("part", "part"),
+    ("name_zh", "name"),
+    ("metric", "metric"),
+    ("comparator", "cmp"),
+    ("planned", "planned"),
+    ("measured", "measured"),
+    ("unit", "unit"),
+    ("delta_pct", "delta %"),
+    ("status", "status"),
+)
+_NAME_WIDTH = 24
+
+
+def display_width(text: str) -> int:
+    """Return the number of terminal columns ``text`` takes (CJK characters take two).
+
+    Examples
+    --------
+    >>> display_width("龙岗 ok")
+    7
+    """
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _clip(text: str, width: int) -> str:
+    if display_width(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if display_width(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def _pad(text: str, width: int, *, right: bool) -> str:
+    fill = " " * (width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def _cell(value: Any, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if column in ("planned", "measured"):
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if column == "delta_pct":
+        return f"{value:+.1f}"
+    if column == "name_zh":
+        return _clip(str(value), _NAME_WIDTH)
+    return str(value)
+
+
+def format_table(results: pd.DataFrame) -> str:
+    """Return the results as an aligned table with a status summary below it."""
+    header = [title for _, title in _TABLE_COLUMNS]
+    rows = [[_cell(r[col], col) for col, _ in _TABLE_COLUMNS] for _, r in results.iterrows()]
+    widths = [max([display_width(h)] + [display_width(row[i]) for row in rows]) for i, h in enumerate(header)]
+    numeric = {"planned", "measured", "delta_pct"}
+    lines = []
+    for cells in [header, *rows]:
+        lines.append(
+            "  ".join(
+                _pad(cell, widths[i], right=_TABLE_COLUMNS[i][0] in numeric) for i, cell in enumerate(cells)
+            ).rstrip()
+        )
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    counts = summarize(results)
+    lines.append("")
+    lines.append(f"{len(results)} targets: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
+    return "\n".join(lines) + "\n"
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def format_json(results: pd.DataFrame, *, meta: dict[str, Any] | None = None, notes: list[str] | None = None) -> str:
+    """Return the results as JSON: ``summary``, one object per target in ``targets``, ``notes``."""
+    targets = [{c: _clean(r[c]) for c in RESULT_COLUMNS} for _, r in results.iterrows()]
+    doc: dict[str, Any] = dict(meta or {})
+    doc["summary"] = summarize(results)
+    doc["targets"] = targets
+    doc["notes"] = notes or []
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+
+
+def format_csv(results: pd.DataFrame) -> str:
+    """Return the results as CSV with the columns of :data:`gis.evaluate.RESULT_COLUMNS`."""
+    buf = io.StringIO()
+    results.reindex(columns=list(RESULT_COLUMNS)).to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
+    return buf.getvalue()
+
+
+def format_results(results: pd.DataFrame, fmt: str, **kwargs: Any) -> str:
+    """Dispatch to :func:`format_table`, :func:`format_csv` or :func:`format_json`."""
+    if fmt == "table":
+        return format_table(results)
+    if fmt == "csv":
+        return format_csv(results)
+    if fmt == "json":
+        return format_json(results, **kwargs)
+    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

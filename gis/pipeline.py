@@ -1,0 +1,64 @@
+"""The pipeline: read -> measure -> join -> evaluate, and the build that writes its results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from gis import __version__, settings
+from gis.evaluate import check_targets, validate_join
+from gis.measure import measure_features
+from gis.read import read_layers, read_targets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckRun:
+    """Everything one check produced."""
+
+    layers_dir: Path
+    targets_path: Path
+    features: gpd.GeoDataFrame
+    districts: gpd.GeoDataFrame
+    results: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def meta(self) -> dict[str, str]:
+        """Return provenance for outputs (no machine paths: folder and file names only)."""
+        return {
+            "toolkit": f"gis {__version__}",
+            "checked_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "layers": self.layers_dir.name,
+            "targets": self.targets_path.name,
+            "area_crs": "EPSG:4547",
+        }
+
+
+def run_check(*, layers_dir: Path | None = None, targets_path: Path | None = None) -> CheckRun:
+    """Read the layers and targets, measure every feature and evaluate every target.
+
+    Parameters
+    ----------
+    layers_dir
+        Folder with the four thematic layers and ``districts.geojson``; default
+        :func:`gis.settings.default_layers_dir`.
+    targets_path
+        Targets table (``.csv`` or ``.xlsx``); default ``targets.csv`` in ``layers_dir``.
+    """
+    layers_dir = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
+    targets_path = Path(targets_path) if targets_path is not None else layers_dir / "targets.csv"
+    layers = read_layers(layers_dir)
+    targets = read_targets(targets_path)
+    log.info("read %d features and %d targets", sum(len(layers[n]) for n in settings.LAYER_NAMES), len(targets))
+    features = measure_features(layers)
+    notes = validate_join(features, targets, targets_path=str(targets_path))
+    for note in notes:
+        log.info(note)
+    results = check_targets(features, targets)
+    return CheckRun(layers_dir, targets_path, features, layers["districts"], results, notes)

@@ -1,0 +1,93 @@
+"""Defaults and fixed vocabularies: the one place where names, codes and units are defined."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The thematic layers, in drawing and reporting order.
+LAYER_NAMES: tuple[str, ...] = ("consolidation_zones", "renewal_units", "industrial_land", "parks")
+
+#: Layer name -> (Chinese title, English title).
+LAYER_TITLES: dict[str, tuple[str, str]] = {
+    "consolidation_zones": ("土地整备片区", "Land-consolidation zones"),
+    "renewal_units": ("城市更新单元", "Urban-renewal units"),
+    "industrial_land": ("产业用地", "Industrial land"),
+    "parks": ("公园", "Parks"),
+}
+
+#: District code -> (Chinese name, English name).
+DISTRICTS: dict[str, tuple[str, str]] = {
+    "440307": ("龙岗区", "Longgang"),
+    "440309": ("龙华区", "Longhua"),
+    "440310": ("坪山区", "Pingshan"),
+}
+
+#: Fields every thematic feature carries (besides geometry).
+FEATURE_FIELDS: tuple[str, ...] = (
+    "fid",
+    "name_zh",
+    "name_en",
+    "district",
+    "street",
+    "part",
+    "parent",
+    "category",
+    "source_file",
+    "source_ref",
+    "location_basis",
+    "location_confidence",
+    "accuracy",
+    "method",
+)
+#: Fields that must be filled on every feature.
+REQUIRED_FEATURE_FIELDS: tuple[str, ...] = ("fid", "name_zh", "district", "part", "accuracy")
+
+PARTS: tuple[str, ...] = ("extent", "consolidation", "reserve", "demolition", "site")
+
+#: Columns of the targets table, in order.
+TARGET_COLUMNS: tuple[str, ...] = (
+    "target_id",
+    "scope",
+    "fid",
+    "part",
+    "district",
+    "layer",
+    "metric",
+    "comparator",
+    "value",
+    "unit",
+    "tolerance_pct",
+    "horizon",
+    "source_file",
+    "source_ref",
+    "note",
+)
+SCOPES: tuple[str, ...] = ("feature", "aggregate", "consistency")
+METRICS: tuple[str, ...] = ("area", "floor_area", "plot_ratio")
+COMPARATORS: tuple[str, ...] = ("approx", "at_least", "more_than", "at_most")
+
+#: Hectares per unit, for land and floor areas.
+AREA_UNITS_HA: dict[str, float] = {"ha": 1.0, "km2": 100.0, "m2": 1e-4, "万m2": 1.0}
+RATIO_UNITS: tuple[str, ...] = ("ratio",)
+
+#: One status per target.
+MET = "met"
+WITHIN = "within tolerance"
+SHORT = "short"
+OVER = "over"
+NO_POLYGON = "no polygon"
+NOT_CHECKABLE = "not checkable by area"
+STATUSES: tuple[str, ...] = (MET, WITHIN, SHORT, OVER, NO_POLYGON, NOT_CHECKABLE)
+
+#: Geodesic and planar areas may differ by this much before the check warns (per cent).
+GEODESIC_WARN_PCT = 0.05
+#: Share of a part's area that must lie inside its parent (per cent).
+WITHIN_PARENT_PCT = 99.9
+
+
+def default_layers_dir() -> Path:
+    """Return the layers folder: ``./layers`` if it exists, else the one shipped beside the package."""
+    here = Path.cwd() / "layers"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[1] / "layers"

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gis import settings
+from gis.errors import InputError
+from gis.evaluate import check_targets, compare, exit_code, validate_join
+from gis.measure import measure_features
+from gis.read import read_layers, read_targets
+
+
+@pytest.mark.parametrize(
+    ("comparator", "planned", "measured", "tol", "half", "status"),
+    [
+        ("approx", 703, 703.49, 10, 0.5, "met"),
+        ("approx", 703, 703.51, 10, 0.5, "within tolerance"),
+        ("approx", 100, 90, 10, 0.5, "within tolerance"),
+        ("approx", 100, 89.9, 10, 0.5, "short"),
+        ("approx", 100, 110.1, 10, 0.5, "over"),
+        ("approx", 0.4555, 0.45555, 10, 0.00005, "met"),
+        ("at_least", 400, 400, 10, 0, "met"),
+        ("at_least", 400, 361, 10, 0, "within tolerance"),
+        ("at_least", 400, 359, 10, 0, "short"),
+        ("more_than", 6000, 6000, 10, 0, "within tolerance"),
+        ("more_than", 6000, 6000.01, 10, 0, "met"),
+        ("more_than", 6000, 100, 10, 0, "short"),
+        ("at_most", 8, 8, 5, 0, "met"),
+        ("at_most", 8, 8.3, 5, 0, "within tolerance"),
+        ("at_most", 8, 9, 5, 0, "over"),
+    ],
+)
+def test_compare(comparator, planned, measured, tol, half, status):
+    assert compare(comparator, planned, measured, tolerance_pct=tol, half_step=half) == status
+
+
+def test_compare_unknown_comparator():
+    with pytest.raises(ValueError, match="unknown comparator"):
+        compare("roughly", 1, 1, tolerance_pct=0)
+
+
+@pytest.fixture
+def checked(test_layers):
+    features = measure_features(read_layers(test_layers))
+    targets = read_targets(test_layers / "targets.csv")
+    notes = validate_join(features, targets)
+    return check_targets(features, targets).set_index("target_id"), notes
+
+
+EXPECTED = {
+    "TT-01": "met",
+    "TT-02": "within tolerance",
+    "TT-03": "short",
+    "TT-04": "met",
+    "TT-05": "over",
+    "TT-06": "within tolerance",
+    "TT-07": "not checkable by area",
+    "TT-08": "met",
+    "TT-09": "met",
+    "TT-10": "no polygon",
+    "TT-11": "no polygon",
+    "TT-12": "met",
+    "TT-13": "met",
+    "TT-14": "within tolerance",
+    "TT-15": "met",
+    "TT-16": "met",
+}
+
+
+def test_every_status_on_known_data(checked):
+    results, _ = checked
+    for tid, status in EXPECTED.items():
+        assert results.loc[tid, "status"] == status, tid
+    assert set(results["status"]) == set(settings.STATUSES)
+
+
+def test_measured_values_and_units(checked):
+    results, _ = checked
+    assert results.loc["TT-04", "planned"] == pytest.approx(20)  # 0.2 km2 in ha
+    assert results.loc["TT-05", "planned"] == pytest.approx(8)  # 80000 m2 in ha
+    assert results.loc["TT-02", "measured"] == pytest.approx(36, rel=1e-6)
+    assert results.loc["TT-02", "delta_pct"] == pytest.approx(-10, abs=1e-4)
+    assert results.loc["TT-14", "measured"] == pytest.approx(
+        4.4, rel=1e-6
+    )  # union: the nested site is not counted twice
+    assert results.loc["TT-08", "measured"] == pytest.approx(2.0)
+    assert results.loc["TT-08", "unit"] == "ratio"
+    assert pd.isna(results.loc["TT-07", "measured"]) and pd.isna(results.loc["TT-10", "delta"])
+    assert results.loc["TT-09", "name_zh"] == "龙岗区土地整备片区 (consolidation)"
+
+
+def test_derived_consistency_checks(checked):
+    results, _ = checked
+    assert results.loc["TT-02:planned_le_parent", "status"] == "met"  # 40 <= 100
+    assert results.loc["TT-03:planned_le_parent", "planned"] == pytest.approx(40)  # reserve vs consolidation
+    assert results.loc["TT-11:planned_le_parent", "status"] == "met"  # a part with no polygon vs its park
+    for fid in ("TT-CZ-01-C", "TT-CZ-01-R", "TT-RU-01-D", "TT-IL-01-01"):
+        assert results.loc[f"{fid}:within_parent", "status"] == "met"
+
+
+def test_part_outside_parent_and_part_larger_than_parent(test_layers):
+    import json
+
+    path = test_layers / "renewal_units.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"][1]["geometry"] = doc["features"][0]["geometry"]  # demolition = whole unit ...
+    coords = doc["features"][1]["geometry"]["coordinates"][0]
+    doc["features"][1]["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[x + 0.003, y] for x, y in coords]],
+    }  # ... moved ~300 m east
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    t = (
+        (test_layers / "targets.csv")
+        .read_text(encoding="utf-8")
+        .replace(
+            "TT-16,feature,TT-RU-01,demolition,440307,renewal_units,area,approx,9,",
+            "TT-16,feature,TT-RU-01,demolition,440307,renewal_units,area,approx,30,",
+        )
+    )
+    (test_layers / "targets.csv").write_text(t, encoding="utf-8")
+    features = measure_features(read_layers(test_layers))
+    targets = read_targets(test_layers / "targets.csv")
+    results = check_targets(features, targets).set_index("target_id")
+    assert results.loc["TT-RU-01-D:within_parent", "status"] == "short"
+    assert 30 < results.loc["TT-RU-01-D:within_parent", "measured"] < 60
+    assert results.loc["TT-16:planned_le_parent", "status"] == "over"  # 30 ha demolition in a 20 ha unit
+
+
+def test_features_without_target_are_noted(checked):
+    _, notes = checked
+    assert sorted(n.split("feature ")[1].split(" ")[0] for n in notes) == ["TT-IL-01", "TT-PK-02"]
+
+
+def test_join_errors_are_collected(test_layers):
+    features = measure_features(read_layers(test_layers))
+    path = test_layers / "targets.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[df["target_id"] == "TT-01", "fid"] = "TT-CZ-99"
+    df.loc[df["target_id"] == "TT-12", "layer"] = "industrial_land"
+    df.loc[df["target_id"] == "TT-13", "district"] = "440310"
+    df = df[df["target_id"] != "TT-07"]  # the plot ratio loses its floor area
+    df.to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
+        validate_join(features, read_targets(path), targets_path="targets.csv")
+    text = str(err.value)
+    assert "target TT-01: fid TT-CZ-99 is no feature of any layer" in text
+    assert "target TT-12: field layer is 'industrial_land' but feature TT-PK-01 is in layer 'parks'" in text
+    assert "target TT-13: field district is '440310'" in text
+    assert "target TT-08: a plot_ratio needs a floor_area row for fid TT-RU-01" in text
+
+
+def test_exit_code(checked):
+    results, _ = checked
+    assert exit_code(results) == 1
+    ok = results[~results["status"].isin(["short", "over"])]
+    assert exit_code(ok) == 0

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from gis.measure import geodesic_areas, measure_areas, measure_features
+from gis.read import read_layers
+
+
+def test_measure_areas_in_hectares_in_epsg4547():
+    squares = gpd.GeoSeries([box(500000, 2500000, 500100, 2500100), box(0, 0, 1000, 1000)], crs="EPSG:4547")
+    assert list(measure_areas(squares)) == [1.0, 100.0]
+
+
+def test_measure_areas_reprojects_lonlat_input():
+    sq = gpd.GeoSeries([box(520000, 2505000, 521000, 2506000)], crs="EPSG:4547").to_crs("EPSG:4326")
+    assert measure_areas(sq).iloc[0] == pytest.approx(100.0, rel=1e-6)
+
+
+def test_measure_areas_refuses_missing_crs():
+    with pytest.raises(ValueError, match="no CRS"):
+        measure_areas(gpd.GeoSeries([box(0, 0, 1, 1)]))
+
+
+def test_web_mercator_would_overstate_and_we_do_not():
+    sq = gpd.GeoSeries([box(520000, 2505000, 521000, 2506000)], crs="EPSG:4547")
+    mercator_ha = sq.to_crs("EPSG:3857").area.iloc[0] / 1e4
+    assert mercator_ha > 115  # Web Mercator overstates area here by ~18 %
+    assert measure_areas(sq.to_crs("EPSG:3857")).iloc[0] == pytest.approx(100.0, rel=1e-6)
+
+
+def test_geodesic_cross_check_agrees(test_layers):
+    features = measure_features(read_layers(test_layers))
+    assert (features["geodesic_diff_pct"].abs() < 0.01).all()
+    expected = {
+        "TT-CZ-01": 100,
+        "TT-CZ-01-C": 36,
+        "TT-CZ-01-R": 4,
+        "TT-RU-01": 25,
+        "TT-RU-01-D": 9,
+        "TT-PK-01": 1,
+        "TT-IL-01-01": 0.25,
+        "TT-IL-02": 0.4,
+    }
+    got = dict(zip(features["fid"], features["area_ha"], strict=True))
+    for fid, ha in expected.items():
+        assert got[fid] == pytest.approx(ha, rel=1e-6)
+    assert geodesic_areas(features).iloc[0] == pytest.approx(100, rel=1e-4)

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gis.errors import InputError, InputFileError
+from gis.read import read_layer, read_layers, read_targets
+
+
+def edit_layer(path: Path, edit) -> None:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    edit(doc)
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+
+def test_read_layers_returns_every_layer(test_layers):
+    layers = read_layers(test_layers)
+    assert set(layers) == {"parks", "industrial_land", "consolidation_zones", "renewal_units", "districts"}
+    cz = layers["consolidation_zones"]
+    assert list(cz["fid"]) == ["TT-CZ-01", "TT-CZ-01-C", "TT-CZ-01-R"]
+    assert cz.loc[0, "parent"] is None and cz.loc[2, "parent"] == "TT-CZ-01-C"
+    assert cz.loc[0, "name_zh"] == "测试整备片区"
+    assert (cz["layer"] == "consolidation_zones").all()
+
+
+def test_missing_folder_and_file(tmp_path, test_layers):
+    with pytest.raises(InputFileError, match="no such folder"):
+        read_layers(tmp_path / "nowhere")
+    (test_layers / "parks.geojson").unlink()
+    with pytest.raises(InputError, match=r"parks\.geojson: no such file"):
+        read_layers(test_layers)
+
+
+def test_all_feature_problems_are_collected_in_one_error(test_layers):
+    path = test_layers / "consolidation_zones.geojson"
+
+    def edit(doc):
+        feats = doc["features"]
+        feats[0]["properties"]["district"] = "440399"
+        feats[1]["properties"]["fid"] = "TT-CZ-01"  # duplicate
+        feats[2]["properties"]["part"] = "middle"
+        feats[2]["properties"]["parent"] = "TT-NOPE"
+        feats[2]["geometry"]["coordinates"] = [
+            [[114.2, 22.7], [114.3, 22.8], [114.3, 22.7], [114.2, 22.8], [114.2, 22.7]]
+        ]
+
+    edit_layer(path, edit)
+    with pytest.raises(InputError) as err:
+        read_layer(path, layer="consolidation_zones")
+    text = str(err.value)
+    assert len(err.value.problems) == 5
+    assert "feature TT-CZ-01: field district is '440399'" in text
+    assert "fid TT-CZ-01 is used by 2 features" in text
+    assert "field part is 'middle'" in text
+    assert "field parent is 'TT-NOPE'" in text
+    assert "geometry is invalid (Self-intersection" in text
+    assert all("consolidation_zones.geojson: layer consolidation_zones" in p for p in err.value.problems)
+
+
+def test_missing_required_field(test_layers):
+    path = test_layers / "parks.geojson"
+    edit_layer(path, lambda doc: [f["properties"].pop("district") for f in doc["features"]])
+    with pytest.raises(InputError, match="lacks the field"):
+        read_layer(path, layer="parks")
+
+
+def test_fids_unique_across_layers(test_layers):
+    edit_layer(test_layers / "parks.geojson", lambda doc: doc["features"][0]["properties"].update(fid="TT-CZ-01"))
+    with pytest.raises(InputError, match="used in both consolidation_zones and parks"):
+        read_layers(test_layers)
+
+
+def test_read_targets_types(test_layers):
+    t = read_targets(test_layers / "targets.csv")
+    row = t.set_index("target_id").loc["TT-05"]
+    assert row["value"] == 80000 and row["unit"] == "m2" and row["tolerance_pct"] == 5
+    assert t.set_index("target_id").loc["TT-07", "tolerance_pct"] == 0.0
+    assert t.set_index("target_id").loc["TT-15", "value_decimals"] == 1
+    assert t.set_index("target_id").loc["TT-09", "fid"] is None
+    assert list(t["row"][:2]) == [2, 3]
+
+
+def test_read_targets_from_xlsx_equals_csv(test_layers, tmp_path):
+    csv = read_targets(test_layers / "targets.csv")
+    raw = pd.read_csv(test_layers / "targets.csv", dtype=str, keep_default_na=False)
+    raw["value"] = pd.to_numeric(raw["value"])  # numbers typed as numbers, as in a spreadsheet
+    xlsx = tmp_path / "targets.xlsx"
+    raw.to_excel(xlsx, index=False)
+    from_xlsx = read_targets(xlsx)
+    pd.testing.assert_frame_equal(from_xlsx.drop(columns="value_decimals"), csv.drop(columns="value_decimals"))
+
+
+def test_read_targets_collects_every_problem(test_layers):
+    path = test_layers / "targets.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",approx,", ",about,")
+    lines[2] = lines[2].replace(",ha,", ",acres,")
+    lines[3] = lines[3].replace(",5,ha,", ",five,ha,")
+    lines[4] = lines[4].replace("TT-04", "TT-01")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_targets(path)
+    text = str(err.value)
+    assert "row 2, target TT-01: field comparator is 'about'" in text
+    assert "row 3, target TT-02: field unit is 'acres'" in text
+    assert "row 4, target TT-03: field value is 'five', not a number" in text
+    assert "target_id TT-01 is used on rows 2, 5" in text
+
+
+def test_read_targets_missing_column(test_layers):
+    path = test_layers / "targets.csv"
+    df = pd.read_csv(path, dtype=str).drop(columns=["comparator"])
+    df.to_csv(path, index=False)
+    with pytest.raises(InputError, match="lacks the column"):
+        read_targets(path)
+
+
+def test_read_targets_aggregate_rules(test_layers):
+    path = test_layers / "targets.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[df["target_id"] == "TT-09", "layer"] = ""
+    df.loc[df["target_id"] == "TT-10", "fid"] = "TT-PK-01"
+    df.to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
+        read_targets(path)
+    assert "TT-09: an aggregate target needs district and layer" in str(err.value)
+    assert "TT-10: an aggregate target has no fid" in str(err.value)
