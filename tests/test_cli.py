@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from gis.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def run(runner, *args):
+    return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_check_table_shows_chinese_names_and_exits_1_when_short(runner, test_layers):
+    result = run(runner, "check", "--layers", test_layers)
+    assert result.exit_code == 1
+    assert "测试整备片区" in result.output and "within tolerance" in result.output
+    assert (
+        "26 targets: 18 met, 3 within tolerance, 1 short, 1 over, 2 no polygon, 1 not checkable by area"
+        in result.output
+    )
+
+
+def test_check_json_to_file_lists_every_target(runner, test_layers, tmp_path):
+    out = tmp_path / "check.json"
+    result = run(runner, "check", "--layers", test_layers, "--format", "json", "-o", out)
+    assert result.exit_code == 1
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    ids = [t["target_id"] for t in doc["targets"]]
+    table = pd.read_csv(test_layers / "targets.csv", dtype=str)
+    assert set(table["target_id"]) <= set(ids)
+    first = doc["targets"][0]
+    for key in (
+        "target_id",
+        "fid",
+        "part",
+        "metric",
+        "planned",
+        "measured",
+        "delta",
+        "delta_pct",
+        "status",
+        "source_file",
+        "source_ref",
+    ):
+        assert key in first
+    assert first["planned"] == 100 and first["measured"] == pytest.approx(100, rel=1e-6)
+    assert doc["summary"]["short"] == 1
+    assert doc["layers"] == "layers" and "/" not in doc["targets"]  # names, not machine paths
+    assert any("TT-PK-02" in n for n in doc["notes"])
+
+
+def test_check_csv_to_file_opens_in_spreadsheets(runner, test_layers, tmp_path):
+    out = tmp_path / "check.csv"
+    run(runner, "check", "--layers", test_layers, "-f", "csv", "-o", out)
+    assert out.read_bytes().startswith("\ufeff".encode())
+    df = pd.read_csv(out, encoding="utf-8-sig")
+    assert df.loc[df["target_id"] == "TT-01", "name_zh"].item() == "测试整备片区"
+    assert df.loc[df["target_id"] == "TT-03", "status"].item() == "short"
+
+
+def test_check_exits_0_when_everything_checkable_is_met(runner, test_layers):
+    path = test_layers / "targets.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = df[~df["target_id"].isin(["TT-03", "TT-05"])]
+    df.to_csv(path, index=False)
+    result = run(runner, "check", "--layers", test_layers)
+    assert result.exit_code == 0, result.output
+
+
+def test_check_refuses_to_overwrite(runner, test_layers, tmp_path):
+    out = tmp_path / "check.json"
+    out.write_text("keep me", encoding="utf-8")
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers), "-f", "json", "-o", str(out)])
+    assert result.exit_code == 2
+    assert "exists. Pass --overwrite" in result.output
+    assert out.read_text(encoding="utf-8") == "keep me"
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers), "-f", "json", "-o", str(out), "--overwrite"])
+    assert result.exit_code == 1 and json.loads(out.read_text(encoding="utf-8"))["targets"]
+
+
+def test_bad_input_gives_one_line_per_problem_and_exit_2(runner, test_layers, tmp_path):
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers), "--targets", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "missing.csv: no such file" in result.output
+    assert "Traceback" not in result.output
+    path = test_layers / "targets.csv"
+    text = (
+        path.read_text(encoding="utf-8").replace("TT-CZ-01,extent", "TT-CZ-77,extent").replace(",at_most,", ",below,")
+    )
+    path.write_text(text, encoding="utf-8")
+    before = path.read_bytes()
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers)])
+    assert result.exit_code == 2
+    assert "field comparator is 'below'" in result.output
+    assert path.read_bytes() == before
+    # the join is checked once the table itself is valid
+    path.write_text(text.replace(",below,", ",at_most,"), encoding="utf-8")
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers)])
+    assert result.exit_code == 2 and "fid TT-CZ-77 is no feature of any layer" in result.output
+
+
+def test_build_writes_results(runner, test_layers, tmp_path):
+    out_dir = tmp_path / "out"
+    result = run(runner, "build", "--layers", test_layers, "--out-dir", out_dir)
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["check.csv", "check.json", "check.txt"]
+    assert len(json.loads((out_dir / "check.json").read_text(encoding="utf-8"))["targets"]) == 26
+    assert "测试整备片区" in (out_dir / "check.txt").read_text(encoding="utf-8")
+    result = run(runner, "build", "--layers", test_layers, "--out-dir", out_dir, "--strict")
+    assert result.exit_code == 1
+
+
+def test_version_and_help(runner):
+    assert run(runner, "--version").output.startswith("gis, version")
+    assert "check" in run(runner, "--help").output
+
+
+@pytest.mark.skipif(not (REPO / "layers" / "parks.geojson").exists(), reason="shipped layers not present")
+def test_smoke_over_the_shipped_layers(runner, tmp_path):
+    out = tmp_path / "check.json"
+    result = run(runner, "check", "--layers", REPO / "layers", "-f", "json", "-o", out)
+    assert result.exit_code in (0, 1), result.output
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    table = pd.read_csv(REPO / "layers" / "targets.csv", dtype=str, keep_default_na=False)
+    got = {t["target_id"]: t for t in doc["targets"]}
+    assert set(table["target_id"]) <= set(got)
+    for _, row in table.iterrows():
+        t = got[row["target_id"]]
+        assert t["status"] in ("met", "within tolerance", "short", "over", "no polygon", "not checkable by area")
+        assert t["source_file"] and t["source_ref"]
+        if (
+            row["metric"] == "area"
+            and row["fid"]
+            and row["part"] in ("extent", "consolidation", "reserve", "demolition", "site")
+        ):
+            assert t["measured"] is not None, row["target_id"]  # every located figure has its polygon
+    # every part lies in its parent
+    assert all(t["status"] == "met" for t in doc["targets"] if t["metric"] == "within_parent")
