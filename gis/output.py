@@ -116,6 +116,31 @@ def format_csv(results: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "layer",
+    "fid",
+    "name_zh",
+    "name_en",
+    "district",
+    "street",
+    "part",
+    "parent",
+    "category",
+    "area_ha",
+    "geodesic_ha",
+    "geodesic_diff_pct",
+    "location_confidence",
+    "accuracy",
+)
+
+
+def format_features_csv(features: pd.DataFrame) -> str:
+    """Return the measured features (no geometry) as CSV: planar and geodesic hectares side by side."""
+    buf = io.StringIO()
+    features.reindex(columns=list(FEATURE_COLUMNS)).to_csv(buf, index=False, float_format="%.6f", lineterminator="\n")
+    return buf.getvalue()
+
+
 def format_results(results: pd.DataFrame, fmt: str, **kwargs: Any) -> str:
     """Dispatch to :func:`format_table`, :func:`format_csv` or :func:`format_json`."""
     if fmt == "table":

@@ -114,7 +114,11 @@ def test_build_writes_results(runner, test_layers, tmp_path):
     out_dir = tmp_path / "out"
     result = run(runner, "build", "--layers", test_layers, "--out-dir", out_dir)
     assert result.exit_code == 0
-    assert sorted(p.name for p in out_dir.iterdir()) == ["check.csv", "check.json", "check.txt"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["check.csv", "check.json", "check.txt", "features.csv"]
+    features = pd.read_csv(out_dir / "features.csv", encoding="utf-8-sig").set_index("fid")
+    assert features.loc["TT-CZ-01", "area_ha"] == pytest.approx(100, rel=1e-6)
+    assert features.loc["TT-CZ-01", "geodesic_ha"] == pytest.approx(100, rel=1e-4)
+    assert features.loc["TT-CZ-01-R", "parent"] == "TT-CZ-01-C"
     assert len(json.loads((out_dir / "check.json").read_text(encoding="utf-8"))["targets"]) == 26
     assert "测试整备片区" in (out_dir / "check.txt").read_text(encoding="utf-8")
     result = run(runner, "build", "--layers", test_layers, "--out-dir", out_dir, "--strict")

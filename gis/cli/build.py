@@ -10,7 +10,7 @@ import click
 from gis._atomic import write_text_atomic
 from gis.cli._options import handle_errors, layers_option, targets_option
 from gis.evaluate import exit_code, summarize
-from gis.output import format_csv, format_json, format_table
+from gis.output import format_csv, format_features_csv, format_json, format_table
 from gis.pipeline import run_check
 
 
@@ -29,14 +29,16 @@ from gis.pipeline import run_check
 def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, strict: bool) -> None:
     """Run the pipeline on the layers and write its outputs.
 
-    Writes OUT_DIR/check.json, OUT_DIR/check.csv and OUT_DIR/check.txt (each replaced
-    atomically: a failed build leaves the previous files intact), then prints the summary.
+    Writes OUT_DIR/check.json, check.csv and check.txt (every target) and features.csv
+    (every feature's planar and geodesic hectares), each replaced atomically: a failed
+    build leaves the previous files intact. Then prints the summary.
     """
     run = run_check(layers_dir=layers_dir, targets_path=targets_path)
     outputs = {
         "check.json": format_json(run.results, meta=run.meta(), notes=run.notes),
         "check.csv": "\ufeff" + format_csv(run.results),  # BOM so spreadsheets show Chinese
         "check.txt": format_table(run.results),
+        "features.csv": "\ufeff" + format_features_csv(run.features),
     }
     for name, text in outputs.items():
         write_text_atomic(out_dir / name, text)
