@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from gis import settings
 from gis.evaluate import RESULT_COLUMNS, summarize
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
@@ -83,10 +84,18 @@ def format_table(results: pd.DataFrame) -> str:
             ).rstrip()
         )
     lines.insert(1, "  ".join("-" * w for w in widths))
-    counts = summarize(results)
     lines.append("")
-    lines.append(f"{len(results)} targets: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
+    for code, (zh, en) in settings.DISTRICTS.items():
+        part = results[results["district"] == code]
+        if len(part) and len(part) < len(results):
+            lines.append(f"{zh} {en} {code}: {_summary_line(part)}")
+    lines.append(f"all: {_summary_line(results)}")
     return "\n".join(lines) + "\n"
+
+
+def _summary_line(results: pd.DataFrame) -> str:
+    counts = summarize(results)
+    return f"{len(results)} targets: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
 
 
 def _clean(value: Any) -> Any:

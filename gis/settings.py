@@ -42,6 +42,23 @@ FEATURE_FIELDS: tuple[str, ...] = (
 #: Fields that must be filled on every feature.
 REQUIRED_FEATURE_FIELDS: tuple[str, ...] = ("fid", "name_zh", "district", "part", "accuracy")
 
+
+def district_code(text: str) -> str:
+    """Return the district code for a code, an English or a Chinese name (``longgang``, ``龙岗``, ``龙岗区``).
+
+    Examples
+    --------
+    >>> district_code("Longhua"), district_code("坪山"), district_code("440307")
+    ('440309', '440310', '440307')
+    """
+    key = text.strip().lower()
+    for code, (zh, en) in DISTRICTS.items():
+        if key in (code, en.lower(), zh, zh.rstrip("区")):
+            return code
+    known = ", ".join(f"{code} ({en}, {zh})" for code, (zh, en) in DISTRICTS.items())
+    raise ValueError(f"unknown district {text!r}; use one of {known}")
+
+
 PARTS: tuple[str, ...] = ("extent", "consolidation", "reserve", "demolition", "site")
 
 #: Columns of the targets table, in order.

@@ -31,6 +31,15 @@ def test_check_table_shows_chinese_names_and_exits_1_when_short(runner, test_lay
     )
 
 
+def test_check_district_filter(runner, test_layers):
+    result = run(runner, "check", "--layers", test_layers, "--district", "龙华")
+    assert result.exit_code == 0  # only TT-10, which has no polygon
+    assert "TT-10" in result.output and "TT-01" not in result.output
+    assert "all: 1 targets: 1 no polygon" in result.output
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers), "--district", "futian"])
+    assert result.exit_code == 2 and "unknown district 'futian'" in result.output
+
+
 def test_check_json_to_file_lists_every_target(runner, test_layers, tmp_path):
     out = tmp_path / "check.json"
     result = run(runner, "check", "--layers", test_layers, "--format", "json", "-o", out)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from gis import settings
 from gis.errors import GisError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,6 +28,23 @@ targets_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Targets table, .csv or .xlsx (default: targets.csv in the layers folder).",
+)
+
+
+def _district(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return settings.district_code(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+district_option = click.option(
+    "--district",
+    default=None,
+    callback=_district,
+    help="Only this district: 440307/longgang/龙岗, 440309/longhua/龙华, 440310/pingshan/坪山.",
 )
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 

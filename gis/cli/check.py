@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from gis._atomic import check_output, write_text_atomic
-from gis.cli._options import handle_errors, layers_option, overwrite_option, targets_option
+from gis.cli._options import district_option, handle_errors, layers_option, overwrite_option, targets_option
 from gis.evaluate import exit_code
 from gis.output import FORMATS, format_results
 from gis.pipeline import run_check
@@ -17,6 +17,7 @@ from gis.pipeline import run_check
 @click.command()
 @layers_option
 @targets_option
+@district_option
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(
     "-o",
@@ -27,7 +28,14 @@ from gis.pipeline import run_check
 )
 @overwrite_option
 @handle_errors
-def check(layers_dir: Path | None, targets_path: Path | None, fmt: str, output: Path | None, overwrite: bool) -> None:
+def check(
+    layers_dir: Path | None,
+    targets_path: Path | None,
+    district: str | None,
+    fmt: str,
+    output: Path | None,
+    overwrite: bool,
+) -> None:
     """Check the layers against the plan targets.
 
     Exit code 0 when every checkable target is met or within tolerance, 1 when any is
@@ -36,14 +44,14 @@ def check(layers_dir: Path | None, targets_path: Path | None, fmt: str, output: 
     if output is not None:
         check_output(output, overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path)
-    text = (
-        format_results(run.results, fmt, meta=run.meta(), notes=run.notes)
-        if fmt == "json"
-        else format_results(run.results, fmt)
-    )
+    results = run.results if district is None else run.results[run.results["district"] == district]
+    if fmt == "json":
+        text = format_results(results, fmt, meta={**run.meta(), "district": district}, notes=run.notes)
+    else:
+        text = format_results(results, fmt)
     if output is None:
         click.echo(text, nl=False)
     else:
         write_text_atomic(output, "\ufeff" + text if fmt == "csv" else text)
-        click.echo(f"wrote {output} ({len(run.results)} targets)", err=True)
-    sys.exit(exit_code(run.results))
+        click.echo(f"wrote {output} ({len(results)} targets)", err=True)
+    sys.exit(exit_code(results))
