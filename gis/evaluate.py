@@ -3,7 +3,8 @@
 Statuses (see :data:`gis.settings.STATUSES`):
 
 - ``met``: the measured value satisfies the comparator; for ``approx``, it equals the
-  planned figure at the precision the plan states it (703 -> within +/-0.5 ha).
+  planned figure at the precision the plan states it (703 -> within +/-0.5 ha), and
+  misses by no more than the tolerance (a figure stated as "4" is not met by 4.47).
 - ``within tolerance``: not met, but within ``tolerance_pct`` of the planned figure.
 - ``short`` / ``over``: below / above the planned figure by more than the tolerance.
 - ``no polygon``: no feature or part carries the figure.
@@ -74,6 +75,8 @@ def compare(comparator: str, planned: float, measured: float, *, tolerance_pct: 
     'met'
     >>> compare("approx", 703, 650, tolerance_pct=10, half_step=0.5)
     'within tolerance'
+    >>> compare("approx", 4, 4.47, tolerance_pct=10, half_step=0.5)
+    'over'
     >>> compare("at_least", 400, 380, tolerance_pct=10)
     'within tolerance'
     >>> compare("more_than", 6000, 6000, tolerance_pct=0)
@@ -83,7 +86,8 @@ def compare(comparator: str, planned: float, measured: float, *, tolerance_pct: 
     miss_pct = abs(delta) / planned * 100.0 if planned else math.inf
     eps = 1e-9 * max(1.0, abs(planned))
     if comparator == "approx":
-        if abs(delta) <= half_step + eps:
+        # met: equal at the precision the plan states, and never a larger miss than the tolerance
+        if abs(delta) <= half_step + eps and (tolerance_pct <= 0 or miss_pct <= tolerance_pct + 1e-9):
             return settings.MET
         if tolerance_pct > 0 and miss_pct <= tolerance_pct + 1e-9:
             return settings.WITHIN

@@ -19,6 +19,8 @@ from gis.read import read_layers, read_targets
         ("approx", 100, 89.9, 10, 0.5, "short"),
         ("approx", 100, 110.1, 10, 0.5, "over"),
         ("approx", 0.4555, 0.45555, 10, 0.00005, "met"),
+        ("approx", 4, 4.47, 10, 0.5, "over"),  # rounds to 4, but misses by 11.8 %
+        ("approx", 1, 0.96, 10, 0.5, "met"),
         ("at_least", 400, 400, 10, 0, "met"),
         ("at_least", 400, 361, 10, 0, "within tolerance"),
         ("at_least", 400, 359, 10, 0, "short"),
