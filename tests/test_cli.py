@@ -139,7 +139,6 @@ def test_version_and_help(runner):
     assert "check" in run(runner, "--help").output
 
 
-@pytest.mark.skipif(not (REPO / "layers" / "parks.geojson").exists(), reason="shipped layers not present")
 def test_smoke_over_the_shipped_layers(runner, tmp_path):
     out = tmp_path / "check.json"
     result = run(runner, "check", "--layers", REPO / "layers", "-f", "json", "-o", out)

@@ -13,7 +13,6 @@ from gis.crs import AREA_CRS
 from gis.read import read_layers
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(not (REPO / "layers" / "parks.geojson").exists(), reason="shipped layers not present")
 
 
 @pytest.fixture(scope="module")
