@@ -1,0 +1,137 @@
+"""Vendor the web-map assets into gis/_vendor/ from the npm registry.
+
+Runs ``npm pack`` for each pinned package, keeps the files the maps use, inlines every
+image a style sheet refers to as a ``data:`` URI (so the maps need no request at all) and
+copies each package's licence. The result is committed; maps read only gis/_vendor/.
+
+Usage (needs npm and the npm registry; not needed to build or test)::
+
+    python scripts/vendor_assets.py
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+VENDOR = Path(__file__).resolve().parents[1] / "gis" / "_vendor"
+
+# name: (version, licence file in the tarball or None, [(source file, target file)])
+PACKAGES: dict[str, tuple[str, str | None, list[tuple[str, str]]]] = {
+    "leaflet": ("1.9.4", "LICENSE", [("dist/leaflet.js", "leaflet.js"), ("dist/leaflet.css", "leaflet.css")]),
+    "leaflet-draw": (
+        "1.0.4",
+        None,
+        [("dist/leaflet.draw.js", "leaflet.draw.js"), ("dist/leaflet.draw.css", "leaflet.draw.css")],
+    ),
+    "leaflet.fullscreen": (
+        "5.3.3",
+        "LICENSE.md",
+        [
+            ("dist/Control.FullScreen.umd.js", "Control.FullScreen.js"),
+            ("dist/Control.FullScreen.css", "Control.FullScreen.css"),
+        ],
+    ),
+    "leaflet-minimap": (
+        "3.6.1",
+        "LICENSE.txt",
+        [
+            ("dist/Control.MiniMap.min.js", "Control.MiniMap.min.js"),
+            ("dist/Control.MiniMap.min.css", "Control.MiniMap.min.css"),
+        ],
+    ),
+    "leaflet-measure": (
+        "3.1.0",
+        "LICENSE",
+        [("dist/leaflet-measure.cn.js", "leaflet-measure.cn.js"), ("dist/leaflet-measure.css", "leaflet-measure.css")],
+    ),
+    "leaflet-search": (
+        "4.0.0",
+        "license.txt",
+        [
+            ("dist/leaflet-search.min.js", "leaflet-search.min.js"),
+            ("dist/leaflet-search.min.css", "leaflet-search.min.css"),
+        ],
+    ),
+}
+
+# Leaflet.draw's npm tarball carries no licence file; its README points to the MIT licence,
+# and its source header names the copyright holders.
+LEAFLET_DRAW_LICENSE = """MIT License
+
+Copyright (c) 2012-2017, Jacob Toye, Jon West, Smartrak, Leaflet
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software
+and associated documentation files (the "Software"), to deal in the Software without
+restriction, including without limitation the rights to use, copy, modify, merge, publish,
+distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the
+Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING
+BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+"""
+
+MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
+URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+
+
+def inline_css(css: str, base: Path) -> str:
+    """Replace every relative ``url(...)`` in ``css`` with a data URI of the file it names."""
+
+    def repl(match: re.Match[str]) -> str:
+        ref = match.group(2)
+        if ref.startswith(("data:", "#")):
+            return match.group(0)
+        path = (base / ref).resolve()
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"url(data:{MIME[path.suffix.lower()]};base64,{data})"
+
+    return URL.sub(repl, css)
+
+
+def vendor(name: str, version: str, licence: str | None, files: list[tuple[str, str]], work: Path) -> dict[str, str]:
+    subprocess.run(["npm", "pack", "--silent", f"{name}@{version}"], cwd=work, check=True, capture_output=True)
+    tarball = next(work.glob(f"{name.replace('@', '').replace('/', '-')}-{version}.tgz"))
+    root = work / f"{name}-{version}"
+    with tarfile.open(tarball) as tar:
+        tar.extractall(root, filter="data")
+    pkg = root / "package"
+    dest = VENDOR / name
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for src, target in files:
+        text = (pkg / src).read_text(encoding="utf-8")
+        if target.endswith(".css"):
+            text = inline_css(text, (pkg / src).parent)
+        (dest / target).write_text(text, encoding="utf-8")
+    if licence:
+        shutil.copy(pkg / licence, dest / "LICENSE")
+    else:
+        (dest / "LICENSE").write_text(LEAFLET_DRAW_LICENSE, encoding="utf-8")
+    meta = json.loads((pkg / "package.json").read_text(encoding="utf-8"))
+    return {"version": version, "license": meta.get("license", ""), "files": ", ".join(t for _, t in files)}
+
+
+def main() -> None:
+    manifest = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (version, licence, files) in PACKAGES.items():
+            manifest[name] = vendor(name, version, licence, files, Path(tmp))
+            print(f"vendored {name}@{version}")
+    (VENDOR / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
