@@ -35,6 +35,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "scope",
     "fid",
     "part",
+    "feature_fid",
     "name_zh",
     "name_en",
     "district",
@@ -224,6 +225,7 @@ def _base(t: pd.Series, feat: pd.Series | None) -> dict[str, object]:
 
 
 def _with_values(rec: dict[str, object], planned: float, measured: float | None, unit: str, status: str) -> None:
+    rec.setdefault("feature_fid", None)
     rec["planned"] = planned
     rec["measured"] = measured
     rec["unit"] = unit
@@ -267,6 +269,8 @@ def check_targets(features: gpd.GeoDataFrame, targets: pd.DataFrame) -> pd.DataF
         metric = t["metric"]
         value = float(t["value"])
         if metric == "floor_area":
+            floor_feat = index.resolve(fid, t["part"]) if fid is not None else None
+            rec["feature_fid"] = floor_feat["fid"] if floor_feat is not None else None
             _with_values(rec, value, None, t["unit"], settings.NOT_CHECKABLE)
         elif metric == "plot_ratio":
             same = targets[targets["fid"] == fid]
@@ -284,6 +288,7 @@ def check_targets(features: gpd.GeoDataFrame, targets: pd.DataFrame) -> pd.DataF
             )
             _with_values(rec, value, ratio, "ratio", status)
             part_feat = index.resolve(fid, t["part"])
+            rec["feature_fid"] = part_feat["fid"] if part_feat is not None else None
             extra = f"computed from the plan's figures: {floor['target_id']} / {area['target_id']} = {ratio:.3f}"
             if part_feat is not None:
                 extra += f"; with the digitized {t['part']} ({part_feat['area_ha']:.1f} ha): {floor_ha / part_feat['area_ha']:.3f}"
@@ -311,6 +316,7 @@ def check_targets(features: gpd.GeoDataFrame, targets: pd.DataFrame) -> pd.DataF
                 if target_feat is None:
                     _with_values(rec, planned, None, "ha", settings.NO_POLYGON)
                 else:
+                    rec["feature_fid"] = target_feat["fid"]
                     measured = float(target_feat["area_ha"])
                     status = compare(
                         t["comparator"], planned, measured, tolerance_pct=float(t["tolerance_pct"]), half_step=half
@@ -343,6 +349,7 @@ def _planned_le_parent(
         rec = _base(t, feat)
         rec.update(
             target_id=f"{t['target_id']}:planned_le_parent",
+            feature_fid=part_fid or None,
             scope="consistency",
             metric="planned_le_parent",
             comparator="at_most",
@@ -371,6 +378,7 @@ def _within_parent(features: gpd.GeoDataFrame, index: _Index) -> list[dict[str, 
             "scope": "consistency",
             "fid": row["fid"],
             "part": row["part"],
+            "feature_fid": row["fid"],
             "name_zh": row["name_zh"],
             "name_en": row["name_en"],
             "district": row["district"],

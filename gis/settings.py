@@ -15,6 +15,15 @@ LAYER_TITLES: dict[str, tuple[str, str]] = {
     "parks": ("公园", "Parks"),
 }
 
+#: Plan documents (file names in shared/seeds) -> short citation shown to users.
+SOURCES: dict[str, str] = {
+    "000_5ce10b94bc1f0f61.txt": "龙岗融媒：大运深港国际科教城三年行动计划报道 (2023)",
+    "001_22f36ed06e318fad.txt": "龙岗区工业发展“十四五”规划 (2022)",
+    "002_d0a3bfdf1d01be65.txt": "龙华区科技创新“十四五”规划",
+    "003_061affaf09b9d26f.txt": "大公报：坪山高新区报道",
+    "004_2fba5181ad59294a.txt": "深坪府〔2024〕1号 坪山区产业集群意见",
+}
+
 #: District code -> (Chinese name, English name).
 DISTRICTS: dict[str, tuple[str, str]] = {
     "440307": ("龙岗区", "Longgang"),

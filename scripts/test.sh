@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# Set up a virtual environment (once), install the toolkit with its test tools, then run
-# the same checks CI runs: ruff (lint and format), mypy and pytest.
+# Set up a virtual environment (once), install the toolkit with its test tools and the
+# Debian packages the tests drive (Chromium for the web maps, a CJK font so Chinese renders),
+# then run the same checks CI runs: ruff (lint and format), mypy and pytest.
 # Usage: bash scripts/test.sh [pytest options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || need+=(fonts-wqy-microhei)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"

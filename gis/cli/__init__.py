@@ -10,6 +10,7 @@ import click
 from gis import __version__
 from gis.cli.build import build
 from gis.cli.check import check
+from gis.cli.map import map_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,6 +28,7 @@ def cli(verbose: int, quiet: int) -> None:
 
 cli.add_command(check)
 cli.add_command(build)
+cli.add_command(map_command)
 
 
 def main() -> None:

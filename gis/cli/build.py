@@ -12,6 +12,7 @@ from gis.cli._options import handle_errors, layers_option, targets_option
 from gis.evaluate import exit_code, summarize
 from gis.output import format_csv, format_features_csv, format_json, format_table
 from gis.pipeline import run_check
+from gis.webmap import write_maps
 
 
 @click.command()
@@ -24,14 +25,22 @@ from gis.pipeline import run_check
     show_default=True,
     help="Folder for the check results.",
 )
+@click.option(
+    "--maps-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("maps"),
+    show_default=True,
+    help="Folder for the web maps (index.html and one map per district).",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 when any target is short or over (as gis check does).")
 @handle_errors
-def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, strict: bool) -> None:
+def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, maps_dir: Path, strict: bool) -> None:
     """Run the pipeline on the layers and write its outputs.
 
     Writes OUT_DIR/check.json, check.csv and check.txt (every target) and features.csv
-    (every feature's planar and geodesic hectares), each replaced atomically: a failed
-    build leaves the previous files intact. Then prints the summary.
+    (every feature's planar and geodesic hectares), and MAPS_DIR/index.html with one map
+    per district (longgang.html, longhua.html, pingshan.html) that work with no network.
+    Each file is replaced atomically: a failed build leaves the previous files intact.
     """
     run = run_check(layers_dir=layers_dir, targets_path=targets_path)
     outputs = {
@@ -47,4 +56,6 @@ def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, str
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     for name in outputs:
         click.echo(f"wrote {out_dir / name}")
+    for path in write_maps(run, maps_dir):
+        click.echo(f"wrote {path}")
     sys.exit(exit_code(run.results) if strict else 0)

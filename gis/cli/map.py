@@ -1,0 +1,63 @@
+"""``gis map``: a single-file web map that works with no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gis._atomic import check_output
+from gis.cli._options import district_option, handle_errors, layers_option, overwrite_option, targets_option
+from gis.pipeline import run_check
+from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
+
+
+@click.command("map")
+@layers_option
+@targets_option
+@district_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="HTML file (default: maps/index.html, or maps/<district>.html with --district).",
+)
+@click.option(
+    "--basemap",
+    type=click.Choice(BASEMAPS),
+    default="none",
+    show_default=True,
+    help="Background tiles; 'none' draws the districts only and needs no network.",
+)
+@click.option(
+    "--tianditu-key",
+    envvar="GIS_TIANDITU_KEY",
+    default=None,
+    help="Tianditu key for --basemap tianditu (or set GIS_TIANDITU_KEY).",
+)
+@overwrite_option
+@handle_errors
+def map_command(
+    layers_dir: Path | None,
+    targets_path: Path | None,
+    district: str | None,
+    output: Path | None,
+    basemap: str,
+    tianditu_key: str | None,
+    overwrite: bool,
+) -> None:
+    """Write a web map of the layers and their check results.
+
+    Every script, style sheet and icon is inlined, so the map opens with no network.
+    With --basemap amap (GCJ-02 tiles) the overlays are moved to GCJ-02 to line up,
+    and the map says so.
+    """
+    if basemap == "tianditu" and not tianditu_key:
+        raise click.UsageError("--basemap tianditu needs a key: pass --tianditu-key KEY or set GIS_TIANDITU_KEY.")
+    output = output if output is not None else Path("maps") / MAP_FILES[district]
+    check_output(output, overwrite=overwrite)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    m = build_map(run, district=district, basemap=basemap, tianditu_key=tianditu_key)
+    write_map(m, output)
+    click.echo(f"wrote {output}")

@@ -1,0 +1,217 @@
+"""The web maps in a real headless Chromium with every network request blocked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import shapely
+
+from gis.pipeline import run_check
+from gis.webmap import MAP_FILES, write_maps
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = Path(os.environ.get("GIS_SCREENSHOTS", REPO / "out" / "screenshots"))
+
+
+def chromium_path() -> str:
+    path = os.environ.get("GIS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail(
+            "Chromium not found: install the Debian package chromium (scripts/test.sh does) or set GIS_CHROMIUM."
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium_path(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def maps(tmp_path_factory):
+    run = run_check()
+    out = tmp_path_factory.mktemp("maps")
+    write_maps(run, out)
+    return out, run
+
+
+class Page:
+    """A page with the network blocked, recording blocked and failed requests and console errors."""
+
+    def __init__(self, browser, path: Path):
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.blocked: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+
+        def route(r):
+            if r.request.url.startswith(("file:", "data:", "blob:")):
+                r.continue_()
+            else:
+                self.blocked.append(r.request.url)
+                r.abort()
+
+        self.page.route("**/*", route)
+        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+        self.page.goto(path.as_uri())
+        self.page.wait_for_function("window.gis !== undefined")
+
+    def js(self, expr, arg=None):
+        return self.page.evaluate(expr, arg)
+
+    def click_feature(self, geom):
+        """Zoom to a feature and click a point inside it."""
+        pt = geom.point_on_surface()
+        minx, miny, maxx, maxy = geom.bounds
+        self.js(
+            "([b]) => { window.gis.map.fitBounds(b, {animate: false, maxZoom: 16}); }", [[[miny, minx], [maxy, maxx]]]
+        )
+        self.page.wait_for_timeout(200)
+        xy = self.js(
+            "([lat, lng]) => { const p = window.gis.map.latLngToContainerPoint([lat, lng]); const r = window.gis.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+            [pt.y, pt.x],
+        )
+        self.page.mouse.click(*xy)
+        self.page.wait_for_selector(".leaflet-popup-content")
+        return self.page.inner_text(".leaflet-popup-content")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.mark.parametrize("district", list(MAP_FILES))
+def test_map_loads_offline_and_draws_every_feature(browser, maps, district):
+    out, run = maps
+    page = Page(browser, out / MAP_FILES[district])
+    try:
+        expected = len(run.features) if district is None else int((run.features["district"] == district).sum())
+        assert page.js("window.gis.drawnCount()") == expected
+        assert page.blocked == [] and page.failed == [] and page.errors == []
+        assert page.page.title().endswith(("Longgang, Longhua and Pingshan", "Longgang", "Longhua", "Pingshan"))
+        # the controls are there: layers, legend, panel, search, measure, fullscreen, minimap, scale, draw, export
+        for selector in (
+            ".leaflet-control-layers",
+            ".gis-legend",
+            ".gis-panel",
+            ".leaflet-control-search",
+            ".leaflet-control-measure",
+            ".leaflet-control-zoom-fullscreen",
+            ".leaflet-control-minimap",
+            ".leaflet-control-scale",
+            ".leaflet-draw",
+            ".gis-export",
+        ):
+            assert page.page.locator(selector).count() == 1, selector
+        # links to the other maps
+        assert page.page.locator(".gis-links a").count() == 4
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.page.screenshot(path=str(SCREENSHOTS / MAP_FILES[district].replace(".html", ".png")))
+    finally:
+        page.close()
+
+
+def test_click_opens_popup_with_planned_and_measured(browser, maps):
+    out, run = maps
+    page = Page(browser, out / "index.html")
+    try:
+        feats = run.features.set_index("fid")
+        reserve = feats.loc["LG-CZ-01-R"]
+        text = page.click_feature(reserve.geometry)
+        assert "光学智谷横岗南产业片区" in text and "LG-CZ-01-R" in text
+        assert f"{reserve['area_ha']:.2f} ha" in text  # measured
+        assert "23 ha" in text and "T-001-073" in text  # planned, with its target
+        assert "专栏4-8 第1项" in text and "龙岗区工业发展“十四五”规划" in text  # citation
+        assert page.errors == [] and page.blocked == []
+    finally:
+        page.close()
+
+
+def test_layer_control_hides_and_shows_a_layer(browser, maps):
+    out, _ = maps
+    page = Page(browser, out / "index.html")
+    try:
+        total = page.js("window.gis.drawnCount()")
+        label = page.page.locator(".leaflet-control-layers-overlays label", has_text="Land reserve")
+        label.locator("input").click()
+        assert page.js("window.gis.drawnCount()") == total - 6
+        label.locator("input").click()
+        assert page.js("window.gis.drawnCount()") == total
+    finally:
+        page.close()
+
+
+def test_search_finds_a_park_by_chinese_name(browser, maps):
+    out, _ = maps
+    page = Page(browser, out / "index.html")
+    try:
+        page.page.fill(".leaflet-control-search input.search-input", "雪竹径")
+        page.page.wait_for_selector(".search-tip")
+        page.page.click(".search-tip")
+        page.page.wait_for_selector(".leaflet-popup-content")
+        assert "雪竹径公园" in page.page.inner_text(".leaflet-popup-content")
+    finally:
+        page.close()
+
+
+def test_draw_tool_exports_valid_geojson(browser, maps, tmp_path):
+    out, _ = maps
+    page = Page(browser, out / "longgang.html")
+    try:
+        box = page.page.locator("#" + page.js("window.gis.map.getContainer().id")).bounding_box()
+        cx, cy = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45
+        page.page.click(".leaflet-draw-draw-polygon")
+        for dx, dy in [(0, 0), (120, 0), (120, 90), (0, 90)]:
+            page.page.mouse.click(cx + dx, cy + dy)
+            page.page.wait_for_timeout(60)
+        page.page.mouse.click(cx, cy)  # close the ring on the first vertex
+        page.page.wait_for_timeout(100)
+        assert page.js("window.gis.drawn.getLayers().length") == 1
+        with page.page.expect_download() as dl:
+            page.page.click(".gis-export a")
+        path = tmp_path / "sketch.geojson"
+        dl.value.save_as(path)
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert doc["type"] == "FeatureCollection" and doc["frame"] == "WGS-84"
+        geom = shapely.geometry.shape(doc["features"][0]["geometry"])
+        assert geom.geom_type == "Polygon" and geom.is_valid and len(geom.exterior.coords) == 5
+        assert 113.9 < geom.centroid.x < 114.7 and 22.4 < geom.centroid.y < 22.9
+        assert page.errors == [] and page.blocked == []
+    finally:
+        page.close()
+
+
+def test_hostile_names_are_shown_as_text(browser, test_layers, tmp_path):
+    from tests.test_webmap import HOSTILE, hostile_layers
+
+    run = run_check(layers_dir=hostile_layers(test_layers))
+    write_maps(run, tmp_path)
+    page = Page(browser, tmp_path / "index.html")
+    try:
+        park = run.features.set_index("fid").loc["TT-PK-01"]
+        text = page.click_feature(park.geometry)
+        assert HOSTILE in text  # shown literally
+        assert page.js("window.__xss === undefined")
+        assert page.errors == []
+    finally:
+        page.close()

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from gis.cli import cli
+from gis.crs import gcj02_from_wgs84
+from gis.pipeline import run_check
+from gis.webmap import build_map, count_features, map_data, render_map
+
+DATA_RE = re.compile(r'<script type="application/json" id="gis-data">(.*?)</script>', re.S)
+
+
+def page_data(html: str) -> dict:
+    return json.loads(DATA_RE.search(html).group(1))
+
+
+@pytest.fixture(scope="module")
+def shipped_run():
+    return run_check()
+
+
+def test_page_makes_no_request(shipped_run):
+    html = render_map(build_map(shipped_run))
+    assert not re.search(r"<script[^>]+src=", html)
+    assert not re.search(r"<link[^>]+href=", html)
+    assert "cdn.jsdelivr" not in html and "code.jquery" not in html
+    # no url() in the style sheets except inlined data
+    for css in re.findall(r"<style>(.*?)</style>", html, re.S):
+        for url in re.findall(r"url\(\s*['\"]?([^'\")]+)", css):
+            assert url.startswith(("data:", "#")), url
+
+
+def test_data_once_and_lean(shipped_run):
+    html = render_map(build_map(shipped_run))
+    data = page_data(html)
+    assert count_features(data) == len(shipped_run.features)
+    fids = [f["properties"]["i"] for layer in data["layers"] for f in layer["features"]["features"]]
+    assert len(fids) == len(set(fids))
+    # each fid is written once in the page (no second copy of the data)
+    assert html.count('"i":"LG-CZ-01"') == 1
+    # coordinates at 6 decimals at most
+    coords = re.findall(
+        r"-?\d+\.\d+", json.dumps([f["geometry"] for layer in data["layers"] for f in layer["features"]["features"]])
+    )
+    assert coords and max(len(c.split(".")[1]) for c in coords) <= 6
+
+
+def test_popup_data_carry_targets_and_citations(shipped_run):
+    data = map_data(shipped_run)
+    feats = {f["properties"]["i"]: f["properties"] for layer in data["layers"] for f in layer["features"]["features"]}
+    reserve = feats["LG-CZ-01-R"]
+    ids = [t[0] for t in reserve["t"]]
+    assert "T-001-073" in ids  # the reserve's figure, given on the zone's fid with part reserve
+    row = reserve["t"][ids.index("T-001-073")]
+    assert row[3] == 23 and row[4] == pytest.approx(reserve["a"], abs=1e-3) and row[9] == "专栏4-8 第1项"
+    assert reserve["st"] in ("met", "within tolerance", "short", "over")
+    assert feats["LG-PK-02"]["t"] == [] and feats["LG-PK-02"]["st"] is None
+    assert len(data["aggregates"]) == 14
+
+
+def test_district_map_holds_only_its_district(shipped_run):
+    data = map_data(shipped_run, district="440309")
+    assert {f["properties"]["d"] for layer in data["layers"] for f in layer["features"]["features"]} == {"440309"}
+    assert [a["id"] for a in data["aggregates"]] == ["T-002-001"]
+    assert [f["properties"]["d"] for f in data["districts"]["features"]] == ["440309"]
+
+
+def test_amap_basemap_moves_overlays_to_gcj02(shipped_run):
+    wgs = map_data(shipped_run)
+    gcj = page_data(render_map(build_map(shipped_run, basemap="amap")))
+    assert gcj["meta"]["frame"] == "GCJ-02"
+    a = shapely.geometry.shape(wgs["layers"][0]["features"]["features"][0]["geometry"])
+    b = shapely.geometry.shape(gcj["layers"][0]["features"]["features"][0]["geometry"])
+    x, y = a.exterior.coords[0]
+    gx, gy = gcj02_from_wgs84(x, y)
+    assert b.exterior.coords[0] == pytest.approx((round(float(gx), 6), round(float(gy), 6)), abs=2e-6)
+
+
+def test_basemap_tiles_only_when_asked(shipped_run):
+    assert "tile.openstreetmap.org" not in render_map(build_map(shipped_run))
+    assert "tile.openstreetmap.org" in render_map(build_map(shipped_run, basemap="osm"))
+    assert "tk=KEY123" in render_map(build_map(shipped_run, basemap="tianditu", tianditu_key="KEY123"))
+    with pytest.raises(ValueError, match="needs a key"):
+        build_map(shipped_run, basemap="tianditu")
+
+
+HOSTILE = "<script>window.__xss=1</script>\"'`&<img src=x onerror=window.__xss=2>"
+
+
+def hostile_layers(test_layers):
+    path = test_layers / "parks.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"][0]["properties"]["name_zh"] = "公园" + HOSTILE
+    doc["features"][0]["properties"]["street"] = HOSTILE
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return test_layers
+
+
+def test_hostile_text_cannot_close_the_data_script(test_layers):
+    run = run_check(layers_dir=hostile_layers(test_layers))
+    html = render_map(build_map(run))
+    start = html.index('id="gis-data">')
+    payload = html[start : html.index("</script>", start)]
+    assert "window.__xss=1<\\/script>" in payload  # "</" escaped: the data cannot end its script early
+    assert "<!--" not in payload
+    assert page_data(html)["layers"][2]["features"]["features"][0]["properties"]["n"] == "公园" + HOSTILE
+
+
+def test_gis_map_command(test_layers, tmp_path):
+    out = tmp_path / "m.html"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["map", "--layers", str(test_layers), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert page_data(out.read_text(encoding="utf-8"))["meta"]["frame"] == "WGS-84"
+    result = runner.invoke(cli, ["map", "--layers", str(test_layers), "-o", str(out)])
+    assert result.exit_code == 2 and "Pass --overwrite" in result.output
+    result = runner.invoke(
+        cli,
+        ["map", "--layers", str(test_layers), "-o", str(out), "--basemap", "tianditu"],
+        env={"GIS_TIANDITU_KEY": ""},
+    )
+    assert result.exit_code == 2 and "needs a key" in result.output
