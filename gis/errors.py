@@ -26,3 +26,7 @@ class InputFileError(InputError, OSError):  # type: ignore[misc]
 
 class OutputExistsError(GisError, FileExistsError):
     """An output exists and ``--overwrite`` was not given."""
+
+
+class OutputError(GisError, OSError):
+    """An output cannot be written (no such folder, no permission, disk full)."""

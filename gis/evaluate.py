@@ -127,13 +127,18 @@ class _Index:
         row = self.row(fid)
         if part is None or part == row["part"] or (part == "extent" and row["part"] == "extent"):
             return row
+        matches = self.descendants_with_part(fid, part)
+        return matches[0] if len(matches) == 1 else None
+
+    def descendants_with_part(self, fid: str, part: str) -> list[pd.Series]:
+        out = []
         stack = list(self.children.get(fid, []))
         while stack:
             child = self.row(stack.pop(0))
             if child["part"] == part:
-                return child
+                out.append(child)
             stack.extend(self.children.get(child["fid"], []))
-        return None
+        return out
 
 
 def _half_step(decimals: int, factor: float) -> float:
@@ -163,7 +168,15 @@ def validate_join(features: gpd.GeoDataFrame, targets: pd.DataFrame, *, targets_
             continue
         feat = index.row(fid)
         used.add(fid)
-        resolved = index.resolve(fid, t["part"])
+        part = t["part"]
+        if part not in (None, feat["part"]) and len(index.descendants_with_part(fid, part)) > 1:
+            fids = ", ".join(r["fid"] for r in index.descendants_with_part(fid, part))
+            problems.append(
+                f"{where}: fid {fid} with part {part} matches several features ({fids}). "
+                "Name the one feature the figure belongs to in field fid."
+            )
+            continue
+        resolved = index.resolve(fid, part)
         if resolved is not None:
             used.add(resolved["fid"])
         for field in ("layer", "district"):
@@ -243,7 +256,9 @@ def _union_ha(geoms: gpd.GeoSeries) -> float:
     return float(shapely.union_all(projected.to_numpy()).area) / 10_000.0
 
 
-def check_targets(features: gpd.GeoDataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+def check_targets(
+    features: gpd.GeoDataFrame, targets: pd.DataFrame, *, districts: gpd.GeoDataFrame | None = None
+) -> pd.DataFrame:
     """Evaluate every target against the measured features, plus the derived consistency checks.
 
     Parameters
@@ -252,6 +267,8 @@ def check_targets(features: gpd.GeoDataFrame, targets: pd.DataFrame) -> pd.DataF
         Output of :func:`gis.measure.measure_features`.
     targets
         Output of :func:`gis.read.read_targets`, already checked by :func:`validate_join`.
+    districts
+        District boundaries; when given, every feature is also checked to lie inside its district.
 
     Returns
     -------
@@ -330,6 +347,8 @@ def check_targets(features: gpd.GeoDataFrame, targets: pd.DataFrame) -> pd.DataF
         records.append(rec)
     records.extend(_planned_le_parent(index, part_rows, planned_ha_by_fid))
     records.extend(_within_parent(features, index))
+    if districts is not None:
+        records.extend(_within_district(features, districts))
     out = pd.DataFrame.from_records(records)
     return out.reindex(columns=list(RESULT_COLUMNS))
 
@@ -393,6 +412,42 @@ def _within_parent(features: gpd.GeoDataFrame, index: _Index) -> list[dict[str, 
         }
         status = settings.MET if share >= settings.WITHIN_PARENT_PCT else settings.SHORT
         _with_values(rec, 100.0, share, "%", status)
+        records.append(rec)
+    return records
+
+
+def _within_district(features: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> list[dict[str, object]]:
+    """Check that every feature lies inside its district: only features that stick out are listed."""
+    records: list[dict[str, object]] = []
+    projected = features.geometry.to_crs(AREA_CRS)
+    boundary = dict(zip(districts["district"], districts.geometry.to_crs(AREA_CRS), strict=True))
+    for i, row in features.iterrows():
+        district = boundary.get(row["district"])
+        geom = projected.loc[i]
+        if district is None or not geom.area:
+            continue
+        share = float(geom.intersection(district).area / geom.area * 100.0)
+        if share >= settings.WITHIN_PARENT_PCT:
+            continue
+        rec: dict[str, object] = {
+            "target_id": f"{row['fid']}:within_district",
+            "scope": "consistency",
+            "fid": row["fid"],
+            "part": row["part"],
+            "feature_fid": row["fid"],
+            "name_zh": row["name_zh"],
+            "name_en": row["name_en"],
+            "district": row["district"],
+            "layer": row["layer"],
+            "metric": "within_district",
+            "comparator": "at_least",
+            "tolerance_pct": 0.0,
+            "horizon": None,
+            "source_file": row["source_file"],
+            "source_ref": row["source_ref"],
+            "note": f"share of {row['fid']} inside district {row['district']}; redraw it inside its district or correct field district",
+        }
+        _with_values(rec, 100.0, share, "%", settings.SHORT)
         records.append(rec)
     return records
 

@@ -11,6 +11,7 @@ from pyproj import Geod
 
 from gis import settings
 from gis.crs import AREA_CRS
+from gis.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,15 @@ def measure_features(layers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     features["geodesic_ha"] = geodesic_areas(features)
     diff = (features["area_ha"] - features["geodesic_ha"]) / features["geodesic_ha"] * 100.0
     features["geodesic_diff_pct"] = diff
+    bad = features[~np.isfinite(features["area_ha"]) | ~np.isfinite(features["geodesic_ha"])]
+    if len(bad):
+        raise InputError(
+            [
+                f"layer {r['layer']}, feature {r['fid']}: its area cannot be measured (not a finite number). "
+                "Check the geometry's coordinates."
+                for _, r in bad.iterrows()
+            ]
+        )
     for _, row in features[diff.abs() > settings.GEODESIC_WARN_PCT].iterrows():
         log.warning(
             "layer %s, feature %s: planar area %.4f ha differs from geodesic %.4f ha by %.3f %%",

@@ -121,7 +121,7 @@ def format_json(results: pd.DataFrame, *, meta: dict[str, Any] | None = None, no
 def format_csv(results: pd.DataFrame) -> str:
     """Return the results as CSV with the columns of :data:`gis.evaluate.RESULT_COLUMNS`."""
     buf = io.StringIO()
-    results.reindex(columns=list(RESULT_COLUMNS)).to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
+    results.reindex(columns=list(RESULT_COLUMNS)).to_csv(buf, index=False, float_format="%.6f", lineterminator="\n")
     return buf.getvalue()
 
 

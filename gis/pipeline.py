@@ -34,8 +34,8 @@ class CheckRun:
         return {
             "toolkit": f"gis {__version__}",
             "checked_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            "layers": self.layers_dir.name,
-            "targets": self.targets_path.name,
+            "layers_dir": self.layers_dir.name,
+            "targets_file": self.targets_path.name,
             "area_crs": "EPSG:4547",
         }
 
@@ -60,5 +60,5 @@ def run_check(*, layers_dir: Path | None = None, targets_path: Path | None = Non
     notes = validate_join(features, targets, targets_path=str(targets_path))
     for note in notes:
         log.info(note)
-    results = check_targets(features, targets)
+    results = check_targets(features, targets, districts=layers["districts"])
     return CheckRun(layers_dir, targets_path, features, layers["districts"], results, notes)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -90,29 +92,21 @@ def read_layer(path: Path, *, layer: str) -> gpd.GeoDataFrame:
     }
     out = gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
     out.insert(0, "layer", layer)
-    for i, row in out.iterrows():
-        fid = row["fid"] or f"#{i + 1}"
+    geoms = list(out.geometry.array)
+    for i, row in enumerate(out.drop(columns="geometry").itertuples(index=False)):
+        fid = row.fid or f"#{i + 1}"
         where = f"{path}: layer {layer}, feature {fid}"
         for field in settings.REQUIRED_FEATURE_FIELDS:
-            if row[field] is None:
+            if getattr(row, field) is None:
                 problems.append(f"{where}: field {field} is empty. Fill it in.")
-        if row["district"] is not None and row["district"] not in settings.DISTRICTS:
+        if row.district is not None and row.district not in settings.DISTRICTS:
             problems.append(
-                f"{where}: field district is {row['district']!r}, not one of {', '.join(settings.DISTRICTS)}. "
+                f"{where}: field district is {row.district!r}, not one of {', '.join(settings.DISTRICTS)}. "
                 "Use the district code as text."
             )
-        if row["part"] is not None and row["part"] not in settings.PARTS:
-            problems.append(f"{where}: field part is {row['part']!r}; use one of {', '.join(settings.PARTS)}.")
-        geom = row.geometry
-        if geom is None or geom.is_empty:
-            problems.append(f"{where}: geometry is missing or empty. Draw the polygon or remove the feature.")
-        elif geom.geom_type not in ("Polygon", "MultiPolygon"):
-            problems.append(f"{where}: geometry is a {geom.geom_type}; areas need a Polygon.")
-        elif not geom.is_valid:
-            problems.append(
-                f"{where}: geometry is invalid ({shapely.is_valid_reason(geom)}). "
-                "Redraw the outline so that it does not cross itself."
-            )
+        if row.part is not None and row.part not in settings.PARTS:
+            problems.append(f"{where}: field part is {row.part!r}; use one of {', '.join(settings.PARTS)}.")
+        problems.extend(_geometry_problems(geoms[i], where=where))
     dup = out["fid"][out["fid"].notna() & out["fid"].duplicated(keep=False)]
     for fid in sorted(set(dup)):
         problems.append(
@@ -128,6 +122,34 @@ def read_layer(path: Path, *, layer: str) -> gpd.GeoDataFrame:
     if problems:
         raise InputError(problems)
     return out
+
+
+def _geometry_problems(geom: shapely.Geometry | None, *, where: str) -> list[str]:
+    """Return what is wrong with one feature's geometry (nothing for a valid lon/lat polygon here)."""
+    if geom is None or shapely.is_missing(geom) or geom.is_empty:
+        return [f"{where}: geometry is missing or empty. Draw the polygon or remove the feature."]
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return [f"{where}: geometry is a {geom.geom_type}; areas need a Polygon."]
+    coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        return [f"{where}: geometry has NaN or infinite coordinates. Redraw or re-export the feature."]
+    minx, miny, maxx, maxy = settings.LONLAT_BOUNDS
+    x0, y0, x1, y1 = geom.bounds
+    if x0 < minx or x1 > maxx or y0 < miny or y1 > maxy:
+        hint = (
+            "The numbers look like metres: save the layer as EPSG:4326 longitude/latitude."
+            if max(abs(x0), abs(y1)) > 360
+            else "Longitude and latitude may be swapped, or the feature is not in Longgang, Longhua or Pingshan."
+        )
+        return [
+            f"{where}: geometry lies outside lon {minx}..{maxx}, lat {miny}..{maxy} "
+            f"(its bounds are {x0:.4f}, {y0:.4f}, {x1:.4f}, {y1:.4f}). {hint}"
+        ]
+    if not geom.is_valid:
+        return [
+            f"{where}: geometry is invalid ({shapely.is_valid_reason(geom)}). Redraw the outline so that it does not cross itself."
+        ]
+    return []
 
 
 def read_districts(path: Path) -> gpd.GeoDataFrame:
@@ -191,20 +213,63 @@ def _read_table(path: Path) -> pd.DataFrame:
         if suffix == ".csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         if suffix in (".xlsx", ".xlsm"):
-            return pd.read_excel(path, dtype=str, keep_default_na=False, sheet_name=0)
+            table = pd.read_excel(path, dtype=str, keep_default_na=False, sheet_name=0)
+            texts = _xlsx_value_texts(path)
+            if "value" in table.columns and len(texts) == len(table):
+                table["value"] = [t if t is not None else v for t, v in zip(texts, table["value"], strict=True)]
+            return table
     except UnicodeDecodeError as exc:
         raise InputFileError(
             f"{path}: the targets table is not UTF-8 ({exc.reason} at byte {exc.start}). Save it as UTF-8 CSV."
         ) from exc
     except Exception as exc:
-        raise InputFileError(f"{path}: the targets table cannot be read ({type(exc).__name__}: {exc}).") from exc
+        raise InputFileError(
+            f"{path}: the targets table cannot be read ({type(exc).__name__}: {exc}). "
+            "Save it as an .xlsx workbook (not .xls, not a renamed CSV) or as UTF-8 CSV."
+        ) from exc
     raise InputFileError(f"{path}: unknown targets format {suffix!r}. Use .csv or .xlsx.")
+
+
+_FIXED_FORMAT = re.compile(r"^[#,]*0(?:\.(0+))?$")
+
+
+def _xlsx_value_texts(path: Path) -> list[str | None]:
+    """Return the ``value`` column of the first sheet as text, keeping the decimals a cell shows.
+
+    A spreadsheet stores 4.0 as the number 4; a cell formatted ``0.0`` still states the figure to one
+    decimal, which matters for "met at the precision the plan states". Cells without a fixed-decimal
+    format give their plain number.
+    """
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = wb.worksheets[0].iter_rows()
+        header = [str(c.value).strip() if c.value is not None else "" for c in next(rows)]
+        if "value" not in header:
+            return []
+        col = header.index("value")
+        out: list[str | None] = []
+        for row in rows:
+            cell = row[col] if col < len(row) else None
+            value = getattr(cell, "value", None)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                out.append(None)
+                continue
+            match = _FIXED_FORMAT.match(str(getattr(cell, "number_format", "") or ""))
+            decimals = len(match.group(1) or "") if match else None
+            out.append(f"{value:.{decimals}f}" if decimals is not None else repr(float(value)).removesuffix(".0"))
+        return out
+    finally:
+        wb.close()
 
 
 def _number(text: str | None, *, where: str, field: str, problems: list[str]) -> float | None:
     if text is None:
         return None
     try:
+        if "_" in text:
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         problems.append(f"{where}: field {field} is {text!r}, not a number. Write a plain number such as 12.5.")
@@ -252,6 +317,10 @@ def read_targets(path: Path) -> pd.DataFrame:
         for field, allowed in checks:
             if r[field] not in allowed:
                 problems.append(f"{where}: field {field} is {r[field]!r}; use one of {', '.join(allowed)}.")
+        if r["part"] is not None and r["part"] not in settings.PARTS:
+            problems.append(
+                f"{where}: field part is {r['part']!r}; use one of {', '.join(settings.PARTS)}, or leave it empty."
+            )
         units = settings.RATIO_UNITS if r["metric"] == "plot_ratio" else tuple(settings.AREA_UNITS_HA)
         if r["metric"] in settings.METRICS and r["unit"] not in units:
             problems.append(
@@ -275,8 +344,8 @@ def read_targets(path: Path) -> pd.DataFrame:
         value = _number(r["value"], where=where, field="value", problems=problems)
         if r["value"] is None:
             problems.append(f"{where}: field value is empty. Give the planned figure.")
-        elif value is not None and value < 0:
-            problems.append(f"{where}: field value is negative ({r['value']}); planned figures are positive.")
+        elif value is not None and value <= 0:
+            problems.append(f"{where}: field value is {r['value']}; a planned figure is larger than 0.")
         values.append(value)
         decimals.append(_decimals(r["value"]) if r["value"] else 0)
         tol = _number(r["tolerance_pct"], where=where, field="tolerance_pct", problems=problems)

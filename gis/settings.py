@@ -68,7 +68,25 @@ def district_code(text: str) -> str:
     raise ValueError(f"unknown district {text!r}; use one of {known}")
 
 
-PARTS: tuple[str, ...] = ("extent", "consolidation", "reserve", "demolition", "site")
+#: Parts a feature or a target may name. The first five are drawn in the shipped layers; the
+#: others are figures the plans give for parts that no layer draws yet (a park's green area,
+#: Longgang's industrial-land retention zone and block-line area), reported as ``no polygon``.
+PARTS: tuple[str, ...] = (
+    "extent",
+    "consolidation",
+    "reserve",
+    "demolition",
+    "site",
+    "green",
+    "roads",
+    "paving",
+    "parking",
+    "retention_zone",
+    "block_line",
+)
+#: Longitude/latitude bounds any layer of this toolkit must fall in (degrees); a coordinate
+#: outside them is in metres or another frame.
+LONLAT_BOUNDS: tuple[float, float, float, float] = (113.7, 22.3, 114.7, 22.9)
 
 #: Columns of the targets table, in order.
 TARGET_COLUMNS: tuple[str, ...] = (

@@ -65,7 +65,7 @@ def test_check_json_to_file_lists_every_target(runner, test_layers, tmp_path):
         assert key in first
     assert first["planned"] == 100 and first["measured"] == pytest.approx(100, rel=1e-6)
     assert doc["summary"]["short"] == 1
-    assert doc["layers"] == "layers" and "/" not in doc["targets"]  # names, not machine paths
+    assert doc["layers_dir"] == "layers" and doc["targets_file"] == "targets.csv"  # names, not machine paths
     assert any("TT-PK-02" in n for n in doc["notes"])
 
 
@@ -159,3 +159,12 @@ def test_smoke_over_the_shipped_layers(runner, tmp_path):
             assert t["measured"] is not None, row["target_id"]  # every located figure has its polygon
     # every part lies in its parent
     assert all(t["status"] == "met" for t in doc["targets"] if t["metric"] == "within_parent")
+
+
+def test_output_to_an_impossible_path_is_exit_2(runner, test_layers, tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers), "-f", "json", "-o", str(blocker / "x.json")])
+    assert result.exit_code == 2, result.output
+    assert "cannot write here" in result.output and "Traceback" not in result.output
+    assert blocker.read_text(encoding="utf-8") == "x"

@@ -157,3 +157,43 @@ def test_exit_code(checked):
     assert exit_code(results) == 1
     ok = results[~results["status"].isin(["short", "over"])]
     assert exit_code(ok) == 0
+
+
+def test_ambiguous_part_is_an_error(test_layers):
+    import json
+
+    path = test_layers / "industrial_land.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    second = json.loads(json.dumps(doc["features"][1]))
+    second["properties"]["fid"] = "TT-IL-01-02"
+    second["geometry"]["coordinates"] = [[[x, y + 0.0006] for x, y in second["geometry"]["coordinates"][0]]]
+    doc["features"].append(second)
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    t = (test_layers / "targets.csv").read_text(
+        encoding="utf-8"
+    ) + "TT-17,feature,TT-IL-01,site,440307,industrial_land,area,approx,0.5,ha,10,,test,row 17,ambiguous\n"
+    (test_layers / "targets.csv").write_text(t, encoding="utf-8")
+    features = measure_features(read_layers(test_layers))
+    with pytest.raises(
+        InputError, match=r"fid TT-IL-01 with part site matches several features \(TT-IL-01-01, TT-IL-01-02\)"
+    ):
+        validate_join(features, read_targets(test_layers / "targets.csv"))
+
+
+def test_feature_outside_its_district_is_reported(test_layers):
+    import json
+
+    path = test_layers / "parks.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    ring = doc["features"][1]["geometry"]["coordinates"][0]
+    doc["features"][1]["geometry"]["coordinates"] = [
+        [[x - 0.06, y] for x, y in ring]
+    ]  # ~6 km west: outside the 20 km test district
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    layers = read_layers(test_layers)
+    results = check_targets(
+        measure_features(layers), read_targets(test_layers / "targets.csv"), districts=layers["districts"]
+    )
+    row = results.set_index("target_id").loc["TT-PK-02:within_district"]
+    assert row["status"] == "short" and row["measured"] < 1
+    assert "TT-PK-01:within_district" not in set(results["target_id"])

@@ -89,8 +89,21 @@ def test_read_targets_from_xlsx_equals_csv(test_layers, tmp_path):
     raw["value"] = pd.to_numeric(raw["value"])  # numbers typed as numbers, as in a spreadsheet
     xlsx = tmp_path / "targets.xlsx"
     raw.to_excel(xlsx, index=False)
+    # a spreadsheet stores "2.0" as the number 2; the cell's format "0.0" keeps the stated decimal
+    from openpyxl import load_workbook
+
+    wb = load_workbook(xlsx)
+    ws = wb.active
+    col = [c.value for c in ws[1]].index("value") + 1
+    stated = pd.read_csv(test_layers / "targets.csv", dtype=str)["value"]
+    for row in range(2, ws.max_row + 1):
+        text = stated[row - 2]
+        if "." in text:
+            ws.cell(row, col).number_format = "0." + "0" * len(text.split(".")[1])
+    wb.save(xlsx)
     from_xlsx = read_targets(xlsx)
-    pd.testing.assert_frame_equal(from_xlsx.drop(columns="value_decimals"), csv.drop(columns="value_decimals"))
+    pd.testing.assert_frame_equal(from_xlsx, csv)
+    assert from_xlsx.set_index("target_id").loc["TT-08", "value_decimals"] == 1  # "2.0" stays 2.0
 
 
 def test_read_targets_collects_every_problem(test_layers):
@@ -128,3 +141,46 @@ def test_read_targets_aggregate_rules(test_layers):
         read_targets(path)
     assert "TT-09: an aggregate target needs district and layer" in str(err.value)
     assert "TT-10: an aggregate target has no fid" in str(err.value)
+
+
+def test_null_geometry_projected_coordinates_and_nan(test_layers):
+    path = test_layers / "parks.geojson"
+
+    def edit(doc):
+        doc["features"][0]["geometry"] = None
+        ring = [[520000, 2505000], [520100, 2505000], [520100, 2505100], [520000, 2505000]]
+        doc["features"][1]["geometry"] = {"type": "Polygon", "coordinates": [ring]}
+
+    edit_layer(path, edit)
+    with pytest.raises(InputError) as err:
+        read_layer(path, layer="parks")
+    text = str(err.value)
+    assert "feature TT-PK-01: geometry is missing or empty" in text
+    assert "feature TT-PK-02: geometry lies outside lon" in text and "look like metres" in text
+
+
+def test_swapped_axes_are_caught(test_layers):
+    path = test_layers / "parks.geojson"
+    edit_layer(
+        path,
+        lambda doc: doc["features"][0]["geometry"].update(
+            coordinates=[[[y, x] for x, y in doc["features"][0]["geometry"]["coordinates"][0]]]
+        ),
+    )
+    with pytest.raises(InputError, match="swapped"):
+        read_layer(path, layer="parks")
+
+
+def test_targets_part_value_and_underscores(test_layers):
+    path = test_layers / "targets.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[df["target_id"] == "TT-02", "part"] = "consolidaton"
+    df.loc[df["target_id"] == "TT-03", "value"] = "0"
+    df.loc[df["target_id"] == "TT-04", "value"] = "1_4.9"
+    df.to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
+        read_targets(path)
+    text = str(err.value)
+    assert "TT-02: field part is 'consolidaton'" in text
+    assert "TT-03: field value is 0; a planned figure is larger than 0" in text
+    assert "TT-04: field value is '1_4.9', not a number" in text

@@ -52,7 +52,13 @@ def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, map
     for name, text in outputs.items():
         write_text_atomic(out_dir / name, text)
     counts = summarize(run.results)
-    click.echo(f"checked {len(run.features)} features against {len(run.results)} targets")
+    derived = run.results["target_id"].str.contains(":", regex=False)
+    click.echo(
+        f"checked {len(run.features)} features against {int((~derived).sum())} targets "
+        f"(+{int(derived.sum())} derived consistency checks)"
+    )
+    if run.notes:
+        click.echo(f"{len(run.notes)} features have no target (the plans give them no figure); see notes in check.json")
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     for name in outputs:
         click.echo(f"wrote {out_dir / name}")

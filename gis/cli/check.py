@@ -49,6 +49,8 @@ def check(
         text = format_results(results, fmt, meta={**run.meta(), "district": district}, notes=run.notes)
     else:
         text = format_results(results, fmt)
+    if run.notes:
+        click.echo(f"note: {len(run.notes)} features have no target (gis -v check lists them)", err=True)
     if output is None:
         click.echo(text, nl=False)
     else:
