@@ -20,13 +20,204 @@ function fmt(value, digits) {
   return Number(value).toLocaleString("en-US", { maximumFractionDigits: digits === undefined ? 2 : digits });
 }
 
+/* Unpack the base64 zigzag varints of gis/mapdata.py:pack_varints into an Int32Array. */
+function unpackVarints(text) {
+  var bin = atob(text), n = bin.length, out = new Int32Array(n), count = 0, acc = 0, shift = 0;
+  for (var i = 0; i < n; i++) {
+    var b = bin.charCodeAt(i);
+    acc |= (b & 0x7f) << shift; // the values fit in 31 bits: micro-degrees and their differences
+    if (b & 0x80) { shift += 7; continue; }
+    out[count++] = (acc >>> 1) ^ -(acc & 1);
+    acc = 0; shift = 0;
+  }
+  return out.subarray(0, count);
+}
+
+/* Decode a layer stored by columns (see gis/mapdata.py) into Leaflet latlng arrays and properties. */
+function decodeRings(geom) {
+  var c = unpackVarints(geom.coords), rings = geom.rings, polys = geom.polys, geoms = geom.geoms, out = [];
+  for (var f = 0; f + 1 < geoms.length; f++) {
+    var parts = [];
+    for (var p = geoms[f]; p < geoms[f + 1]; p++) {
+      var part = [];
+      for (var r = polys[p]; r < polys[p + 1]; r++) {
+        var x = 0, y = 0, ring = new Array(rings[r + 1] - rings[r]);
+        for (var v = rings[r], k = 0; v < rings[r + 1]; v++, k++) {
+          x += c[2 * v]; y += c[2 * v + 1];
+          ring[k] = [y / 1e6, x / 1e6];
+        }
+        part.push(ring);
+      }
+      parts.push(part);
+    }
+    out.push(parts.length === 1 ? parts[0] : parts);
+  }
+  return out;
+}
+
+var CODED = ["d", "s", "c", "lc", "lb", "acc", "src", "ref", "st", "p"];
+
+function decodeProps(cols, strings, i) {
+  var p = {};
+  Object.keys(cols).forEach(function (k) {
+    var v = cols[k][i];
+    p[k] = CODED.indexOf(k) >= 0 && v !== null && v !== undefined ? strings[v] : v;
+  });
+  return p;
+}
+
+/* Decode a layer's geometry into Web Mercator unit coordinates (0..1, as Leaflet's EPSG:3857
+ * before its zoom scale), one Float64Array [x0, y0, x1, y1, ...] per ring, with each feature's
+ * bounds. Projecting to pixels is then one multiply and one subtract per vertex. */
+function decodeUnits(geom) {
+  var c = unpackVarints(geom.coords), rings = geom.rings, polys = geom.polys, geoms = geom.geoms, out = [];
+  var maxLat = 85.0511287798, rad = Math.PI / 180, twoPi = 2 * Math.PI;
+  for (var f = 0; f + 1 < geoms.length; f++) {
+    var feature = { rings: [], minLng: Infinity, minLat: Infinity, maxLng: -Infinity, maxLat: -Infinity };
+    for (var p = geoms[f]; p < geoms[f + 1]; p++) {
+      for (var r = polys[p]; r < polys[p + 1]; r++) {
+        var n = rings[r + 1] - rings[r], a = new Float64Array(2 * n), x = 0, y = 0, phi0 = 0, y0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (var v = rings[r], k = 0; v < rings[r + 1]; v++, k += 2) {
+          x += c[2 * v]; y += c[2 * v + 1];
+          var lng = x / 1e6, lat = Math.max(Math.min(y / 1e6, maxLat), -maxLat);
+          if (lng < feature.minLng) feature.minLng = lng;
+          if (lng > feature.maxLng) feature.maxLng = lng;
+          if (lat < feature.minLat) feature.minLat = lat;
+          if (lat > feature.maxLat) feature.maxLat = lat;
+          a[k] = lng / 360 + 0.5;
+          var phi = lat * rad;
+          if (k === 0) {
+            // Mercator y = ln(tan(pi/4 + phi/2)) exactly at the ring's first vertex, then its Taylor
+            // series to third order: within 1e-9 px at zoom 18 for rings a few kilometres across
+            phi0 = phi; y0 = Math.log(Math.tan(Math.PI / 4 + phi / 2));
+            var sec = 1 / Math.cos(phi), tan = Math.tan(phi);
+            s1 = sec; s2 = (sec * tan) / 2; s3 = (sec * (tan * tan + sec * sec)) / 6;
+          }
+          var d = phi - phi0;
+          a[k + 1] = 0.5 - (y0 + d * (s1 + d * (s2 + d * s3))) / twoPi;
+        }
+        feature.rings.push(a);
+      }
+    }
+    feature.bounds = L.latLngBounds([feature.minLat, feature.minLng], [feature.maxLat, feature.maxLng]);
+    out.push(feature);
+  }
+  return out;
+}
+
+/* One overlay (a layer's part) drawn as a single path on Leaflet's canvas renderer: all its
+ * features are painted in one pass, hit-tested for clicks and tooltips, and counted as drawn.
+ * Ten thousand L.Polygon layers would cost ten thousand Leaflet objects; this costs one. */
+var GisOverlay = L.Path.extend({
+  initialize: function (features, props, style, colorOf) {
+    L.setOptions(this, { interactive: true, bubblingMouseEvents: false });
+    this._features = features;
+    this.props = props;
+    this.gisStyle = style;
+    this._colorOf = colorOf;
+    this.drawn = 0;
+    var b = L.latLngBounds([]);
+    features.forEach(function (f) { b.extend(f.bounds); });
+    this._llBounds = b;
+  },
+  getBounds: function () { return this._llBounds; },
+  featureBounds: function (i) { return this._features[i].bounds; },
+  _project: function () {
+    var map = this._map, scale = map.options.crs.scale(map.getZoom()), origin = map.getPixelOrigin();
+    var pad = this.gisStyle.weight + 2, feats = this._features;
+    var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    this._px = new Array(feats.length);
+    this._pb = new Float64Array(4 * feats.length);
+    for (var f = 0; f < feats.length; f++) {
+      var rings = feats[f].rings, out = new Array(rings.length);
+      var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (var r = 0; r < rings.length; r++) {
+        // like Leaflet's smoothFactor: a vertex within 0.75 px of the last one kept adds nothing visible
+        var u = rings[r], px = new Float64Array(u.length), m = 0, lx = NaN, ly = NaN;
+        for (var k = 0; k < u.length; k += 2) {
+          var x = u[k] * scale - origin.x, y = u[k + 1] * scale - origin.y;
+          if (x < x0) x0 = x;
+          if (x > x1) x1 = x;
+          if (y < y0) y0 = y;
+          if (y > y1) y1 = y;
+          if ((x - lx) * (x - lx) + (y - ly) * (y - ly) < 0.5625 && k + 2 < u.length && m >= 2) continue;
+          px[m++] = x; px[m++] = y; lx = x; ly = y;
+        }
+        out[r] = px.subarray(0, m);
+      }
+      this._px[f] = out;
+      this._pb[4 * f] = x0; this._pb[4 * f + 1] = y0; this._pb[4 * f + 2] = x1; this._pb[4 * f + 3] = y1;
+      if (x0 < minX) minX = x0;
+      if (y0 < minY) minY = y0;
+      if (x1 > maxX) maxX = x1;
+      if (y1 > maxY) maxY = y1;
+    }
+    this._pxBounds = feats.length ? L.bounds([minX - pad, minY - pad], [maxX + pad, maxY + pad]) : null;
+  },
+  _update: function () { if (this._map) this._updatePath(); },
+  _empty: function () { return !this._features.length; },
+  _meets: function (f, b) {
+    var pb = this._pb;
+    return pb[4 * f + 2] >= b.min.x && pb[4 * f] <= b.max.x && pb[4 * f + 3] >= b.min.y && pb[4 * f + 1] <= b.max.y;
+  },
+  _updatePath: function () {
+    var renderer = this._renderer;
+    if (!renderer._drawing) return;
+    var ctx = renderer._ctx, st = this.gisStyle, view = renderer._bounds, clip = renderer._redrawBounds || view;
+    var dash = st.dash ? st.dash.split(" ").map(Number) : [];
+    var drawn = 0;
+    ctx.setLineDash(dash);
+    for (var f = 0; f < this._px.length; f++) {
+      if (!this._meets(f, view)) continue;
+      drawn++;
+      if (!this._meets(f, clip)) continue;
+      ctx.beginPath();
+      var rings = this._px[f];
+      for (var r = 0; r < rings.length; r++) {
+        var pts = rings[r];
+        ctx.moveTo(pts[0], pts[1]);
+        for (var k = 2; k < pts.length; k += 2) ctx.lineTo(pts[k], pts[k + 1]);
+        ctx.closePath();
+      }
+      ctx.globalAlpha = st.fill_opacity;
+      ctx.fillStyle = st.fill_color;
+      ctx.fill("evenodd");
+      var stroke = this._colorOf(this.props[f]);
+      ctx.globalAlpha = 1;
+      ctx.lineWidth = stroke.weight;
+      ctx.strokeStyle = stroke.color;
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 1;
+    this.drawn = drawn;
+  },
+  _containsPoint: function (pt) {
+    if (!this._px || !this._pxBounds || !this._pxBounds.contains(pt)) return false;
+    var b = { min: pt, max: pt };
+    for (var f = this._px.length - 1; f >= 0; f--) { // the last drawn is on top
+      if (!this._meets(f, b)) continue;
+      var inside = false, rings = this._px[f];
+      for (var r = 0; r < rings.length; r++) {
+        var a = rings[r], n = a.length;
+        for (var i = 0, j = n - 2; i < n; j = i, i += 2) {
+          if ((a[i + 1] > pt.y) !== (a[j + 1] > pt.y) &&
+              pt.x < ((a[j] - a[i]) * (pt.y - a[i + 1])) / (a[j + 1] - a[i + 1]) + a[i]) inside = !inside;
+        }
+      }
+      if (inside) { this.hit = f; return true; }
+    }
+    return false;
+  },
+});
+
 function gisMap(map, data, options) {
+  performance.mark("gis:start");
   var statusColors = data.statusColors;
   var statusZh = data.statusZh;
   var noTargetColor = "#525252";
   var overlays = {};
   var byId = {};
-  var searchGroup = L.layerGroup();
 
   function statusBadge(status) {
     if (!status) return "";
@@ -66,43 +257,50 @@ function gisMap(map, data, options) {
 
   // background: the districts
   var ds = data.districtStyle;
-  var districtLayer = L.geoJSON(data.districts, {
-    interactive: false,
-    style: function () {
-      return { color: ds.line_color, weight: ds.weight, fillColor: ds.fill_color, fillOpacity: ds.fill_opacity };
-    },
-  }).addTo(map);
+  var districtRings = decodeRings(data.districts.geom);
+  function districtGroup(styleOptions) {
+    return L.featureGroup(districtRings.map(function (latlngs) { return L.polygon(latlngs, styleOptions); }));
+  }
+  var districtLayer = districtGroup({ interactive: false, color: ds.line_color, weight: ds.weight, fillColor: ds.fill_color, fillOpacity: ds.fill_opacity }).addTo(map);
 
   // one overlay per layer and part, drawn in the style definition's order
+  var renderer = L.canvas({ padding: 0.2, tolerance: 2 });
+  var tooltip = L.tooltip({ sticky: true, direction: "top", offset: [0, -6] });
+  var allOverlays = [];
+  function colorOf(st) {
+    return function (p) {
+      return { color: p.st ? statusColors[p.st] : noTargetColor, weight: p.st ? st.weight + 1 : st.weight };
+    };
+  }
+  function openPopup(overlay, i, latlng) {
+    L.popup({ maxWidth: 460, minWidth: 300 }).setLatLng(latlng).setContent(popupHtml(overlay.props[i])).openOn(map);
+  }
   data.layers.forEach(function (layer) {
     var st = layer.style;
-    var group = L.geoJSON(layer.features, {
-      style: function (feature) {
-        var status = feature.properties.st;
-        return {
-          color: status ? statusColors[status] : noTargetColor,
-          weight: status ? st.weight + 1 : st.weight,
-          dashArray: st.dash,
-          fillColor: st.fill_color,
-          fillOpacity: st.fill_opacity,
-        };
-      },
-      onEachFeature: function (feature, lyr) {
-        var p = feature.properties;
-        p.q = p.n + " " + (p.e || "") + " " + p.i;
-        lyr.bindTooltip(function () { return esc(p.n); }, { sticky: true });
-        lyr.bindPopup(function () { return popupHtml(p); }, { maxWidth: 460, minWidth: 300 });
-        byId[p.i] = lyr;
-        searchGroup.addLayer(lyr);
-      },
-    });
-    if (layer.features.features.length) {
-      group.addTo(map);
-      overlays[st.title_zh + " " + st.title_en + " (" + layer.features.features.length + ")"] = group;
+    var props = [];
+    for (var i = 0; i < layer.n; i++) {
+      var p = decodeProps(layer.cols, data.strings, i);
+      p.t = data.targets[p.i] || [];
+      props.push(p);
     }
-    layer.group = group;
+    var overlay = new GisOverlay(decodeUnits(layer.geom), props, st, colorOf(st));
+    overlay.options.renderer = renderer;
+    overlay.on("click", function (e) { openPopup(overlay, overlay.hit, e.latlng); });
+    overlay.on("mousemove", function (e) {
+      tooltip.setLatLng(e.latlng).setContent(esc(overlay.props[overlay.hit].n));
+      if (!map.hasLayer(tooltip)) map.openTooltip(tooltip);
+    });
+    overlay.on("mouseout", function () { map.closeTooltip(tooltip); });
+    props.forEach(function (p, i) { byId[p.i] = { overlay: overlay, index: i }; });
+    if (layer.n) {
+      overlay.addTo(map);
+      overlays[st.title_zh + " " + st.title_en + " (" + layer.n + ")"] = overlay;
+      allOverlays.push(overlay);
+    }
+    layer.group = overlay;
   });
 
+  performance.mark("gis:layers");
   var baseLayers = {};
   var control = L.control.layers(baseLayers, overlays, { collapsed: false, position: "topright" }).addTo(map);
 
@@ -113,7 +311,7 @@ function gisMap(map, data, options) {
     var html = "<b>图例 Legend</b><br>";
     data.layers.forEach(function (layer) {
       var st = layer.style;
-      if (!layer.features.features.length) return;
+      if (!layer.n) return;
       html += '<i style="background:' + esc(st.fill_color) + ";opacity:" + esc(Math.min(1, st.fill_opacity + 0.35)) + '"></i>' + esc(st.title_zh) + " " + esc(st.title_en) + "<br>";
     });
     html += "<b>轮廓 = 核查状态 Outline = status</b><br>";
@@ -181,27 +379,41 @@ function gisMap(map, data, options) {
   L.control.measure({ position: "topleft", primaryLengthUnit: "meters", secondaryLengthUnit: "kilometers", primaryAreaUnit: "hectares", secondaryAreaUnit: "sqmeters", localization: "cn" }).addTo(map);
 
   // minimap of the districts
-  var miniLayer = L.geoJSON(data.districts, { interactive: false, style: { color: ds.line_color, weight: 1, fillColor: ds.fill_color, fillOpacity: 0.8 } });
+  var miniLayer = districtGroup({ interactive: false, color: ds.line_color, weight: 1, fillColor: ds.fill_color, fillOpacity: 0.8 });
   new L.Control.MiniMap(miniLayer, { toggleDisplay: true, position: "bottomright", width: 160, height: 130, zoomLevelOffset: -4 }).addTo(map);
 
   // search by name (Chinese, English or fid)
+  function find(title) {
+    for (var fid in byId) {
+      var hit = byId[fid], p = hit.overlay.props[hit.index];
+      if (p.n + " " + (p.e || "") + " " + p.i === title) return hit;
+    }
+    return null;
+  }
   var search = new L.Control.Search({
-    layer: searchGroup,
-    propertyName: "q",
+    sourceData: function (text, callResponse) {
+      var records = [];
+      Object.keys(byId).forEach(function (fid) {
+        var hit = byId[fid], p = hit.overlay.props[hit.index];
+        records.push({ title: p.n + " " + (p.e || "") + " " + p.i, loc: hit.overlay.featureBounds(hit.index).getCenter() });
+      });
+      callResponse(records);
+      return { abort: function () {} };
+    },
+    propertyName: "title",
+    propertyLoc: "loc",
     marker: false,
     initial: false,
     collapsed: false,
-    zoom: 14,
     textPlaceholder: "搜索名称 Search name…",
     textErr: "未找到 Not found",
     moveToLocation: function (latlng, title, m) {
-      var hit = searchGroup.getLayers().filter(function (l) { return l.feature.properties.q === title; })[0];
-      if (hit) m.fitBounds(hit.getBounds(), { maxZoom: 15 });
-      else m.setView(latlng, 14);
+      var hit = find(title);
+      if (hit) {
+        m.fitBounds(hit.overlay.featureBounds(hit.index), { maxZoom: 15, animate: false });
+        openPopup(hit.overlay, hit.index, hit.overlay.featureBounds(hit.index).getCenter());
+      } else m.setView(latlng, 14);
     },
-  });
-  search.on("search:locationfound", function (e) {
-    if (e.layer) e.layer.openPopup();
   });
   map.addControl(search);
   // leaflet-search listens to keyup only: also search on input, so pasted text and Chinese IMEs work
@@ -247,6 +459,7 @@ function gisMap(map, data, options) {
   };
   exporter.addTo(map);
 
+  performance.mark("gis:end");
   // for tests and power users
   window.gis = {
     map: map,
@@ -259,9 +472,7 @@ function gisMap(map, data, options) {
     districtLayer: districtLayer,
     drawnCount: function () {
       var n = 0;
-      data.layers.forEach(function (layer) {
-        if (map.hasLayer(layer.group)) layer.group.eachLayer(function (l) { if (map.hasLayer(l) && l._parts && l._parts.length) n += 1; });
-      });
+      allOverlays.forEach(function (o) { if (map.hasLayer(o)) n += o.drawn; });
       return n;
     },
   };

@@ -3,20 +3,45 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
 
 from gis.cli import cli
 from gis.crs import gcj02_from_wgs84
+from gis.mapdata import count_features, decode_geometries, decode_layer, encode_geometries, map_data
 from gis.pipeline import run_check
-from gis.webmap import build_map, count_features, map_data, render_map
+from gis.webmap import build_map, render_map
 
 DATA_RE = re.compile(r'<script type="application/json" id="gis-data">(.*?)</script>', re.S)
 
 
 def page_data(html: str) -> dict:
     return json.loads(DATA_RE.search(html).group(1))
+
+
+def features_of(data: dict) -> list[dict]:
+    return [f for layer in data["layers"] for f in decode_layer(layer, data["strings"])]
+
+
+def test_geometry_encoding_round_trips_at_6_decimals():
+    a = shapely.Polygon(
+        [(114.1234567, 22.7), (114.13, 22.7), (114.13, 22.71), (114.1234567, 22.7)],
+        [[(114.125, 22.702), (114.126, 22.702), (114.126, 22.703), (114.125, 22.702)]],
+    )
+    b = shapely.MultiPolygon([shapely.box(114.2, 22.6, 114.21, 22.61), shapely.box(114.3, 22.6, 114.31, 22.61)])
+    enc = encode_geometries(np.array([a, b], dtype=object))
+    assert enc["geoms"] == [0, 1, 3] and enc["polys"] == [0, 2, 3, 4]
+    back = [shapely.geometry.shape(g) for g in decode_geometries(enc)]
+    assert shapely.hausdorff_distance(back[0], a) < 1e-6 and len(back[0].geoms[0].interiors) == 1
+    assert back[1].equals(b)
+    from gis.mapdata import unpack_varints
+
+    coords = unpack_varints(enc["coords"]).tolist()
+    starts = {2 * r for r in enc["rings"][:-1]} | {2 * r + 1 for r in enc["rings"][:-1]}
+    deltas = [v for i, v in enumerate(coords) if i not in starts]
+    assert max(abs(v) for v in deltas) <= 10_000  # after each ring's first vertex: differences, not absolute values
 
 
 @pytest.fixture(scope="module")
@@ -39,46 +64,49 @@ def test_data_once_and_lean(shipped_run):
     html = render_map(build_map(shipped_run))
     data = page_data(html)
     assert count_features(data) == len(shipped_run.features)
-    fids = [f["properties"]["i"] for layer in data["layers"] for f in layer["features"]["features"]]
-    assert len(fids) == len(set(fids))
-    # each fid is written once in the page (no second copy of the data)
-    assert html.count('"i":"LG-CZ-01"') == 1
-    # coordinates at 6 decimals at most
-    coords = re.findall(
-        r"-?\d+\.\d+", json.dumps([f["geometry"] for layer in data["layers"] for f in layer["features"]["features"]])
-    )
-    assert coords and max(len(c.split(".")[1]) for c in coords) <= 6
+    fids = [f["properties"]["i"] for f in features_of(data)]
+    assert len(fids) == len(set(fids)) == len(shipped_run.features)
+    # each fid and each name is written once in the page (no second copy of the data)
+    assert html.count('"LG-PK-02"') == 1 and html.count("雪竹径公园") == 1
+    # coordinates are integers in micro-degrees: 6 decimals
+    assert all(isinstance(layer["geom"]["coords"], str) for layer in data["layers"])
+    # and they decode to the measured features within 1e-6 degree
+    feats = {f["properties"]["i"]: f for f in features_of(data)}
+    for fid, geom in zip(shipped_run.features["fid"], shipped_run.features.geometry, strict=True):
+        assert shapely.hausdorff_distance(shapely.geometry.shape(feats[fid]["geometry"]), geom) < 1e-6
 
 
 def test_popup_data_carry_targets_and_citations(shipped_run):
     data = map_data(shipped_run)
-    feats = {f["properties"]["i"]: f["properties"] for layer in data["layers"] for f in layer["features"]["features"]}
+    feats = {f["properties"]["i"]: f["properties"] for f in features_of(data)}
     reserve = feats["LG-CZ-01-R"]
-    ids = [t[0] for t in reserve["t"]]
+    rows = data["targets"]["LG-CZ-01-R"]
+    ids = [t[0] for t in rows]
     assert "T-001-073" in ids  # the reserve's figure, given on the zone's fid with part reserve
-    row = reserve["t"][ids.index("T-001-073")]
+    row = rows[ids.index("T-001-073")]
     assert row[3] == 23 and row[4] == pytest.approx(reserve["a"], abs=1e-3) and row[9] == "专栏4-8 第1项"
     assert reserve["st"] in ("met", "within tolerance", "short", "over")
-    assert feats["LG-PK-02"]["t"] == [] and feats["LG-PK-02"]["st"] is None
+    assert reserve["s"] == "横岗街道" and reserve["acc"] == "schematic"
+    assert "LG-PK-02" not in data["targets"] and feats["LG-PK-02"]["st"] is None
     assert len(data["aggregates"]) == 14
 
 
 def test_district_map_holds_only_its_district(shipped_run):
     data = map_data(shipped_run, district="440309")
-    assert {f["properties"]["d"] for layer in data["layers"] for f in layer["features"]["features"]} == {"440309"}
+    assert {f["properties"]["d"] for f in features_of(data)} == {"440309"}
     assert [a["id"] for a in data["aggregates"]] == ["T-002-001"]
-    assert [f["properties"]["d"] for f in data["districts"]["features"]] == ["440309"]
+    assert data["districts"]["cols"]["d"] == ["440309"]
 
 
 def test_amap_basemap_moves_overlays_to_gcj02(shipped_run):
     wgs = map_data(shipped_run)
     gcj = page_data(render_map(build_map(shipped_run, basemap="amap")))
     assert gcj["meta"]["frame"] == "GCJ-02"
-    a = shapely.geometry.shape(wgs["layers"][0]["features"]["features"][0]["geometry"])
-    b = shapely.geometry.shape(gcj["layers"][0]["features"]["features"][0]["geometry"])
+    a = shapely.geometry.shape(features_of(wgs)[0]["geometry"]).geoms[0]
+    b = shapely.geometry.shape(features_of(gcj)[0]["geometry"]).geoms[0]
     x, y = a.exterior.coords[0]
     gx, gy = gcj02_from_wgs84(x, y)
-    assert b.exterior.coords[0] == pytest.approx((round(float(gx), 6), round(float(gy), 6)), abs=2e-6)
+    assert b.exterior.coords[0] == pytest.approx((float(gx), float(gy)), abs=2e-6)
 
 
 def test_basemap_tiles_only_when_asked(shipped_run):
@@ -108,7 +136,8 @@ def test_hostile_text_cannot_close_the_data_script(test_layers):
     payload = html[start : html.index("</script>", start)]
     assert "window.__xss=1<\\/script>" in payload  # "</" escaped: the data cannot end its script early
     assert "<!--" not in payload
-    assert page_data(html)["layers"][2]["features"]["features"][0]["properties"]["n"] == "公园" + HOSTILE
+    data = page_data(html)
+    assert any(f["properties"]["n"] == "公园" + HOSTILE for f in features_of(data))
 
 
 def test_gis_map_command(test_layers, tmp_path):
