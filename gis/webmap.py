@@ -55,6 +55,7 @@ _TILES: dict[str, dict[str, Any]] = {
 _ASSETS: tuple[tuple[str, str], ...] = (
     ("leaflet", "leaflet.css"),
     ("leaflet", "leaflet.js"),
+    ("leaflet", "leaflet-icons.js"),
     ("leaflet-draw", "leaflet.draw.css"),
     ("leaflet-draw", "leaflet.draw.js"),
     ("leaflet.fullscreen", "Control.FullScreen.css"),

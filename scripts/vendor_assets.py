@@ -24,7 +24,11 @@ VENDOR = Path(__file__).resolve().parents[1] / "gis" / "_vendor"
 
 # name: (version, licence file in the tarball or None, [(source file, target file)])
 PACKAGES: dict[str, tuple[str, str | None, list[tuple[str, str]]]] = {
-    "leaflet": ("1.9.4", "LICENSE", [("dist/leaflet.js", "leaflet.js"), ("dist/leaflet.css", "leaflet.css")]),
+    "leaflet": (
+        "1.9.4",
+        "LICENSE",
+        [("dist/leaflet.js", "leaflet.js"), ("dist/leaflet.css", "leaflet.css")],
+    ),  # + leaflet-icons.js
     "leaflet-draw": (
         "1.0.4",
         None,
@@ -101,6 +105,21 @@ def inline_css(css: str, base: Path) -> str:
     return URL.sub(repl, css)
 
 
+def leaflet_icons(images: Path) -> str:
+    """Leaflet's default marker icon as data URIs: Leaflet finds it through its style sheet,
+    which no longer holds a file path once the style sheet's images are inlined."""
+
+    def uri(name: str) -> str:
+        return "data:image/png;base64," + base64.b64encode((images / name).read_bytes()).decode("ascii")
+
+    return (
+        "/* Leaflet 1.9.4 default marker images (BSD-2-Clause), inlined by scripts/vendor_assets.py */\n"
+        "L.Icon.Default.imagePath = '';\n"
+        f"L.Icon.Default.mergeOptions({{iconUrl: '{uri('marker-icon.png')}', "
+        f"iconRetinaUrl: '{uri('marker-icon-2x.png')}', shadowUrl: '{uri('marker-shadow.png')}'}});\n"
+    )
+
+
 def vendor(name: str, version: str, licence: str | None, files: list[tuple[str, str]], work: Path) -> dict[str, str]:
     subprocess.run(["npm", "pack", "--silent", f"{name}@{version}"], cwd=work, check=True, capture_output=True)
     tarball = next(work.glob(f"{name.replace('@', '').replace('/', '-')}-{version}.tgz"))
@@ -116,6 +135,8 @@ def vendor(name: str, version: str, licence: str | None, files: list[tuple[str, 
         if target.endswith(".css"):
             text = inline_css(text, (pkg / src).parent)
         (dest / target).write_text(text, encoding="utf-8")
+    if name == "leaflet":
+        (dest / "leaflet-icons.js").write_text(leaflet_icons(pkg / "dist" / "images"), encoding="utf-8")
     if licence:
         shutil.copy(pkg / licence, dest / "LICENSE")
     else:

@@ -215,3 +215,29 @@ def test_hostile_names_are_shown_as_text(browser, test_layers, tmp_path):
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_measure_tool_measures_an_area_in_hectares(browser, maps):
+    out, _ = maps
+    page = Page(browser, out / "index.html")
+    try:
+
+        def click_on(selector):  # a real mouse click where the element is
+            b = page.page.locator(selector).bounding_box()
+            page.page.mouse.click(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+
+        click_on(".leaflet-control-measure .js-toggle")  # opens the control (hover, focus or a tap)
+        page.page.wait_for_selector(".leaflet-control-measure .js-start", state="visible")
+        click_on(".leaflet-control-measure .js-start")
+        box = page.page.locator("#" + page.js("window.gis.map.getContainer().id")).bounding_box()
+        cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.4
+        for dx, dy in [(0, 0), (150, 0), (150, 120)]:
+            page.page.mouse.click(cx + dx, cy + dy)
+            page.page.wait_for_timeout(80)
+        click_on(".leaflet-control-measure .js-finish")
+        page.page.wait_for_selector(".leaflet-popup-content")
+        text = page.page.inner_text(".leaflet-popup-content")
+        assert "公顷" in text  # the area, in hectares (Chinese interface)
+        assert page.errors == [] and page.blocked == []
+    finally:
+        page.close()
