@@ -381,74 +381,65 @@ def _planned_le_parent(
     return records
 
 
+def _share_record(row: pd.Series, metric: str, share: float, note: str) -> dict[str, object]:
+    """Return a derived containment check of one feature: the share of its area inside its container."""
+    rec: dict[str, object] = {
+        "target_id": f"{row['fid']}:{metric}",
+        "scope": "consistency",
+        "fid": row["fid"],
+        "part": row["part"],
+        "feature_fid": row["fid"],
+        "name_zh": row["name_zh"],
+        "name_en": row["name_en"],
+        "district": row["district"],
+        "layer": row["layer"],
+        "metric": metric,
+        "comparator": "at_least",
+        "tolerance_pct": 0.0,
+        "horizon": None,
+        "source_file": row["source_file"],
+        "source_ref": row["source_ref"],
+        "note": note,
+    }
+    status = settings.MET if share >= settings.WITHIN_PARENT_PCT else settings.SHORT
+    _with_values(rec, 100.0, share, "%", status)
+    return rec
+
+
 def _within_parent(features: gpd.GeoDataFrame, index: _Index) -> list[dict[str, object]]:
     """Check that every part lies inside its parent: the share of its area inside the parent, in per cent."""
-    records: list[dict[str, object]] = []
     parts = features[features["parent"].notna()]
     if parts.empty:
-        return records
+        return []
     projected = features.geometry.to_crs(AREA_CRS)
+    records = []
     for i, row in parts.iterrows():
         parent = index.row(row["parent"])
         geom = projected.loc[i]
         share = float(geom.intersection(projected.loc[parent.name]).area / geom.area * 100.0) if geom.area else 0.0
-        rec: dict[str, object] = {
-            "target_id": f"{row['fid']}:within_parent",
-            "scope": "consistency",
-            "fid": row["fid"],
-            "part": row["part"],
-            "feature_fid": row["fid"],
-            "name_zh": row["name_zh"],
-            "name_en": row["name_en"],
-            "district": row["district"],
-            "layer": row["layer"],
-            "metric": "within_parent",
-            "comparator": "at_least",
-            "tolerance_pct": 0.0,
-            "horizon": None,
-            "source_file": row["source_file"],
-            "source_ref": row["source_ref"],
-            "note": f"share of {row['fid']} inside its parent {row['parent']}",
-        }
-        status = settings.MET if share >= settings.WITHIN_PARENT_PCT else settings.SHORT
-        _with_values(rec, 100.0, share, "%", status)
-        records.append(rec)
+        records.append(
+            _share_record(row, "within_parent", share, f"share of {row['fid']} inside its parent {row['parent']}")
+        )
     return records
 
 
 def _within_district(features: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> list[dict[str, object]]:
     """Check that every feature lies inside its district: only features that stick out are listed."""
-    records: list[dict[str, object]] = []
     projected = features.geometry.to_crs(AREA_CRS)
     boundary = dict(zip(districts["district"], districts.geometry.to_crs(AREA_CRS), strict=True))
+    records = []
     for i, row in features.iterrows():
         district = boundary.get(row["district"])
         geom = projected.loc[i]
         if district is None or not geom.area:
             continue
         share = float(geom.intersection(district).area / geom.area * 100.0)
-        if share >= settings.WITHIN_PARENT_PCT:
-            continue
-        rec: dict[str, object] = {
-            "target_id": f"{row['fid']}:within_district",
-            "scope": "consistency",
-            "fid": row["fid"],
-            "part": row["part"],
-            "feature_fid": row["fid"],
-            "name_zh": row["name_zh"],
-            "name_en": row["name_en"],
-            "district": row["district"],
-            "layer": row["layer"],
-            "metric": "within_district",
-            "comparator": "at_least",
-            "tolerance_pct": 0.0,
-            "horizon": None,
-            "source_file": row["source_file"],
-            "source_ref": row["source_ref"],
-            "note": f"share of {row['fid']} inside district {row['district']}; redraw it inside its district or correct field district",
-        }
-        _with_values(rec, 100.0, share, "%", settings.SHORT)
-        records.append(rec)
+        if share < settings.WITHIN_PARENT_PCT:
+            note = (
+                f"share of {row['fid']} inside district {row['district']}; "
+                "redraw it inside its district or correct field district"
+            )
+            records.append(_share_record(row, "within_district", share, note))
     return records
 
 

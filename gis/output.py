@@ -125,21 +125,13 @@ def format_csv(results: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
+#: Columns of the features table: the data model's fields (no geometry) and the measured areas.
 FEATURE_COLUMNS: tuple[str, ...] = (
     "layer",
-    "fid",
-    "name_zh",
-    "name_en",
-    "district",
-    "street",
-    "part",
-    "parent",
-    "category",
+    *settings.FEATURE_FIELDS,
     "area_ha",
     "geodesic_ha",
     "geodesic_diff_pct",
-    "location_confidence",
-    "accuracy",
 )
 
 
