@@ -18,15 +18,17 @@ def check_output(path: Path, *, overwrite: bool) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path in the target's folder; move it onto ``path`` on success.
+
+    ``suffix`` ends the temporary name (drivers that pick the format by extension need it).
 
     On any exception the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     except OSError as exc:
         raise OutputError(
             f"{path}: cannot write here ({exc.strerror or exc}). Choose a path in a folder you can write to."

@@ -78,7 +78,15 @@ def read_layer(path: Path, *, layer: str) -> gpd.GeoDataFrame:
         (None where empty), a ``layer`` column, geometry in EPSG:4326.
     """
     path = Path(path)
-    gdf = _read_vector(path, layer=layer)
+    return validate_layer(_read_vector(path, layer=layer), source=str(path), layer=layer)
+
+
+def validate_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> gpd.GeoDataFrame:
+    """Check a layer's features against the data model; return them in the toolkit's form.
+
+    ``source`` names the file in messages. Raises :class:`InputError` listing every problem.
+    """
+    path = source
     problems: list[str] = []
     missing = [f for f in settings.REQUIRED_FEATURE_FIELDS if f not in gdf.columns]
     if missing:

@@ -48,6 +48,33 @@ FEATURE_FIELDS: tuple[str, ...] = (
     "accuracy",
     "method",
 )
+#: Field name (ASCII snake_case, as exported) -> Chinese alias shown in QGIS and spreadsheets.
+FIELD_ALIASES_ZH: dict[str, str] = {
+    "feature_id": "编号",
+    "layer": "图层",
+    "name_zh": "中文名称",
+    "name_en": "英文名称",
+    "district": "行政区代码",
+    "street": "街道",
+    "part": "部分",
+    "parent": "上级编号",
+    "category": "类别",
+    "area_ha": "量测面积（公顷）",
+    "geodesic_ha": "椭球面积（公顷）",
+    "planned_ha": "规划面积（公顷）",
+    "delta_ha": "差值（公顷）",
+    "delta_pct": "差值（%）",
+    "status": "核查状态",
+    "target_ids": "目标编号",
+    "citation": "出处",
+    "source_file": "来源文件",
+    "source_ref": "来源条目",
+    "location_basis": "定位依据",
+    "location_confidence": "定位可信度",
+    "accuracy": "精度",
+    "method": "数字化方法",
+}
+
 #: Fields that must be filled on every feature.
 REQUIRED_FEATURE_FIELDS: tuple[str, ...] = ("fid", "name_zh", "district", "part", "accuracy")
 

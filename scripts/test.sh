@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a virtual environment (once), install the toolkit with its test tools and the
-# Debian packages the tests drive (Chromium for the web maps, a CJK font so Chinese renders),
-# then run the same checks CI runs: ruff (lint and format), mypy and pytest.
+# Debian packages the tests drive (Chromium for the web maps and a CJK font so Chinese renders;
+# gdal-bin for ogrinfo; QGIS's Python to open the exported GeoPackage), then run the same
+# checks CI runs: ruff (lint and format), mypy and pytest.
 # Usage: bash scripts/test.sh [pytest options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || need+=(fonts-wqy-microhei)
+command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
+/usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || need+=(python3-qgis)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   sudo=""
@@ -20,6 +23,8 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
+# GDAL's GeoPackage validator (pure Python); its package asks for GDAL's bindings, which it does not need
+.venv/bin/python -m pip install --quiet --no-deps "gdal-utils==3.13.3.0"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

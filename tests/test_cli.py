@@ -120,17 +120,29 @@ def test_bad_input_gives_one_line_per_problem_and_exit_2(runner, test_layers, tm
 
 
 def test_build_writes_results(runner, test_layers, tmp_path):
-    out_dir = tmp_path / "out"
-    result = run(runner, "build", "--layers", test_layers, "--out-dir", out_dir)
+    out_dir, maps_dir = tmp_path / "out", tmp_path / "maps"
+    result = run(runner, "build", "--layers", test_layers, "--out-dir", out_dir, "--maps-dir", maps_dir)
     assert result.exit_code == 0
-    assert sorted(p.name for p in out_dir.iterdir()) == ["check.csv", "check.json", "check.txt", "features.csv"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "check.csv",
+        "check.json",
+        "check.txt",
+        "features.csv",
+        "planning.gpkg",
+    ]
+    assert sorted(p.name for p in maps_dir.iterdir()) == [
+        "index.html",
+        "longgang.html",
+        "longhua.html",
+        "pingshan.html",
+    ]
     features = pd.read_csv(out_dir / "features.csv", encoding="utf-8-sig").set_index("fid")
     assert features.loc["TT-CZ-01", "area_ha"] == pytest.approx(100, rel=1e-6)
     assert features.loc["TT-CZ-01", "geodesic_ha"] == pytest.approx(100, rel=1e-4)
     assert features.loc["TT-CZ-01-R", "parent"] == "TT-CZ-01-C"
     assert len(json.loads((out_dir / "check.json").read_text(encoding="utf-8"))["targets"]) == 26
     assert "测试整备片区" in (out_dir / "check.txt").read_text(encoding="utf-8")
-    result = run(runner, "build", "--layers", test_layers, "--out-dir", out_dir, "--strict")
+    result = run(runner, "build", "--layers", test_layers, "--out-dir", out_dir, "--maps-dir", maps_dir, "--strict")
     assert result.exit_code == 1
 
 

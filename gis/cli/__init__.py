@@ -10,6 +10,8 @@ import click
 from gis import __version__
 from gis.cli.build import build
 from gis.cli.check import check
+from gis.cli.export import export_command
+from gis.cli.importer import import_command
 from gis.cli.map import map_command
 
 
@@ -29,6 +31,8 @@ def cli(verbose: int, quiet: int) -> None:
 cli.add_command(check)
 cli.add_command(build)
 cli.add_command(map_command)
+cli.add_command(export_command)
+cli.add_command(import_command)
 
 
 def main() -> None:

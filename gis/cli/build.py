@@ -10,6 +10,7 @@ import click
 from gis._atomic import write_text_atomic
 from gis.cli._options import handle_errors, layers_option, targets_option
 from gis.evaluate import exit_code, summarize
+from gis.export import export
 from gis.output import format_csv, format_features_csv, format_json, format_table
 from gis.pipeline import run_check
 from gis.webmap import write_maps
@@ -39,7 +40,8 @@ def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, map
 
     Writes OUT_DIR/check.json, check.csv and check.txt (every target) and features.csv
     (every feature's planar and geodesic hectares), and MAPS_DIR/index.html with one map
-    per district (longgang.html, longhua.html, pingshan.html) that work with no network.
+    per district (longgang.html, longhua.html, pingshan.html) that work with no network,
+    and OUT_DIR/planning.gpkg (EPSG:4547, every layer styled for QGIS).
     Each file is replaced atomically: a failed build leaves the previous files intact.
     """
     run = run_check(layers_dir=layers_dir, targets_path=targets_path)
@@ -64,4 +66,6 @@ def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, map
         click.echo(f"wrote {out_dir / name}")
     for path in write_maps(run, maps_dir):
         click.echo(f"wrote {path}")
+    report = export(run, out_dir / "planning.gpkg", overwrite=True)
+    click.echo(f"wrote {report.paths[0]} (GeoPackage, {report.crs}, styled for QGIS)")
     sys.exit(exit_code(run.results) if strict else 0)

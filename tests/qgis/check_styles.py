@@ -1,0 +1,50 @@
+"""Open an exported GeoPackage in QGIS (headless) and print how each layer is styled, as JSON.
+
+Run with the Python that has QGIS (Debian's python3-qgis): /usr/bin/python3 check_styles.py FILE [PNG]
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from qgis.core import QgsApplication, QgsMapRendererParallelJob, QgsMapSettings, QgsVectorLayer
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
+
+app = QgsApplication([], False)
+app.initQgis()
+path = sys.argv[1]
+out = {}
+layers = []
+for name in ["districts", "consolidation_zones", "renewal_units", "industrial_land", "parks"]:
+    layer = QgsVectorLayer(f"{path}|layername={name}", name, "ogr")
+    renderer = layer.renderer()
+    rules = renderer.rootRule().children() if renderer.type() == "RuleRenderer" else []
+    area = layer.fields().indexOf("area_ha")
+    out[name] = {
+        "valid": layer.isValid(),
+        "features": layer.featureCount(),
+        "renderer": renderer.type(),
+        "rules": len(rules),
+        "rule_labels": [r.label() for r in rules[:2]],
+        "labels": layer.labelsEnabled(),
+        "label_field": layer.labeling().settings().fieldName if layer.labelsEnabled() else None,
+        "alias_area_ha": layer.attributeAlias(area) if area >= 0 else None,
+        "crs": layer.crs().authid(),
+    }
+    layers.append(layer)
+if len(sys.argv) > 2:
+    settings = QgsMapSettings()
+    settings.setLayers(list(reversed(layers)))
+    settings.setExtent(layers[0].extent())
+    settings.setOutputSize(QSize(1200, 800))
+    settings.setBackgroundColor(QColor("white"))
+    settings.setDestinationCrs(layers[0].crs())
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    job.renderedImage().save(sys.argv[2])
+print(json.dumps(out, ensure_ascii=False), flush=True)
+os._exit(0)  # QGIS 3.22 crashes in exitQgis() while layers are still referenced; nothing is left to save

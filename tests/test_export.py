@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from gis.cli import cli
+from gis.crs import AREA_CRS
+from gis.errors import InputError, OutputExistsError
+from gis.export import EXPORT_FIELDS, TARGETS_TABLE, export, feature_table
+from gis.pipeline import run_check
+
+REPO = Path(__file__).resolve().parents[1]
+QGIS_PYTHON = os.environ.get("GIS_QGIS_PYTHON", "/usr/bin/python3")
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_check()
+
+
+@pytest.fixture(scope="module")
+def gpkg(run, tmp_path_factory):
+    path = tmp_path_factory.mktemp("export") / "planning.gpkg"
+    export(run, path)
+    return path
+
+
+def test_gpkg_passes_gdal_validator(gpkg):
+    try:
+        from osgeo_utils.samples import validate_gpkg as validate
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("gdal-utils is missing; scripts/test.sh installs it (pip install --no-deps gdal-utils)")
+        pytest.skip("gdal-utils (GDAL's validate_gpkg.py) is not installed")
+    assert validate.main(["validate_gpkg", "-k", str(gpkg)], output_in_string=True) == 0
+
+
+def test_ogrinfo_lists_layers_and_counts(gpkg, run):
+    if not shutil.which("ogrinfo"):
+        pytest.fail("ogrinfo not found: install the Debian package gdal-bin (scripts/test.sh does)")
+    out = subprocess.run(["ogrinfo", "-ro", "-so", "-q", str(gpkg)], capture_output=True, text=True, check=True).stdout
+    for name in ("consolidation_zones", "renewal_units", "industrial_land", "parks", "districts", TARGETS_TABLE):
+        assert name in out
+    for name in ("parks", "industrial_land"):
+        detail = subprocess.run(
+            ["ogrinfo", "-ro", "-so", str(gpkg), name], capture_output=True, text=True, check=True
+        ).stdout
+        assert f"Feature Count: {int((run.features['layer'] == name).sum())}" in detail
+        assert (
+            'ID["EPSG",4547]' in detail or "EPSG:4547" in detail or "CGCS2000 / 3-degree Gauss-Kruger CM 114E" in detail
+        )
+
+
+def test_gpkg_round_trip_without_loss(gpkg, run):
+    original = feature_table(run).set_index("feature_id")
+    for name in ("consolidation_zones", "renewal_units", "industrial_land", "parks"):
+        back = pyogrio.read_dataframe(gpkg, layer=name).set_index("feature_id")
+        assert back.crs.to_epsg() == 4547
+        mine = original[original["layer"] == name]
+        assert sorted(back.index) == sorted(mine.index)
+        for col in EXPORT_FIELDS[1:]:
+            for fid in mine.index:
+                a, b = mine.at[fid, col], back.at[fid, col]
+                assert (pd.isna(a) and pd.isna(b)) or a == b, (name, fid, col, a, b)  # Chinese text too
+        projected = mine.geometry.to_crs(AREA_CRS)
+        for fid in mine.index:
+            assert shapely.hausdorff_distance(projected[fid], back.geometry[fid]) < 0.001  # 1 mm
+    targets = pyogrio.read_dataframe(gpkg, layer=TARGETS_TABLE, read_geometry=False)
+    assert len(targets) == len(run.results)
+    assert set(targets["target_id"]) == set(run.results["target_id"])
+
+
+def test_layer_styles_and_metadata(gpkg):
+    with sqlite3.connect(gpkg) as db:
+        styles = db.execute(
+            "SELECT f_table_catalog, f_table_schema, f_table_name, f_geometry_column, useAsDefault, styleQML, styleSLD FROM layer_styles"
+        ).fetchall()
+        geometry_columns = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall())
+        metadata = db.execute("SELECT metadata FROM gpkg_metadata").fetchall()
+        contents = dict(db.execute("SELECT table_name, data_type FROM gpkg_contents").fetchall())
+    assert {s[2] for s in styles} == {"consolidation_zones", "renewal_units", "industrial_land", "parks", "districts"}
+    for catalog, schema, table, geom_col, default, qml, sld in styles:
+        assert schema == "" and catalog == ""  # '' not NULL: QGIS applies the style only then
+        assert geom_col == geometry_columns[table]
+        assert default == 1 and qml.startswith("<!DOCTYPE qgis")
+        if table != "districts":
+            assert "量测面积（公顷）" in qml and "RuleRenderer" in qml and sld.startswith("<?xml")
+    text = " ".join(m[0] for m in metadata)
+    assert "龙岗区工业发展“十四五”规划" in text and "gis 0.1.0" in text and "build_date" in text and "EPSG:4547" in text
+    assert contents[TARGETS_TABLE] == "attributes" and contents["parks"] == "features"
+
+
+def test_qgis_opens_every_layer_styled(gpkg, tmp_path):
+    probe = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True)
+    if probe.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("QGIS's Python (Debian python3-qgis) is missing; scripts/test.sh installs it")
+        pytest.skip("QGIS's Python (Debian python3-qgis) is not installed")
+    png = tmp_path / "qgis.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [QGIS_PYTHON, str(REPO / "tests" / "qgis" / "check_styles.py"), str(gpkg), str(png)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=300,
+    ).stdout
+    layers = json.loads(out.strip().splitlines()[-1])
+    assert layers["districts"]["renderer"] == "singleSymbol" and layers["districts"]["label_field"] == "name_zh"
+    for name in ("consolidation_zones", "renewal_units", "industrial_land", "parks"):
+        info = layers[name]
+        assert info["valid"] and info["renderer"] == "RuleRenderer" and info["rules"] >= 5, (name, info)
+        assert info["labels"] and info["label_field"] == "name_zh"
+        assert info["alias_area_ha"] == "量测面积（公顷）" and info["crs"] == "EPSG:4547"
+    assert png.stat().st_size > 10_000
+    screenshots = Path(os.environ.get("GIS_SCREENSHOTS", REPO / "out" / "screenshots"))
+    screenshots.mkdir(parents=True, exist_ok=True)
+    shutil.copy(png, screenshots / "qgis-planning-gpkg.png")
+
+
+@pytest.mark.parametrize(("suffix", "epsg"), [(".geojson", 4326), (".fgb", 4547), (".parquet", 4547), (".shp", 4547)])
+def test_round_trip_other_formats(run, tmp_path, suffix, epsg):
+    path = tmp_path / f"layers{suffix}"
+    report = export(run, path)
+    assert report.crs == f"EPSG:{epsg}"
+    back = gpd.read_parquet(path) if suffix == ".parquet" else pyogrio.read_dataframe(path)
+    if suffix == ".shp":
+        mapping = pd.read_csv(tmp_path / "layers.fields.csv")
+        back = back.rename(columns=dict(zip(mapping["shapefile_field"], mapping["field"], strict=True)))
+        assert (tmp_path / "layers.cpg").read_text().strip().upper() in ("UTF-8", "UTF8")
+    assert back.crs.to_epsg() == epsg
+    original = feature_table(run).to_crs(epsg).set_index("feature_id")
+    back = back.set_index("feature_id")
+    assert sorted(back.index) == sorted(original.index)
+    assert (back.loc[original.index, "name_zh"] == original["name_zh"]).all()
+    assert back.loc["LG-PK-01", "name_zh"] == "雪竹径公园"
+    tol = 1e-8 if epsg == 4326 else 0.001
+    for fid in original.index:
+        assert shapely.hausdorff_distance(original.geometry[fid], back.geometry[fid]) < tol
+
+
+def test_shapefile_gbk_and_field_map(run, tmp_path):
+    path = tmp_path / "gbk.shp"
+    report = export(run, path, encoding="gbk")
+    assert (tmp_path / "gbk.cpg").read_text().strip().upper() in ("GBK", "936", "CP936")
+    assert report.renamed_fields["location_basis"] == "loc_basis"
+    assert any("254 bytes" in n for n in report.notes)  # long text is cut, and said so
+    back = pyogrio.read_dataframe(path, encoding="gbk").set_index("feature_id")
+    assert back.loc["LG-PK-01", "name_zh"] == "雪竹径公园"
+    assert (tmp_path / "gbk.dbf").read_bytes().count("雪竹径公园".encode("gbk")) == 1
+
+
+def test_refuses_to_overwrite_and_keeps_old_file(run, tmp_path):
+    path = tmp_path / "planning.gpkg"
+    path.write_bytes(b"old contents")
+    with pytest.raises(OutputExistsError, match="Pass --overwrite"):
+        export(run, path)
+    assert path.read_bytes() == b"old contents"
+
+
+def test_failing_export_leaves_old_file_intact(run, tmp_path, monkeypatch):
+    path = tmp_path / "planning.gpkg"
+    export(run, path)
+    before = path.read_bytes()
+    calls = {"n": 0}
+    real = pyogrio.write_dataframe
+
+    def fail_on_third_layer(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full (simulated)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", fail_on_third_layer)
+    with pytest.raises(RuntimeError, match="simulated"):
+        export(run, path, overwrite=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["planning.gpkg"]  # no temporary file left
+
+
+def test_a_corrupt_existing_gpkg_is_not_touched_without_overwrite(run, tmp_path):
+    path = tmp_path / "planning.gpkg"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)  # a corrupt GeoPackage
+    with pytest.raises(OutputExistsError):
+        export(run, path)
+    assert path.read_bytes().startswith(b"SQLite format 3")
+    export(run, path, overwrite=True)  # replaced whole, never opened for update
+    assert "parks" in [n for n, _ in pyogrio.list_layers(path)]
+
+
+def test_bad_options(run, tmp_path):
+    with pytest.raises(InputError, match="cannot tell the format"):
+        export(run, tmp_path / "x.xyz")
+    with pytest.raises(InputError, match="GeoJSON is always longitude/latitude"):
+        export(run, tmp_path / "x.geojson", crs="EPSG:4547")
+    with pytest.raises(InputError, match="--driver 'kml' is not supported"):
+        export(run, tmp_path / "x.gpkg", driver="kml")
+
+
+def test_export_cli(tmp_path):
+    out = tmp_path / "p.gpkg"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["export", "-o", str(out), "--crs", "EPSG:4490"])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and "EPSG:4490" in result.output
+    assert pyogrio.read_info(out, layer="parks")["crs"] == "EPSG:4490"
+    result = runner.invoke(cli, ["export", "-o", str(out)])
+    assert result.exit_code == 2 and "Pass --overwrite" in result.output
+    result = runner.invoke(cli, ["export", "-o", str(tmp_path / "x.shp"), "--layer", "parks"])
+    assert result.exit_code == 0 and "x 6" in result.output
+    assert sys.executable
