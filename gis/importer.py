@@ -121,6 +121,8 @@ def read_incoming(path: Path, *, layer: str, from_crs: str | None = None) -> tup
         gdf = gdf.set_geometry(geometry_wgs84_from_gcj02(gdf.geometry.to_numpy()), crs=LAYER_CRS)
     else:
         gdf = gdf.set_crs(frame, allow_override=True).to_crs(LAYER_CRS)
+    if "layer" in gdf.columns and (gdf["layer"] == layer).any():  # an export of all layers: keep this one's rows
+        gdf = gdf[gdf["layer"] == layer]
     back = {v: k for k, v in SHAPEFILE_NAMES.items()}
     gdf = gdf.rename(columns={"feature_id": "fid", **{k: v for k, v in back.items() if k in gdf.columns}})
     return gdf, frame
@@ -226,7 +228,9 @@ def _diff(plan: ImportPlan, current: gpd.GeoDataFrame, result: gpd.GeoDataFrame)
             plan.added.append(fid)
             continue
         fields = [f for f in settings.FEATURE_FIELDS if f != "fid" and before.at[fid, f] != after.at[fid, f]]
-        moved = not shapely.equals_exact(_rounded(before.geometry[fid]), _rounded(after.geometry[fid]), tolerance=0)
+        # same shape whatever the ring orientation or first vertex (a Shapefile reverses rings): within ~2 cm
+        a, b = shapely.normalize(before.geometry[fid]), shapely.normalize(after.geometry[fid])
+        moved = not shapely.equals_exact(a, b, tolerance=2e-7)
         if moved:
             fields.insert(0, "geometry")
         if fields:

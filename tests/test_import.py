@@ -155,3 +155,14 @@ def test_import_cli_dry_run_writes_nothing(layers, tmp_path):
         cli, ["import", str(tmp_path / "missing.geojson"), "--layer", "parks", "--layers", str(layers)]
     )
     assert result.exit_code == 2 and "no such file to import" in result.output and "Traceback" not in result.output
+
+
+def test_shapefile_comes_back_and_says_what_was_cut(layers, tmp_path):
+    shp = tmp_path / "all.shp"
+    export(run_check(layers_dir=layers), shp)  # all layers, with a layer field
+    plan = plan_import(shp, layer="parks", layers_dir=layers)
+    assert plan.frame == "EPSG:4547" and plan.added == [] and plan.removed == []
+    # geometry survives; only text cut to the .dbf's 254 bytes can differ, and the plan shows it
+    for _fid, before, after, fields in plan.changed:
+        assert fields == ["location_basis"] and abs(after - before) < 1e-4
+    assert plan.unchanged + len(plan.changed) == 6
