@@ -443,6 +443,45 @@ def _within_district(features: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) ->
     return records
 
 
+#: Derived checks (not plan figures): a failure is a warning on the feature, never its status.
+DERIVED_METRICS: tuple[str, ...] = ("within_parent", "within_district", "planned_le_parent")
+
+
+def feature_status(results: pd.DataFrame) -> pd.DataFrame:
+    """Return, per measured feature, its status and the derived checks it fails.
+
+    The status is the worst of the feature's own plan figures (area targets); a feature the
+    plans give no figure has none, whatever its derived checks say. ``checks_failed`` lists the
+    derived checks (``within_parent`` ...) that are not met, joined by ``;``.
+    """
+    rows = results[results["feature_fid"].notna()]
+    out: dict[str, dict[str, object]] = {}
+    for fid, group in rows.groupby("feature_fid", sort=False):
+        plan = group[group["metric"] == "area"]
+        derived = group[group["metric"].isin(DERIVED_METRICS) & (group["status"] != settings.MET)]
+        out[str(fid)] = {
+            "status": worst_status(list(plan["status"])),
+            "checks_failed": ";".join(f"{m}" for m in derived["metric"]) or None,
+        }
+    return pd.DataFrame.from_dict(out, orient="index", columns=["status", "checks_failed"])
+
+
+def worst_status(statuses: list[str]) -> str | None:
+    """Return the worst checkable status, or None when none is checkable.
+
+    Examples
+    --------
+    >>> worst_status(["met", "short", "within tolerance"])
+    'short'
+    >>> worst_status(["not checkable by area"]) is None
+    True
+    """
+    for status in settings.STATUS_RANK:
+        if status in statuses:
+            return status
+    return None
+
+
 def summarize(results: pd.DataFrame) -> dict[str, int]:
     """Count targets per status, in the order of :data:`gis.settings.STATUSES`."""
     counts = results["status"].value_counts()

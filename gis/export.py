@@ -21,10 +21,10 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from gis import __version__, settings, style
+from gis import __version__, settings
 from gis._atomic import atomic_path, check_output
 from gis.errors import InputError, OutputError
-from gis.evaluate import RESULT_COLUMNS
+from gis.evaluate import RESULT_COLUMNS, feature_status
 from gis.pipeline import CheckRun
 from gis.qgis_style import district_qml, qml_for, sld_for
 
@@ -70,6 +70,7 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "delta_ha",
     "delta_pct",
     "status",
+    "checks_failed",
     "target_ids",
     "citation",
     "source_file",
@@ -82,6 +83,7 @@ EXPORT_FIELDS: tuple[str, ...] = (
 #: Shapefile field names are at most 10 characters: the longer ones are mapped.
 SHAPEFILE_NAMES: dict[str, str] = {
     "geodesic_ha": "geodes_ha",
+    "checks_failed": "chk_failed",
     "source_file": "src_file",
     "location_basis": "loc_basis",
     "location_confidence": "loc_conf",
@@ -124,15 +126,12 @@ def feature_table(run: CheckRun) -> gpd.GeoDataFrame:
     f = run.features
     results = run.results
     area = results[(results["metric"] == "area") & results["feature_fid"].notna()]
-    checks = results[
-        results["feature_fid"].notna() & results["metric"].isin(["area", "within_parent", "within_district"])
-    ]
+    status = feature_status(results)
     rows = []
     for rec in f.itertuples(index=False):
         own = area[area["feature_fid"] == rec.fid]
         primary = own[own["comparator"] == "approx"] if (own["comparator"] == "approx").any() else own
         first = primary.iloc[0] if len(primary) else None
-        statuses = list(checks.loc[checks["feature_fid"] == rec.fid, "status"])
         cite_file = first["source_file"] if first is not None else rec.source_file
         cite_ref = first["source_ref"] if first is not None else rec.source_ref
         rows.append(
@@ -151,7 +150,8 @@ def feature_table(run: CheckRun) -> gpd.GeoDataFrame:
                 "planned_ha": _float(first["planned"]) if first is not None else None,
                 "delta_ha": _float(first["delta"]) if first is not None else None,
                 "delta_pct": _float(first["delta_pct"]) if first is not None else None,
-                "status": style.worst_status(statuses),
+                "status": status.at[rec.fid, "status"] if rec.fid in status.index else None,
+                "checks_failed": status.at[rec.fid, "checks_failed"] if rec.fid in status.index else None,
                 "target_ids": ";".join(own["target_id"]) or None,
                 "citation": f"{settings.SOURCES.get(cite_file, cite_file)} · {cite_ref}" if cite_file else None,
                 "source_file": rec.source_file,

@@ -10,7 +10,7 @@ layer is stored by columns rather than as GeoJSON:
   each ring's first vertex absolute and the rest as differences to the previous vertex (ring
   closing vertices dropped), packed as zigzag varints in one base64 string; ``rings``,
   ``polys`` and ``geoms`` are the offsets of rings (in vertices), polygons (in rings) and
-  features (in polygons). Rings are oriented: exteriors counter-clockwise, holes clockwise.
+  features (in polygons).
 
 :func:`decode_layer` turns a layer back into GeoJSON features; ``webmap.js`` does the same
 in the browser.
@@ -19,6 +19,7 @@ in the browser.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import math
 from typing import Any
@@ -29,6 +30,7 @@ import shapely
 
 from gis import __version__, settings, style
 from gis.crs import geometry_gcj02_from_wgs84
+from gis.evaluate import feature_status
 from gis.pipeline import CheckRun
 
 SCALE = 1_000_000  # micro-degrees: 6 decimals, about 0.1 m
@@ -76,10 +78,7 @@ def encode_geometries(geoms: np.ndarray) -> dict[str, Any]:
     """Encode (Multi)Polygons as delta-coded micro-degree integers with ragged offsets."""
     if len(geoms) == 0:
         return {"coords": "", "rings": [0], "polys": [0], "geoms": [0]}
-    # exteriors counter-clockwise, holes clockwise: the page fills many features as one path
-    # (nonzero rule), which keeps holes open only with this orientation
-    oriented = shapely.orient_polygons(np.asarray(geoms, dtype=object), exterior_cw=False)
-    parts, index = shapely.get_parts(oriented, return_index=True)
+    parts, index = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
     multi = shapely.multipolygons(parts, indices=index)
     _, coords, (ring_off, poly_off, geom_off) = shapely.to_ragged_array(multi)
     q = np.round(coords * SCALE).astype(np.int64)
@@ -195,10 +194,6 @@ def _targets_by_feature(results: pd.DataFrame) -> dict[str, list[list[Any]]]:
     return out
 
 
-def _feature_status(rows: list[list[Any]]) -> str | None:
-    return style.worst_status([r[7] for r in rows if r[1] in ("area", "within_parent", "within_district")])
-
-
 def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84") -> dict[str, Any]:
     """Return everything a page draws, as one JSON-able document.
 
@@ -223,11 +218,19 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
 
     strings = _Strings()
     targets = _targets_by_feature(results)
+    status = feature_status(results)
     layers = []
-    for (layer, part), st in style.STYLES.items():
+    # the styled pairs first, in drawing order; then any other part that occurs, in its layer's extent style
+    present = list(dict.fromkeys(zip(features["layer"], features["part"], strict=True)))
+    pairs = [p for p in style.STYLES if p in present] + sorted(p for p in present if p not in style.STYLES)
+    for layer, part in pairs:
+        st = style.style_for(layer, part)
+        if (layer, part) not in style.STYLES:
+            st = dataclasses.replace(st, title_zh=f"{st.title_zh}（{part}）", title_en=f"{st.title_en} ({part})")
         sel = features[(features["layer"] == layer) & (features["part"] == part)]
+        # larger features first, so a small one drawn inside a large one stays on top
+        sel = sel.iloc[np.argsort(-sel["area_ha"].to_numpy(dtype=float), kind="stable")]
         fids = [str(f) for f in sel["fid"].tolist()]
-        rows = [targets.get(f, []) for f in fids]
         cols: dict[str, list[Any]] = {
             "i": fids,
             "n": [_text(v) for v in sel["name_zh"].tolist()],
@@ -243,7 +246,8 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
             "acc": strings.codes(sel["accuracy"]),
             "src": strings.codes(_short_source(v) for v in sel["source_file"].tolist()),
             "ref": strings.codes(sel["source_ref"]),
-            "st": strings.codes(_feature_status(r) for r in rows),
+            "st": strings.codes(status.at[f, "status"] if f in status.index else None for f in fids),
+            "cf": [status.at[f, "checks_failed"] if f in status.index else None for f in fids],
         }
         layers.append(
             {
@@ -272,13 +276,16 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
             "src": _short_source(r.source_file),
             "ref": _text(r.source_ref),
             "h": _text(r.horizon),
+            "note": _text(r.note),
         }
         for r in results[results["scope"] == "aggregate"].itertuples(index=False)
     ]
     shown = set(features["fid"])
     all_geoms = np.concatenate([in_frame(districts.geometry.array), in_frame(features.geometry.array)])
-    # an empty map (a district with nothing drawn) opens on the three districts
-    minx, miny, maxx, maxy = shapely.total_bounds(all_geoms) if len(all_geoms) else settings.LONLAT_BOUNDS
+    # open on the features (Longgang's outline also holds Dapeng, which the plans do not cover);
+    # a map with no features opens on its districts, an empty one on the three districts
+    framed = in_frame(features.geometry.array) if len(features) else all_geoms
+    minx, miny, maxx, maxy = shapely.total_bounds(framed) if len(framed) else settings.LONLAT_BOUNDS
     return {
         "meta": {
             "title": title(district),

@@ -27,7 +27,7 @@ def _rules(layer: str) -> list[tuple[str, str, str | None, style.Style, str]]:
     for (lyr, part), st in style.STYLES.items():
         if lyr != layer:
             continue
-        for status in [*style.STATUS_RANK, None]:
+        for status in [*settings.STATUS_RANK, None]:
             color = style.STATUS_COLORS[status] if status else NO_TARGET_COLOR
             label = f"{st.title_zh} {st.title_en} · " + (
                 f"{style.STATUS_ZH[status]} {status}" if status else "无目标 no target"

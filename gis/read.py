@@ -48,6 +48,9 @@ def _read_vector(path: Path, *, layer: str) -> gpd.GeoDataFrame:
     if not gdf.crs.equals(LAYER_CRS):
         log.info("%s: reprojecting layer %s from %s to %s", path, layer, gdf.crs.to_string(), LAYER_CRS)
         gdf = gdf.to_crs(LAYER_CRS)
+    if gdf.geometry.has_z.any():  # heights (x, y, z) from CAD or GPS exports: areas are planar
+        log.info("%s: layer %s has 3D coordinates; their heights are dropped", path, layer)
+        gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.array), crs=gdf.crs)
     return gdf
 
 

@@ -65,6 +65,7 @@ FIELD_ALIASES_ZH: dict[str, str] = {
     "delta_ha": "差值（公顷）",
     "delta_pct": "差值（%）",
     "status": "核查状态",
+    "checks_failed": "未通过的一致性检查",
     "target_ids": "目标编号",
     "citation": "出处",
     "source_file": "来源文件",
@@ -149,6 +150,8 @@ OVER = "over"
 NO_POLYGON = "no polygon"
 NOT_CHECKABLE = "not checkable by area"
 STATUSES: tuple[str, ...] = (MET, WITHIN, SHORT, OVER, NO_POLYGON, NOT_CHECKABLE)
+#: Checkable statuses, worst first: a feature with several figures shows the worst.
+STATUS_RANK: tuple[str, ...] = (OVER, SHORT, WITHIN, MET)
 
 #: Geodesic and planar areas may differ by this much before the check warns (per cent).
 GEODESIC_WARN_PCT = 0.05

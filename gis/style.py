@@ -67,26 +67,8 @@ STATUS_ZH: dict[str, str] = {
     settings.NO_POLYGON: "无图斑",
     settings.NOT_CHECKABLE: "不可按面积核查",
 }
-#: Worst first: the status a feature is drawn with when it has several targets.
-STATUS_RANK: tuple[str, ...] = (settings.OVER, settings.SHORT, settings.WITHIN, settings.MET)
 
 
 def style_for(layer: str, part: str) -> Style:
     """Return the style of a layer's part; unknown parts get the layer's extent style."""
     return STYLES.get((layer, part)) or STYLES[(layer, "extent")]
-
-
-def worst_status(statuses: list[str]) -> str | None:
-    """Return the worst checkable status, or None when none is checkable.
-
-    Examples
-    --------
-    >>> worst_status(["met", "short", "within tolerance"])
-    'short'
-    >>> worst_status(["not checkable by area"]) is None
-    True
-    """
-    for status in STATUS_RANK:
-        if status in statuses:
-            return status
-    return None

@@ -2,7 +2,6 @@
  * Everything shown is escaped with esc(); the data comes from one JSON document
  * (the script element with id gis-data), so nothing is duplicated in the page.
  */
-"use strict";
 
 function esc(value) {
   if (value === null || value === undefined) return "";
@@ -53,6 +52,33 @@ function decodeRings(geom) {
     out.push(parts.length === 1 ? parts[0] : parts);
   }
   return out;
+}
+
+/* GCJ-02 <-> WGS-84, as gis/crs.py: the published forward transform and its fixed-point inverse. */
+function gcj02Offsets(lon, lat) {
+  var x = lon - 105, y = lat - 35, pi = Math.PI, sx = Math.sqrt(Math.abs(x));
+  var d = ((20 * Math.sin(6 * x * pi) + 20 * Math.sin(2 * x * pi)) * 2) / 3;
+  var dlat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sx + d;
+  dlat += ((20 * Math.sin(y * pi) + 40 * Math.sin((y / 3) * pi)) * 2) / 3;
+  dlat += ((160 * Math.sin((y / 12) * pi) + 320 * Math.sin((y * pi) / 30)) * 2) / 3;
+  var dlon = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sx + d;
+  dlon += ((20 * Math.sin(x * pi) + 40 * Math.sin((x / 3) * pi)) * 2) / 3;
+  dlon += ((150 * Math.sin((x / 12) * pi) + 300 * Math.sin((x / 30) * pi)) * 2) / 3;
+  var a = 6378245.0, ee = 0.00669342162296594323, rad = (lat / 180) * pi;
+  var magic = 1 - ee * Math.sin(rad) * Math.sin(rad), sm = Math.sqrt(magic);
+  return [(dlon * 180) / ((a / sm) * Math.cos(rad) * pi), (dlat * 180) / (((a * (1 - ee)) / (magic * sm)) * pi)];
+}
+function wgs84FromGcj02(c) {
+  var lon = c[0], lat = c[1];
+  for (var i = 0; i < 30; i++) {
+    var o = gcj02Offsets(lon, lat), elon = lon + o[0] - c[0], elat = lat + o[1] - c[1];
+    lon -= elon; lat -= elat;
+    if (Math.abs(elon) < 1e-10 && Math.abs(elat) < 1e-10) break;
+  }
+  return [lon, lat];
+}
+function mapCoords(coords, fn) {
+  return typeof coords[0] === "number" ? fn(coords) : coords.map(function (c) { return mapCoords(c, fn); });
 }
 
 var CODED = ["d", "s", "c", "lc", "lb", "acc", "src", "ref", "st", "p"];
@@ -110,7 +136,7 @@ function decodeUnits(geom) {
  * Ten thousand L.Polygon layers would cost ten thousand Leaflet objects; this costs one. */
 var GisOverlay = L.Path.extend({
   initialize: function (features, props, style, colorOf) {
-    L.setOptions(this, { interactive: true, bubblingMouseEvents: false });
+    L.setOptions(this, { interactive: true }); // events bubble to the map: the draw and measure tools listen there
     this._features = features;
     this.props = props;
     this.gisStyle = style;
@@ -192,27 +218,36 @@ var GisOverlay = L.Path.extend({
     ctx.globalAlpha = 1;
     this.drawn = drawn;
   },
-  _containsPoint: function (pt) {
-    if (!this._px || !this._pxBounds || !this._pxBounds.contains(pt)) return false;
+  hitsAt: function (pt) { // every feature under a layer point, topmost first
+    var out = [];
+    if (!this._px || !this._pxBounds || !this._pxBounds.contains(pt)) return out;
     var b = { min: pt, max: pt };
-    for (var f = this._px.length - 1; f >= 0; f--) { // the last drawn is on top
-      if (!this._meets(f, b)) continue;
-      var inside = false, rings = this._px[f];
-      for (var r = 0; r < rings.length; r++) {
-        var a = rings[r], n = a.length;
-        for (var i = 0, j = n - 2; i < n; j = i, i += 2) {
-          if ((a[i + 1] > pt.y) !== (a[j + 1] > pt.y) &&
-              pt.x < ((a[j] - a[i]) * (pt.y - a[i + 1])) / (a[j + 1] - a[i + 1]) + a[i]) inside = !inside;
-        }
-      }
-      if (inside) { this.hit = f; return true; }
+    for (var f = this._px.length - 1; f >= 0; f--) {
+      if (this._meets(f, b) && this._inside(f, pt)) out.push(f);
     }
-    return false;
+    return out;
+  },
+  _inside: function (f, pt) {
+    var inside = false, rings = this._px[f];
+    for (var r = 0; r < rings.length; r++) {
+      var a = rings[r], n = a.length;
+      for (var i = 0, j = n - 2; i < n; j = i, i += 2) {
+        if ((a[i + 1] > pt.y) !== (a[j + 1] > pt.y) &&
+            pt.x < ((a[j] - a[i]) * (pt.y - a[i + 1])) / (a[j + 1] - a[i + 1]) + a[i]) inside = !inside;
+      }
+    }
+    return inside;
+  },
+  _containsPoint: function (pt) {
+    var hits = this.hitsAt(pt);
+    if (hits.length) this.hit = hits[0];
+    return hits.length > 0;
   },
 });
 
 function gisMap(map, data, options) {
   performance.mark("gis:start");
+  map.setMaxZoom(19); // without tiles nothing else bounds the zoom
   var statusColors = data.statusColors;
   var statusZh = data.statusZh;
   var noTargetColor = "#525252";
@@ -225,8 +260,24 @@ function gisMap(map, data, options) {
     return '<span class="gis-badge" style="border-color:' + esc(color) + '">' + esc(statusZh[status] || "") + " " + esc(status) + "</span>";
   }
 
-  function targetRows(rows) {
-    if (!rows.length) return '<p class="gis-muted">规划未给出此图斑的数值 / the plans give this feature no figure</p>';
+  var DERIVED = { within_parent: 1, within_district: 1, planned_le_parent: 1 };
+  function consistencyRows(rows) {
+    var checks = rows.filter(function (t) { return DERIVED[t[1]]; });
+    if (!checks.length) return "";
+    var html = '<p class="gis-checks"><b>一致性检查 Consistency</b><br>';
+    checks.forEach(function (t) {
+      var ok = t[7] === "met", mark = ok ? "✓" : "✗";
+      var text = t[1] === "within_parent" ? "位于上级图斑内 inside its parent: " + fmt(t[4], 1) + " %"
+        : t[1] === "within_district" ? "位于所属行政区内 inside its district: " + fmt(t[4], 1) + " %"
+        : "规划面积不大于上级 planned " + fmt(t[4], 4) + " ha ≤ parent's " + fmt(t[3], 4) + " ha";
+      html += '<span class="' + (ok ? "gis-ok" : "gis-fail") + '">' + esc(mark + " " + text) + "</span><br>";
+    });
+    return html + "</p>";
+  }
+
+  function targetRows(allRows) {
+    var rows = allRows.filter(function (t) { return !DERIVED[t[1]]; });
+    if (!rows.length) return '<p class="gis-muted">规划未给出此图斑的数值 / the plans give this feature no figure</p>' + consistencyRows(allRows);
     var html = '<table class="gis-targets"><tr><th>目标 target</th><th>规划 planned</th><th>量测 measured</th><th>差 Δ%</th><th>状态 status</th></tr>';
     rows.forEach(function (t) {
       var unit = t[5] === "万m2" ? "万m²" : t[5];
@@ -236,10 +287,10 @@ function gisMap(map, data, options) {
         "</td><td>" + statusBadge(t[7]) + "</td></tr>" +
         '<tr class="gis-cite"><td colspan="5">' + esc(t[8]) + " · " + esc(t[9]) + "</td></tr>";
     });
-    return html + "</table>";
+    return html + "</table>" + consistencyRows(allRows);
   }
 
-  function popupHtml(p) {
+  function popupHtml(p, others) {
     var district = data.districtNames[p.d] || ["", ""];
     return '<div class="gis-popup"><h3>' + esc(p.n) + "</h3><p class=\"gis-en\">" + esc(p.e) + "</p>" +
       '<table class="gis-props">' +
@@ -248,23 +299,33 @@ function gisMap(map, data, options) {
       "<tr><th>街道 street</th><td>" + esc(p.s || "–") + "</td></tr>" +
       "<tr><th>部分 part</th><td>" + esc(p.p) + (p.pa ? " ⊂ " + esc(p.pa) : "") + "</td></tr>" +
       "<tr><th>量测面积 measured</th><td><b>" + esc(fmt(p.a, 2)) + " ha</b> (EPSG:4547)</td></tr>" +
-      "<tr><th>核查 status</th><td>" + (p.st ? statusBadge(p.st) : '<span class="gis-muted">无目标 no target</span>') + "</td></tr>" +
+      "<tr><th>核查 status</th><td>" + (p.st ? statusBadge(p.st) : '<span class="gis-muted">无规划数值 no plan figure</span>') +
+        (p.cf ? ' <span class="gis-fail">✗ ' + esc(p.cf) + "</span>" : "") + "</td></tr>" +
       "<tr><th>精度 accuracy</th><td>" + esc(p.acc) + " · " + esc(p.lc) + "</td></tr>" +
       "<tr><th>出处 source</th><td>" + esc(p.src) + " · " + esc(p.ref) + "</td></tr>" +
       "</table>" + targetRows(p.t) +
-      '<p class="gis-basis">' + esc(p.lb) + "</p></div>";
+      '<p class="gis-basis">' + esc(p.lb) + "</p>" +
+      (others && others.length ? '<p class="gis-muted">此处还有 Also here: ' + others.map(function (o) { return esc(o.n + " (" + o.i + ")"); }).join("; ") + "</p>" : "") +
+      "</div>";
   }
 
   // background: the districts
   var ds = data.districtStyle;
   var districtRings = decodeRings(data.districts.geom);
+  map.createPane("gisDistricts").style.zIndex = 340; // the background, under the overlays' canvas (350)
+  var districtRenderer = L.svg({ pane: "gisDistricts" });
   function districtGroup(styleOptions) {
     return L.featureGroup(districtRings.map(function (latlngs) { return L.polygon(latlngs, styleOptions); }));
   }
-  var districtLayer = districtGroup({ interactive: false, color: ds.line_color, weight: ds.weight, fillColor: ds.fill_color, fillOpacity: ds.fill_opacity }).addTo(map);
+  // with tiles the districts are an outline only: their fill would wash out the basemap
+  var districtFill = options.basemap && options.basemap !== "none" ? 0 : ds.fill_opacity;
+  var districtLayer = districtGroup({ interactive: false, renderer: districtRenderer, color: ds.line_color, weight: ds.weight, fillColor: ds.fill_color, fillOpacity: districtFill }).addTo(map);
 
   // one overlay per layer and part, drawn in the style definition's order
-  var renderer = L.canvas({ padding: 0.2, tolerance: 2 });
+  // the overlays' canvas sits below the overlay pane: sketches and measurements (SVG, above)
+  // stay clickable, and the SVG root lets every other click through to the canvas
+  map.createPane("gisOverlays").style.zIndex = 350;
+  var renderer = L.canvas({ padding: 0.2, tolerance: 2, pane: "gisOverlays" });
   var tooltip = L.tooltip({ sticky: true, direction: "top", offset: [0, -6] });
   var allOverlays = [];
   function colorOf(st) {
@@ -272,8 +333,35 @@ function gisMap(map, data, options) {
       return { color: p.st ? statusColors[p.st] : noTargetColor, weight: p.st ? st.weight + 1 : st.weight };
     };
   }
-  function openPopup(overlay, i, latlng) {
-    L.popup({ maxWidth: 460, minWidth: 300 }).setLatLng(latlng).setContent(popupHtml(overlay.props[i])).openOn(map);
+  function popupOptions() {
+    var top = document.querySelector(".gis-title");
+    return {
+      maxWidth: 460, minWidth: 280, maxHeight: Math.max(220, Math.round(window.innerHeight * 0.6)),
+      autoPanPaddingTopLeft: [60, (top ? top.offsetHeight : 60) + 20], autoPanPaddingBottomRight: [20, 20],
+    };
+  }
+  function openPopup(overlay, i, latlng, others) {
+    L.popup(popupOptions()).setLatLng(latlng).setContent(popupHtml(overlay.props[i], others)).openOn(map);
+  }
+  // every feature under a point in the visible overlays, smallest first: a small site inside a
+  // large zone of another layer is what the click means, and the others are listed
+  function featuresAt(latlng) {
+    var pt = map.latLngToLayerPoint(latlng), out = [];
+    allOverlays.forEach(function (o) {
+      if (!map.hasLayer(o)) return;
+      o.hitsAt(pt).forEach(function (i) { out.push({ overlay: o, index: i, p: o.props[i] }); });
+    });
+    return out.sort(function (a, b) { return (a.p.a || 0) - (b.p.a || 0); });
+  }
+  var busy = false; // drawing, editing or measuring: clicks place vertices, not popups
+  map.on("draw:drawstart draw:editstart draw:deletestart measurestart", function () { busy = true; });
+  // the click that ends a drawing arrives after its stop event: stay busy until it has passed
+  map.on("draw:drawstop draw:editstop draw:deletestop measurefinish", function () { setTimeout(function () { busy = false; }, 100); });
+  function clickAt(latlng) {
+    if (busy) return;
+    var hits = featuresAt(latlng);
+    if (!hits.length) return;
+    openPopup(hits[0].overlay, hits[0].index, latlng, hits.slice(1).map(function (h) { return h.p; }));
   }
   data.layers.forEach(function (layer) {
     var st = layer.style;
@@ -285,9 +373,11 @@ function gisMap(map, data, options) {
     }
     var overlay = new GisOverlay(decodeUnits(layer.geom), props, st, colorOf(st));
     overlay.options.renderer = renderer;
-    overlay.on("click", function (e) { openPopup(overlay, overlay.hit, e.latlng); });
+    overlay.on("click", function (e) { clickAt(e.latlng); });
     overlay.on("mousemove", function (e) {
-      tooltip.setLatLng(e.latlng).setContent(esc(overlay.props[overlay.hit].n));
+      var hits = busy ? [] : featuresAt(e.latlng);
+      if (!hits.length) return;
+      tooltip.setLatLng(e.latlng).setContent(esc(hits[0].p.n));
       if (!map.hasLayer(tooltip)) map.openTooltip(tooltip);
     });
     overlay.on("mouseout", function () { map.closeTooltip(tooltip); });
@@ -301,7 +391,20 @@ function gisMap(map, data, options) {
   });
 
   performance.mark("gis:layers");
+  // district names, and the note that Longgang's outline also holds Dapeng
+  data.districts.cols.d.forEach(function (code, i) {
+    var rings = districtRings[i], b = L.latLngBounds(Array.isArray(rings[0][0][0]) ? rings[0][0] : rings[0]);
+    var label = data.districts.cols.n[i] + (code === "440307" ? "（界线含大鹏新区 outline includes Dapeng）" : "");
+    L.tooltip({ permanent: true, direction: "center", className: "gis-district-label", interactive: false })
+      .setLatLng(b.getCenter()).setContent(esc(label)).addTo(map);
+  });
   var baseLayers = {};
+  map.eachLayer(function (l) {
+    if (l instanceof L.TileLayer) {
+      baseLayers[l.options.attribution ? l.options.attribution.replace(/<[^>]*>|&copy;/g, "").trim() : "tiles"] = l;
+    }
+  });
+  if (Object.keys(baseLayers).length) baseLayers["无底图 No tiles"] = L.layerGroup();
   var control = L.control.layers(baseLayers, overlays, { collapsed: false, position: "topright" }).addTo(map);
 
   // legend: fill by layer and part, outline by check status
@@ -346,7 +449,7 @@ function gisMap(map, data, options) {
   var panel = L.control({ position: "bottomleft" });
   panel.onAdd = function () {
     var div = L.DomUtil.create("div", "gis-panel");
-    var html = "<details open><summary><b>区级总量目标 District targets</b> (" + data.aggregates.length + ")</summary>";
+    var html = "<details" + (window.innerHeight >= 900 ? " open" : "") + "><summary><b>区级总量目标 District targets</b> (" + data.aggregates.length + ")</summary>";
     if (!data.aggregates.length) html += '<p class="gis-muted">无 none</p>';
     else {
       html += '<table class="gis-targets"><tr><th>区 · 目标</th><th>规划 planned</th><th>图斑 digitized</th><th>状态 status</th></tr>';
@@ -355,7 +458,8 @@ function gisMap(map, data, options) {
         html += "<tr><td>" + esc(a.n) + " <span class=\"gis-muted\">" + esc(a.id) + " " + esc(a.metric === "area" ? "" : a.metric) + "</span></td><td>" +
           esc(a.cmp === "approx" ? "≈" : a.cmp === "at_most" ? "≤" : a.cmp === "more_than" ? ">" : "≥") + " " + esc(fmt(a.planned, 1)) + " " + esc(unit) + "</td><td>" +
           esc(fmt(a.measured, 1)) + (a.measured === null ? "" : " " + esc(unit)) + "</td><td>" + statusBadge(a.status) + "</td></tr>" +
-          '<tr class="gis-cite"><td colspan="4">' + esc(a.src) + " · " + esc(a.ref) + (a.h ? " · " + esc(a.h) : "") + "</td></tr>";
+          '<tr class="gis-cite"><td colspan="4">' + esc(a.src) + " · " + esc(a.ref) + (a.h ? " · " + esc(a.h) : "") +
+          (a.note ? '<br><span class="gis-note">' + esc(a.note) + "</span>" : "") + "</td></tr>";
       });
       html += "</table>";
     }
@@ -400,6 +504,11 @@ function gisMap(map, data, options) {
       callResponse(records);
       return { abort: function () {} };
     },
+    buildTip: function (text) { // the plugin would insert the text as HTML
+      var li = L.DomUtil.create("li", "");
+      li.textContent = text;
+      return li;
+    },
     propertyName: "title",
     propertyLoc: "loc",
     marker: false,
@@ -411,7 +520,7 @@ function gisMap(map, data, options) {
       var hit = find(title);
       if (hit) {
         m.fitBounds(hit.overlay.featureBounds(hit.index), { maxZoom: 15, animate: false });
-        openPopup(hit.overlay, hit.index, hit.overlay.featureBounds(hit.index).getCenter());
+        openPopup(hit.overlay, hit.index, hit.overlay.featureBounds(hit.index).getCenter(), []);
       } else m.setView(latlng, 14);
     },
   });
@@ -428,11 +537,19 @@ function gisMap(map, data, options) {
   }));
   map.on(L.Draw.Event.CREATED, function (e) { drawn.addLayer(e.layer); });
   function drawnGeoJSON() {
-    var fc = drawn.toGeoJSON();
+    var fc = drawn.toGeoJSON(false); // full precision; rounded once below, after any conversion
+    var toWgs84 = data.meta.frame === "GCJ-02" ? wgs84FromGcj02 : function (c) { return c; };
+    fc.features.forEach(function (f) {
+      f.geometry.coordinates = mapCoords(f.geometry.coordinates, function (c) {
+        var w = toWgs84(c);
+        return [Math.round(w[0] * 1e7) / 1e7, Math.round(w[1] * 1e7) / 1e7];
+      });
+    });
+    if (data.meta.frame === "GCJ-02") fc.frame_shown = "GCJ-02"; // drawn over Amap tiles: exported in WGS-84, as GeoJSON requires
     fc.features.forEach(function (f, i) {
       f.properties = { fid: "DRAWN-" + (i + 1), name_zh: "", note: "sketched in the web map" };
     });
-    fc.frame = data.meta.frame;
+    fc.frame = "WGS-84";
     fc.exported = new Date().toISOString();
     return fc;
   }
@@ -449,7 +566,7 @@ function gisMap(map, data, options) {
       var blob = new Blob([text], { type: "application/geo+json" });
       var link = document.createElement("a");
       link.href = URL.createObjectURL(blob);
-      link.download = "sketch-" + data.meta.frame.toLowerCase() + ".geojson";
+      link.download = "sketch-wgs84.geojson";
       document.body.appendChild(link);
       link.click();
       setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 0);

@@ -139,14 +139,15 @@ def build_map(
     frame = "GCJ-02" if basemap == "amap" else "WGS-84"
     data = map_data(run, district=district, frame=frame)
     bounds = data["meta"]["bounds"]
-    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=False, zoom_snap=0.25)
+    # SVG for the districts, sketches and measurements (above the overlays' own canvas)
+    m = folium.Map(tiles=None, prefer_canvas=False, control_scale=False, zoom_snap=0.25)
     m.default_js = []  # no CDN: the assets are inlined below
     m.default_css = []
     if basemap != "none":
         spec = dict(_TILES[basemap])
         spec["tiles"] = spec["tiles"].replace("{key}", tianditu_key or "")
         folium.TileLayer(**spec, overlay=False, control=True, max_zoom=18).add_to(m)
-    m.fit_bounds(bounds)
+    m.fit_bounds(bounds, padding_top_left=(60, 90), padding_bottom_right=(40, 30))  # room for the controls
     root: Any = m.get_root()  # a branca Figure
     root.header.add_child(_Raw(f"<title>{_html_escape(data['meta']['title'])}</title>"), name="gis_title")
     css = "\n".join(_asset(p, f) for p, f in _ASSETS if f.endswith(".css"))

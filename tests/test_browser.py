@@ -210,34 +210,93 @@ def test_hostile_names_are_shown_as_text(browser, test_layers, tmp_path):
     try:
         park = run.features.set_index("fid").loc["TT-PK-01"]
         text = page.click_feature(park.geometry)
-        assert HOSTILE in text  # shown literally
+        assert HOSTILE in text  # shown literally in the popup
+        # the tooltip and the search list show it as text too
+        page.page.mouse.move(
+            *page.js(
+                "(() => { const c = document.querySelector('.leaflet-popup-close-button'); c.click(); return [0, 0]; })()"
+            )
+        )
+        page.page.fill(".leaflet-control-search input.search-input", "公园")
+        page.page.wait_for_selector(".search-tip")
+        assert HOSTILE in page.page.inner_text(".search-tooltip")
         assert page.js("window.__xss === undefined")
         assert page.errors == []
     finally:
         page.close()
 
 
-def test_measure_tool_measures_an_area_in_hectares(browser, maps):
+def test_small_feature_under_a_large_one_opens_first(browser, maps):
+    out, run = maps
+    page = Page(browser, out / "index.html")
+    try:
+        site = run.features.set_index("fid").loc["LG-IL-4-4-08"]  # drawn under consolidation zone LG-CZ-06
+        text = page.click_feature(site.geometry)
+        assert text.splitlines()[0].startswith("裕富大厦") and "LG-IL-4-4-08" in text
+        assert "Also here" in text and "LG-CZ-06" in text
+    finally:
+        page.close()
+
+
+def test_sketch_can_be_deleted_and_max_zoom(browser, maps):
+    out, _ = maps
+    page = Page(browser, out / "longgang.html")
+    try:
+        assert page.js("window.gis.map.getMaxZoom()") == 19
+        box = page.page.locator("#" + page.js("window.gis.map.getContainer().id")).bounding_box()
+        cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+        page.page.click(".leaflet-draw-draw-rectangle")
+        page.page.mouse.move(cx, cy)
+        page.page.mouse.down()
+        page.page.mouse.move(cx + 100, cy + 80, steps=5)
+        page.page.mouse.up()
+        assert page.js("window.gis.drawn.getLayers().length") == 1
+        page.page.click(".leaflet-draw-edit-remove")
+        page.page.mouse.click(cx + 50, cy + 40)
+        page.page.click(".leaflet-draw-actions a[title='Save changes']")
+        assert page.js("window.gis.drawn.getLayers().length") == 0
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_laptop_screen_keeps_controls_reachable(browser, maps):
     out, _ = maps
     page = Page(browser, out / "index.html")
     try:
+        page.page.set_viewport_size({"width": 1366, "height": 768})
+        page.page.reload()
+        page.page.wait_for_function("window.gis !== undefined")
+        b = page.page.locator(".gis-export a").bounding_box()
+        top = page.js(
+            f"document.elementFromPoint({b['x'] + b['width'] / 2}, {b['y'] + b['height'] / 2}).closest('.gis-export') !== null"
+        )
+        assert top, "the export button is covered"
+    finally:
+        page.close()
 
-        def click_on(selector):  # a real mouse click where the element is
-            b = page.page.locator(selector).bounding_box()
-            page.page.mouse.click(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
 
-        click_on(".leaflet-control-measure .js-toggle")  # opens the control (hover, focus or a tap)
-        page.page.wait_for_selector(".leaflet-control-measure .js-start", state="visible")
-        click_on(".leaflet-control-measure .js-start")
+def test_amap_sketch_is_exported_in_wgs84(browser, tmp_path):
+    from gis.crs import wgs84_from_gcj02
+    from gis.webmap import build_map, write_map
+
+    path = tmp_path / "amap.html"
+    write_map(build_map(run_check(), basemap="amap"), path)
+    page = Page(browser, path)
+    try:
         box = page.page.locator("#" + page.js("window.gis.map.getContainer().id")).bounding_box()
-        cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.4
-        for dx, dy in [(0, 0), (150, 0), (150, 120)]:
-            page.page.mouse.click(cx + dx, cy + dy)
-            page.page.wait_for_timeout(80)
-        click_on(".leaflet-control-measure .js-finish")
-        page.page.wait_for_selector(".leaflet-popup-content")
-        text = page.page.inner_text(".leaflet-popup-content")
-        assert "公顷" in text  # the area, in hectares (Chinese interface)
-        assert page.errors == [] and page.blocked == []
+        cx, cy = box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5
+        page.page.click(".leaflet-draw-draw-rectangle")
+        page.page.mouse.move(cx, cy)
+        page.page.mouse.down()
+        page.page.mouse.move(cx + 90, cy + 70, steps=5)
+        page.page.mouse.up()
+        shown = page.js("window.gis.drawn.getLayers()[0].getLatLngs()[0].map(ll => [ll.lng, ll.lat])")
+        doc = page.js("window.gis.drawnGeoJSON()")
+        assert doc["frame"] == "WGS-84" and doc["frame_shown"] == "GCJ-02"
+        exported = doc["features"][0]["geometry"]["coordinates"][0]
+        for (glon, glat), (lon, lat) in zip(shown, exported, strict=False):
+            wlon, wlat = wgs84_from_gcj02(glon, glat)
+            assert abs(wlon - lon) < 2e-7 and abs(wlat - lat) < 2e-7
     finally:
         page.close()

@@ -154,3 +154,42 @@ def test_gis_map_command(test_layers, tmp_path):
         env={"GIS_TIANDITU_KEY": ""},
     )
     assert result.exit_code == 2 and "needs a key" in result.output
+
+
+def test_every_part_is_drawn_even_without_its_own_style(test_layers):
+    path = test_layers / "industrial_land.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    extra = json.loads(json.dumps(doc["features"][2]))
+    extra["properties"].update(fid="TT-RZ-01", part="retention_zone")
+    extra["geometry"]["coordinates"] = [[[x, y + 0.004] for x, y in extra["geometry"]["coordinates"][0]]]
+    doc["features"].append(extra)
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    run = run_check(layers_dir=test_layers)
+    data = map_data(run)
+    assert count_features(data) == len(run.features)
+    layer = next(lay for lay in data["layers"] if lay["part"] == "retention_zone")
+    assert layer["cols"]["i"] == ["TT-RZ-01"] and "retention_zone" in layer["style"]["title_en"]
+
+
+def test_3d_coordinates_are_read_as_2d(test_layers):
+    path = test_layers / "parks.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    ring = doc["features"][0]["geometry"]["coordinates"][0]
+    doc["features"][0]["geometry"]["coordinates"] = [[[x, y, 12.5] for x, y in ring]]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    run = run_check(layers_dir=test_layers)
+    assert not run.features.geometry.has_z.any()
+    assert run.features.set_index("fid").loc["TT-PK-01", "area_ha"] == pytest.approx(1, rel=1e-6)
+    render_map(build_map(run))  # no longer fails on the third coordinate
+
+
+def test_status_comes_from_plan_figures_only(shipped_run):
+    data = map_data(shipped_run)
+    feats = {f["properties"]["i"]: f["properties"] for f in features_of(data)}
+    assert feats["PS-IL-01"]["st"] is None  # inside its parent, but the plans give it no figure
+    assert feats["LG-CZ-01-R"]["st"] in ("met", "within tolerance", "short", "over")
+    assert all(f["cf"] is None for f in feats.values())  # no derived check fails on the shipped layers
+
+
+def test_map_options_basemap(shipped_run):
+    assert '"basemap": "osm"' in render_map(build_map(shipped_run, basemap="osm"))
