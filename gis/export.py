@@ -8,12 +8,15 @@ writes a fresh temporary one.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import datetime as dt
 import logging
 import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,6 +230,16 @@ def export(
         )
     if layer is not None and layer not in settings.LAYER_NAMES:
         raise InputError(f"--layer {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
+    expected = [ext for ext, d in DRIVERS.items() if d == drv]
+    if path.suffix.lower() not in expected:
+        raise InputError(f"{path}: a {drv} file must end in {' or '.join(expected)}; rename the output.")
+    if layer is not None and drv == "GPKG":
+        raise InputError("--layer is for single-layer formats; a GeoPackage holds every layer.")
+    notes = (
+        []
+        if drv == "ESRI Shapefile" or codecs.lookup(encoding).name == "utf-8"
+        else [f"--encoding applies to Shapefiles only; {drv} is UTF-8"]
+    )
     features = feature_table(run).to_crs(crs)
     if drv == "GPKG":
         return _export_gpkg(run, features, path, crs=crs, overwrite=overwrite)
@@ -235,17 +248,48 @@ def export(
     if drv == "ESRI Shapefile":
         return _export_shapefile(features, path, crs=crs, encoding=encoding, overwrite=overwrite)
     check_output(path, overwrite=overwrite)
-    with atomic_path(path, suffix=path.suffix) as tmp:
+    with _write_errors(path), atomic_path(path, suffix=path.suffix) as tmp:
         tmp.unlink()
         if drv == "Parquet":
             features.to_parquet(tmp, index=False)
         else:
-            pyogrio.write_dataframe(features, tmp, driver=drv, layer=path.stem)
-    return ExportReport([path], drv, crs, layers={path.stem: len(features)})
+            options = {"RFC7946": "YES"} if drv == "GeoJSON" else None
+            pyogrio.write_dataframe(features, tmp, driver=drv, layer=path.stem, layer_options=options)
+    return ExportReport([path], drv, crs, layers={path.stem: len(features)}, notes=notes)
+
+
+@contextlib.contextmanager
+def _write_errors(path: Path) -> Iterator[None]:
+    """Report a driver's write failure (disk full, locked file) as an :class:`OutputError`."""
+    try:
+        yield
+    except (
+        OSError,
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.FeatureError,
+    ) as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"{path}: writing failed ({exc}); the previous file was left as it was.") from exc
+
+
+def _refuse_open_gpkg(path: Path) -> None:
+    """Refuse to replace a GeoPackage that another program has open.
+
+    Its -wal/-shm/-journal files would make SQLite replay the old session's pages onto the new file.
+    """
+    busy = [p.name for p in (Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")) if p.exists()]
+    if busy:
+        raise OutputError(
+            f"{path}: is open in another program ({', '.join(busy)} beside it). Close it (QGIS, DB Browser ...) and run again."
+        )
 
 
 def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: str, overwrite: bool) -> ExportReport:
     check_output(path, overwrite=overwrite)
+    _refuse_open_gpkg(path)
     built = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     provenance = {
         "title": "Planning layers of Longgang, Longhua and Pingshan, checked against their plans",
@@ -259,7 +303,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
     }
     counts: dict[str, int] = {}
     styles = []
-    with atomic_path(path, suffix=".gpkg") as tmp:
+    with _write_errors(path), atomic_path(path, suffix=".gpkg") as tmp:
         tmp.unlink()  # a fresh file: nothing for the driver to open for update
         first = True
         for name in settings.LAYER_NAMES:
@@ -279,7 +323,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
             styles.append(
                 _style_row(name, qml_for(name, list(gdf.columns.drop("geometry"))), sld_for(name, table=name), built)
             )
-        districts = run.districts.to_crs(crs)[["district", "name_zh", "name_en", "geometry"]]
+        districts = run.districts.to_crs(crs)  # every field: the note that Longgang's outline holds Dapeng too
         pyogrio.write_dataframe(districts, tmp, layer="districts", driver="GPKG")
         counts["districts"] = len(districts)
         styles.append(_style_row("districts", district_qml(), None, built))
@@ -304,66 +348,113 @@ def _style_row(table: str, qml: str, sld: str | None, built: str) -> dict[str, o
         "styleQML": qml,
         "styleSLD": sld or "",
         "useAsDefault": True,
-        "description": f"gis {__version__}: fill by layer and part, outline by check status",
+        "description": f"gis {__version__}: "
+        + ("district outlines" if table == "districts" else "fill by layer and part, outline by check status"),
         "owner": "",
         "ui": "",
-        "update_time": pd.Timestamp(built).tz_convert(None),
+        "update_time": pd.Timestamp(built),  # UTC, written as a GeoPackage DATETIME (...Z)
     }
+
+
+#: Files that may belong to a Shapefile: written by the export, or left by GIS software (spatial
+#: indexes, metadata) and stale once the .shp changes.
+SHAPEFILE_MEMBERS: tuple[str, ...] = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".fields.csv")
+SHAPEFILE_SIDECARS: tuple[str, ...] = (".qix", ".sbn", ".sbx", ".shp.xml", ".aih", ".ain", ".atx", ".fix", ".qmd")
+
+
+def shapefile_encoding(encoding: str, table: pd.DataFrame) -> str:
+    """Return the canonical name of ``encoding``; refuse one that cannot hold the table's text."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise InputError(f"--encoding {encoding!r} is not an encoding Python knows; use utf-8 or gbk.") from exc
+    gdal_name = {"utf-8": "UTF-8", "gbk": "GBK", "gb2312": "GB2312", "gb18030": "GB18030"}.get(name, name.upper())
+    problems = []
+    for col in table.columns.drop("geometry"):
+        for fid, value in zip(table["feature_id"], table[col], strict=True):
+            if isinstance(value, str):
+                try:
+                    value.encode(name)
+                except UnicodeEncodeError:
+                    problems.append(f"feature {fid}, field {col}: {value[:20]!r} cannot be written in {gdal_name}")
+    if problems:
+        raise InputError([*problems[:10], f"use --encoding utf-8 or gbk ({len(problems)} values in all)"])
+    return gdal_name
 
 
 def _export_shapefile(
     features: gpd.GeoDataFrame, path: Path, *, crs: str, encoding: str, overwrite: bool
 ) -> ExportReport:
-    """Write a Shapefile (.shp, .shx, .dbf, .prj, .cpg) and a field-name map beside it."""
+    """Write a Shapefile (.shp, .shx, .dbf, .prj, .cpg) and a field-name map beside it.
+
+    The set is replaced as a whole: the old members (and stale spatial indexes) are first moved
+    aside, the new ones moved in, and on any error the old set is put back.
+    """
     stem = path.with_suffix("")
-    targets = [stem.with_suffix(ext) for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
-    fieldmap = Path(f"{stem}.fields.csv")
-    for target in [*targets, fieldmap]:
+    members = [Path(f"{stem}{ext}") for ext in SHAPEFILE_MEMBERS]
+    old = [p for p in members + [Path(f"{stem}{ext}") for ext in SHAPEFILE_SIDECARS] if p.exists()]
+    for target in members:
         check_output(target, overwrite=overwrite)
     renamed = {k: v for k, v in SHAPEFILE_NAMES.items() if k in features.columns}
     table = features.rename(columns=renamed)
-    encoding_name = encoding.upper().replace("-", "").replace("_", "")
-    encoding_name = {"UTF8": "UTF-8", "GBK": "GBK", "GB2312": "GB2312", "GB18030": "GB18030", "CP936": "GBK"}.get(
-        encoding_name, encoding
-    )
+    gdal_encoding = shapefile_encoding(encoding, features)
     long_text = []  # a .dbf text field holds 254 bytes in the file's encoding
     for col in table.columns.drop("geometry"):
         if table[col].dtype == object:
-            n = sum(len(str(v).encode(encoding_name, "replace")) > 254 for v in table[col].dropna())
+            n = sum(len(str(v).encode(codecs.lookup(encoding).name)) > 254 for v in table[col].dropna())
             if n:
-                long_text.append(f"{col}: {n} values longer than 254 bytes ({encoding_name}) are cut")
+                long_text.append(f"{col}: {n} values longer than 254 bytes ({gdal_encoding}) are cut")
     try:
-        encoding_name = encoding.upper().replace("-", "")
-        encoding_name = {"UTF8": "UTF-8", "GBK": "GBK", "GB2312": "GB2312", "GB18030": "GB18030"}.get(
-            encoding_name, encoding
-        )
-        tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent if path.parent.exists() else None))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     except OSError as exc:
         raise OutputError(f"{path}: cannot write here ({exc.strerror or exc}).") from exc
+    backups: list[tuple[Path, Path]] = []
     try:
-        tmp = tmpdir / path.name
         with warnings.catch_warnings():  # the cut values are reported in the notes
             warnings.filterwarnings("ignore", message=".*has been truncated to 254 characters", category=RuntimeWarning)
-            pyogrio.write_dataframe(table, tmp, driver="ESRI Shapefile", layer=stem.name, encoding=encoding_name)
+            pyogrio.write_dataframe(
+                table, tmpdir / f"{stem.name}.shp", driver="ESRI Shapefile", layer=stem.name, encoding=gdal_encoding
+            )
         lines = ["field,shapefile_field,alias_zh"] + [
             f"{k},{renamed.get(k, k)},{settings.FIELD_ALIASES_ZH.get(k, '')}"
             for k in features.columns
             if k != "geometry"
         ]
-        (tmpdir / fieldmap.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for target in [*targets, fieldmap]:
-            src = tmpdir / target.name
-            if src.exists():
-                os.replace(src, target)
-    except OSError as exc:
-        raise OutputError(f"{path}: writing the Shapefile failed ({exc.strerror or exc}).") from exc
+        (tmpdir / f"{stem.name}.fields.csv").write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+        missing = [m.name for m in members if not (tmpdir / m.name).exists()]
+        if missing:
+            raise OutputError(f"{path}: the Shapefile driver did not write {', '.join(missing)}; nothing was replaced.")
+        for p in old:  # move the old set aside, all of it, before anything new goes in
+            backup = tmpdir / f"old{p.name}"
+            os.replace(p, backup)
+            backups.append((backup, p))
+        for m in members:
+            os.replace(tmpdir / m.name, m)
+    except (
+        OSError,
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.FeatureError,
+    ) as exc:
+        for backup, original in backups:  # put the old set back as it was
+            if backup.exists():
+                os.replace(backup, original)
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(
+            f"{path}: writing the Shapefile failed ({exc}); the previous files were left as they were."
+        ) from exc
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     notes = [
-        f"field names cut to 10 characters: {', '.join(f'{k} -> {v}' for k, v in renamed.items())} (see {fieldmap.name})"
+        f"field names cut to 10 characters: {', '.join(f'{k} -> {v}' for k, v in renamed.items())} (see {stem.name}.fields.csv)"
     ]
+    stale = [p.name for _, p in backups if p.suffix not in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".csv")]
+    if stale:
+        notes.append(f"removed stale files of the old Shapefile: {', '.join(stale)}")
     notes += long_text
     return ExportReport(
-        [*targets, fieldmap], "ESRI Shapefile", crs, layers={stem.name: len(table)}, renamed_fields=renamed, notes=notes
+        members, "ESRI Shapefile", crs, layers={stem.name: len(table)}, renamed_fields=renamed, notes=notes
     )

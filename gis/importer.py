@@ -61,53 +61,95 @@ def parse_frame(text: str) -> str:
     raise InputError(f"--from-crs {text!r} is not understood; use wgs84, gcj02, cgcs2000 or EPSG:N (e.g. EPSG:4547).")
 
 
-def _declared_frame(path: Path, gdf: gpd.GeoDataFrame) -> str | None:
-    """Return the frame a file declares: the web map's ``frame`` member, else the file's CRS."""
+def _declared_frame(path: Path, gdf: gpd.GeoDataFrame) -> tuple[str | None, bool]:
+    """Return the frame a file declares and whether it says so itself.
+
+    A GeoJSON ``frame`` member (the web map's export) is a declaration; a GeoJSON without one is
+    lon/lat by default only (Amap data is often GCJ-02 behind that default); a GeoPackage's or a
+    Shapefile's CRS is a declaration.
+    """
     if path.suffix.lower() in (".geojson", ".json"):
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            doc = {}
-        word = str(doc.get("frame", "")).upper() if isinstance(doc, dict) else ""
-        if word in _FRAME_WORDS:
-            return _FRAME_WORDS[word]
+            doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputFileError(
+                f"{path}: is not readable JSON ({exc}); cannot tell its frame. Export it again."
+            ) from exc
+        if isinstance(doc, dict) and "frame" in doc:
+            word = str(doc["frame"]).strip().upper()
+            if word not in _FRAME_WORDS:
+                raise InputError(
+                    f"{path}: declares the frame {doc['frame']!r}, which the toolkit does not convert "
+                    f"(known: {', '.join(sorted(set(_FRAME_WORDS)))}). Convert the file to WGS-84 first."
+                )
+            return _FRAME_WORDS[word], True
+        return ("EPSG:4326", False) if gdf.crs is not None else (None, False)
     if gdf.crs is not None:
         epsg = gdf.crs.to_epsg()
-        return f"EPSG:{epsg}" if epsg else gdf.crs.to_string()
-    return None
+        return (f"EPSG:{epsg}" if epsg else gdf.crs.to_string()), True
+    return None, False
 
 
-def read_incoming(path: Path, *, layer: str, from_crs: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
+def _field_names(path: Path, columns: list[str]) -> dict[str, str]:
+    """Map cut field names (Shapefile: 10 characters, by QGIS, ArcGIS or the toolkit) back to the data model's."""
+    mapping: dict[str, str] = {}
+    fieldmap = path.with_suffix("").with_name(path.stem + ".fields.csv")
+    if fieldmap.is_file():
+        table = pd.read_csv(fieldmap, dtype=str, encoding="utf-8-sig")
+        mapping.update(dict(zip(table["shapefile_field"], table["field"], strict=True)))
+    mapping.update({v: k for k, v in SHAPEFILE_NAMES.items()})
+    known = [*settings.FEATURE_FIELDS, "feature_id"]
+    for col in columns:
+        if col in known or col in mapping or len(col) != 10:
+            continue
+        matches = [f for f in known if f.startswith(col)]
+        if len(matches) == 1:
+            mapping[col] = matches[0]
+    return {k: v for k, v in mapping.items() if k in columns and k != v}
+
+
+def read_incoming(
+    path: Path, *, layer: str, from_crs: str | None = None, encoding: str | None = None, notes: list[str] | None = None
+) -> tuple[gpd.GeoDataFrame, str]:
     """Read an incoming file into WGS-84 with the data model's field names; return it and its frame."""
     path = Path(path)
+    notes = notes if notes is not None else []
     if not path.is_file():
         raise InputFileError(f"{path}: no such file to import. Check the path.")
+    suffix = path.suffix.lower()
     source_layer = None
-    if path.suffix.lower() == ".gpkg":
+    if suffix == ".gpkg":
         try:
             names = [str(n) for n, geom in pyogrio.list_layers(path) if geom]
         except Exception as exc:
             raise InputFileError(f"{path}: cannot be opened as a GeoPackage ({exc}).") from exc
         if layer in names:
             source_layer = layer
-        elif len(names) == 1:
+        elif len(names) == 1 and names[0] not in settings.LAYER_NAMES:
             source_layer = names[0]
         else:
             raise InputError(f"{path}: has no layer {layer!r}; its spatial layers are {', '.join(names) or 'none'}.")
+    if suffix == ".shp" and encoding is None and not path.with_suffix(".cpg").is_file():
+        raw = path.with_suffix(".dbf").read_bytes() if path.with_suffix(".dbf").is_file() else b""
+        if any(b > 127 for b in raw[32:]):
+            raise InputError(
+                f"{path}: has no .cpg file to say how its text is encoded, and the text is not ASCII. "
+                "Pass --encoding (gbk for most Chinese desktop tools, or utf-8)."
+            )
     try:
-        gdf = gpd.read_file(path, layer=source_layer, engine="pyogrio")
+        kwargs: dict[str, Any] = {"encoding": encoding} if encoding else {}
+        gdf = gpd.read_file(path, layer=source_layer, engine="pyogrio", **kwargs)
+    except LookupError as exc:
+        raise InputError(
+            f"--encoding {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8."
+        ) from exc
     except Exception as exc:
         raise InputFileError(
             f"{path}: cannot be read ({type(exc).__name__}: {exc}). Export it again as GeoPackage, GeoJSON or Shapefile."
         ) from exc
-    declared = _declared_frame(path, gdf)
+    declared, said = _declared_frame(path, gdf)
     frame = parse_frame(from_crs) if from_crs else declared
-    if (
-        from_crs
-        and declared
-        and declared != frame
-        and not (declared == "EPSG:4326" and frame == "GCJ-02" and path.suffix.lower() != ".gpkg")
-    ):
+    if from_crs and said and declared != frame:
         raise InputError(
             f"{path}: the file declares its frame as {declared}, but --from-crs says {frame}. "
             "Drop --from-crs, or fix the file's frame."
@@ -120,21 +162,73 @@ def read_incoming(path: Path, *, layer: str, from_crs: str | None = None) -> tup
         gdf = gdf.set_crs(LAYER_CRS, allow_override=True)
         gdf = gdf.set_geometry(geometry_wgs84_from_gcj02(gdf.geometry.to_numpy()), crs=LAYER_CRS)
     else:
-        gdf = gdf.set_crs(frame, allow_override=True).to_crs(LAYER_CRS)
-    if "layer" in gdf.columns and (gdf["layer"] == layer).any():  # an export of all layers: keep this one's rows
-        gdf = gdf[gdf["layer"] == layer]
-    back = {v: k for k, v in SHAPEFILE_NAMES.items()}
-    gdf = gdf.rename(columns={"feature_id": "fid", **{k: v for k, v in back.items() if k in gdf.columns}})
+        try:
+            gdf = gdf.set_crs(frame, allow_override=True).to_crs(LAYER_CRS)
+        except Exception as exc:
+            raise InputError(f"{path}: cannot use the frame {frame} ({exc}). Check --from-crs.") from exc
+    if "layer" in gdf.columns and suffix != ".gpkg":  # an export of all layers in one table
+        other = gdf["layer"].notna() & (gdf["layer"] != layer)
+        if other.any():
+            notes.append(f"{int(other.sum())} feature(s) of other layers in the file skipped")
+            gdf = gdf[~other]
+    if "feature_id" in gdf.columns and "fid" in gdf.columns:  # QGIS saves the GeoPackage's row id as "fid"
+        gdf = gdf.drop(columns="fid")
+    gdf = gdf.rename(columns=_field_names(path, list(gdf.columns))).rename(columns={"feature_id": "fid"})
+    dropped = [
+        c for c in gdf.columns if c not in (*settings.FEATURE_FIELDS, "geometry", "layer") and c not in _EXPORT_ONLY
+    ]
+    if dropped:
+        notes.append(f"fields not in the data model, not imported: {', '.join(map(str, dropped))}")
     return gdf, frame
 
 
-def _fill_sketch_fields(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
-    """Give sketches from the web map (a fid and a name only) their district and provenance fields."""
+#: Computed fields of the toolkit's own exports: recomputed by the check, never imported.
+_EXPORT_ONLY = (
+    "area_ha",
+    "geodesic_ha",
+    "planned_ha",
+    "delta_ha",
+    "delta_pct",
+    "status",
+    "checks_failed",
+    "target_ids",
+    "citation",
+)
+
+
+def _fill_new_features(
+    gdf: gpd.GeoDataFrame, current: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Complete the incoming features.
+
+    An existing feature keeps its current value of every field the file has no column for (a
+    file saved with fewer fields must not wipe provenance). A new feature (a sketch from the web
+    map has a fid and a name only) gets its district from its position and is marked as a sketch.
+    """
     gdf = gdf.copy()
+    present = set(gdf.columns)
     for col in settings.FEATURE_FIELDS:
-        if col not in gdf.columns:
+        if col not in present:
             gdf[col] = None
-    empty = gdf["district"].isna() | (gdf["district"].astype(str).str.strip() == "")
+    gdf["fid"] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip() for v in gdf["fid"]]
+    known = current.set_index("fid")
+    existing = gdf["fid"].isin(known.index)
+    for col in settings.FEATURE_FIELDS:
+        if col not in present and col != "fid":
+            gdf.loc[existing, col] = [known.at[f, col] for f in gdf.loc[existing, "fid"]]
+    new = ~existing
+    if not new.any():
+        return gdf
+    placeholders = [f for f in gdf.loc[new, "fid"] if f and str(f).upper().startswith("DRAWN-")]
+    if placeholders:
+        raise InputError(
+            [
+                f"feature {f}: its fid is the web map's placeholder; give it a real fid (e.g. LG-PK-07) before importing"
+                for f in placeholders
+            ]
+        )
+    valid = new & gdf.geometry.is_valid & ~gdf.geometry.is_empty
+    empty = valid & (gdf["district"].isna() | (gdf["district"].astype(str).str.strip() == ""))
     if empty.any():
         projected = gdf.geometry.to_crs(AREA_CRS)
         bounds = districts.to_crs(AREA_CRS)
@@ -143,22 +237,28 @@ def _fill_sketch_fields(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, note
             if shares.max() > 0:
                 gdf.loc[i, "district"] = bounds.loc[shares.idxmax(), "district"]
                 notes.append(f"feature {gdf.loc[i, 'fid']}: district {gdf.loc[i, 'district']} taken from its position")
-    defaults = {
-        "part": "extent",
-        "accuracy": "sketch",
-        "method": "drawn by hand (sketch), imported with gis import",
-        "location_confidence": "stated",
-    }
+            else:
+                raise InputError(
+                    f"feature {gdf.loc[i, 'fid']}: lies outside Longgang, Longhua and Pingshan. "
+                    "Check the file's frame (--from-crs) or redraw it."
+                )
+    defaults = {"part": "extent", "accuracy": "sketch", "method": "drawn by hand (sketch), imported with gis import"}
     for col, value in defaults.items():
-        missing = gdf[col].isna() | (gdf[col].astype(str).str.strip() == "")
+        missing = new & (gdf[col].isna() | (gdf[col].astype(str).str.strip() == ""))
         if missing.any():
             gdf.loc[missing, col] = value
-            notes.append(f"{int(missing.sum())} feature(s) had no {col}: set to {value!r}")
+            notes.append(f"{int(missing.sum())} new feature(s) had no {col}: set to {value!r}")
     return gdf
 
 
 def plan_import(
-    path: Path, *, layer: str, layers_dir: Path, from_crs: str | None = None, replace: bool = False
+    path: Path,
+    *,
+    layer: str,
+    layers_dir: Path,
+    from_crs: str | None = None,
+    replace: bool = False,
+    encoding: str | None = None,
 ) -> ImportPlan:
     """Read, check and compare an incoming file with the current layer; change nothing on disk.
 
@@ -167,37 +267,83 @@ def plan_import(
     replace
         The file is the whole new layer: features it lacks are removed. Default: merge (the
         file's features are added or replace those with the same fid; nothing is removed).
+    encoding
+        Text encoding of a Shapefile without a ``.cpg`` (e.g. ``gbk``).
     """
     if layer not in settings.LAYER_NAMES:
         raise InputError(f"--layer {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
+    layers_dir = Path(layers_dir)
     layers = read_layers(layers_dir)
     current = layers[layer]
-    incoming, frame = read_incoming(path, layer=layer, from_crs=from_crs)
     notes: list[str] = []
-    incoming = _fill_sketch_fields(incoming, layers["districts"], notes)
+    incoming, frame = read_incoming(path, layer=layer, from_crs=from_crs, encoding=encoding, notes=notes)
+    incoming = _fill_new_features(incoming, current, layers["districts"], notes)
+    if path.suffix.lower() == ".shp":
+        incoming = _keep_cut_text(incoming, current, notes)
     result = validate_layer(_merge(current, incoming, replace=replace), source=str(path), layer=layer)
     problems = _district_problems(result, layers["districts"], str(path), layer)
     other = {fid: name for name in settings.LAYER_NAMES if name != layer for fid in layers[name]["fid"]}
     problems += [
         f"{path}: layer {layer}, feature {fid}: fid {fid} is already used in layer {other[fid]}. Give it another fid."
-        for fid in incoming["fid"].dropna()
+        for fid in result["fid"].dropna()
         if fid in other
     ]
+    problems += _target_problems(layers_dir, set(other) | set(result["fid"].dropna()), layer)
     if problems:
         raise InputError(problems)
-    plan = ImportPlan(layer, Path(layers_dir) / f"{layer}.geojson", frame, result, notes=notes)
+    plan = ImportPlan(layer, layers_dir / f"{layer}.geojson", frame, result, notes=notes)
     _diff(plan, current, result)
     return plan
 
 
+def _keep_cut_text(incoming: gpd.GeoDataFrame, current: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """Keep full text where a .dbf cut it: a value that is the start of the current one was cut (254 bytes), not edited."""
+    known = current.set_index("fid")
+    kept = 0
+    for i, row in incoming.iterrows():
+        if row["fid"] not in known.index:
+            continue
+        for col in settings.FEATURE_FIELDS[1:]:  # all but fid
+            new, old = row[col], known.at[row["fid"], col]
+            if (
+                isinstance(new, str)
+                and isinstance(old, str)
+                and new != old
+                and old.startswith(new)
+                and len(old.encode("utf-8")) > 250
+            ):
+                incoming.at[i, col] = old
+                kept += 1
+    if kept:
+        notes.append(f"{kept} text value(s) cut to the Shapefile's 254 bytes were kept in full from the current layer")
+    return incoming
+
+
+def _target_problems(layers_dir: Path, fids_after: set[str], layer: str) -> list[str]:
+    """Refuse an import after which targets.csv would name a feature that is gone."""
+    path = layers_dir / "targets.csv"
+    if not path.is_file():
+        return []
+    targets = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    gone = targets[(targets["fid"] != "") & ~targets["fid"].isin(fids_after)]
+    return [
+        f"{path}: target {r.target_id} names fid {r.fid}, which the import removes from layer {layer}. "
+        "Keep the feature, or change the target first."
+        for r in gone.itertuples(index=False)
+    ]
+
+
 def _merge(current: gpd.GeoDataFrame, incoming: gpd.GeoDataFrame, *, replace: bool) -> gpd.GeoDataFrame:
+    """Return the layer after the import: current order kept, updated features in place, new ones at the end."""
     cols = [*settings.FEATURE_FIELDS, "geometry"]
     inc = gpd.GeoDataFrame(incoming.reindex(columns=cols), geometry="geometry", crs=LAYER_CRS)
     if replace:
         return inc
     cur = gpd.GeoDataFrame(current.reindex(columns=cols), geometry="geometry", crs=LAYER_CRS)
-    kept = cur[~cur["fid"].isin(set(inc["fid"].dropna()))]
-    return gpd.GeoDataFrame(pd.concat([kept, inc], ignore_index=True), geometry="geometry", crs=LAYER_CRS)
+    by_fid = {fid: i for i, fid in enumerate(inc["fid"]) if fid is not None}
+    rows = [inc.iloc[by_fid[fid]] if fid in by_fid else cur.iloc[i] for i, fid in enumerate(cur["fid"])]
+    rows += [inc.iloc[i] for i, fid in enumerate(inc["fid"]) if fid not in set(cur["fid"])]
+    return gpd.GeoDataFrame(pd.DataFrame(rows).reset_index(drop=True), geometry="geometry", crs=LAYER_CRS)
 
 
 def _district_problems(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, source: str, layer: str) -> list[str]:
@@ -257,7 +403,9 @@ def layer_geojson(gdf: gpd.GeoDataFrame, *, name: str) -> str:
     )
 
 
-def apply_import(plan: ImportPlan) -> Path:
-    """Write the layer file of a plan atomically."""
+def apply_import(plan: ImportPlan) -> Path | None:
+    """Write the layer file of a plan atomically; None when nothing changes (the file is left alone)."""
+    if not (plan.added or plan.changed or plan.removed):
+        return None
     write_text_atomic(plan.layer_path, layer_geojson(plan.result, name=plan.layer))
     return plan.layer_path

@@ -7,6 +7,7 @@ extents. The GeoPackage export stores them in ``layer_styles`` so QGIS applies t
 
 from __future__ import annotations
 
+import dataclasses
 from xml.sax.saxutils import escape, quoteattr
 
 from gis import settings, style
@@ -22,30 +23,48 @@ def _rgba(hex_color: str, alpha: float = 1.0) -> str:
 
 
 def _rules(layer: str) -> list[tuple[str, str, str | None, style.Style, str]]:
-    """(label, part, status, style, outline colour) for each part and status of a layer."""
+    """(label, part, status, style, outline colour) for each part and status of a layer.
+
+    Part ``*`` stands for every part without a style of its own, drawn in the layer's extent
+    style as the web map does (:func:`gis.style.style_for`).
+    """
+    pairs = [(part, st) for (lyr, part), st in style.STYLES.items() if lyr == layer]
+    pairs.append(("*", style.style_for(layer, "extent")))
     out = []
-    for (lyr, part), st in style.STYLES.items():
-        if lyr != layer:
-            continue
+    for part, st in pairs:
+        title = f"{st.title_zh} {st.title_en}" if part != "*" else "其他部分 Other parts"
         for status in [*settings.STATUS_RANK, None]:
             color = style.STATUS_COLORS[status] if status else NO_TARGET_COLOR
-            label = f"{st.title_zh} {st.title_en} · " + (
-                f"{style.STATUS_ZH[status]} {status}" if status else "无目标 no target"
-            )
+            label = f"{title} · " + (f"{style.STATUS_ZH[status]} {status}" if status else "无目标 no target")
             out.append((label, part, status, st, color))
     return out
 
 
-def _qml_filter(part: str, status: str | None) -> str:
+def _styled_parts(layer: str) -> list[str]:
+    return [p for (lyr, p) in style.STYLES if lyr == layer]
+
+
+def _qml_filter(part: str, status: str | None, layer: str) -> str:
     cond = f"\"status\" = '{status}'" if status else '"status" IS NULL'
+    if part == "*":
+        return '"part" NOT IN (' + ", ".join(f"'{p}'" for p in _styled_parts(layer)) + f") AND {cond}"
     return f"\"part\" = '{part}' AND {cond}"
+
+
+def _sld_part(part: str, layer: str) -> str:
+    if part != "*":
+        return f"<ogc:PropertyIsEqualTo><ogc:PropertyName>part</ogc:PropertyName><ogc:Literal>{part}</ogc:Literal></ogc:PropertyIsEqualTo>"
+    return "".join(
+        f"<ogc:PropertyIsNotEqualTo><ogc:PropertyName>part</ogc:PropertyName><ogc:Literal>{p}</ogc:Literal></ogc:PropertyIsNotEqualTo>"
+        for p in _styled_parts(layer)
+    )
 
 
 def qml_for(layer: str, fields: list[str]) -> str:
     """Return the QML (QGIS layer style) of a thematic layer whose table has ``fields``."""
     rules = _rules(layer)
     rule_xml = "\n".join(
-        f'      <rule key="r{i}" symbol="{i}" label={quoteattr(label)} filter={quoteattr(_qml_filter(part, status))}/>'
+        f'      <rule key="r{i}" symbol="{i}" label={quoteattr(label)} filter={quoteattr(_qml_filter(part, status, layer))}/>'
         for i, (label, part, status, _, _) in enumerate(rules)
     )
     symbols = "\n".join(
@@ -75,7 +94,7 @@ def qml_for(layer: str, fields: list[str]) -> str:
       <text-style fieldName="name_zh" isExpression="0" fontFamily="Noto Sans CJK SC" fontSize="8" fontSizeUnit="Point" textColor="40,40,40,255" textOpacity="1" namedStyle="Regular">
         <text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="0.8"/>
       </text-style>
-      <placement placement="0" dist="0" priority="5" overlapHandling="PreventOverlap"/>
+      <placement placement="1" dist="0" priority="5" overlapHandling="PreventOverlap"/>
       <rendering scaleVisibility="1" scaleMin="1" scaleMax="200000" obstacle="1" fontLimitPixelSize="0"/>
     </settings>
   </labeling>
@@ -111,7 +130,7 @@ def district_qml() -> str:
 <qgis version="3.22.0" styleCategories="Symbology|Labeling">
   <renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0">
     <symbols>
-{_qml_symbol("0", st, st.line_color, 0.6)}
+{_qml_symbol("0", dataclasses.replace(st, fill_opacity=0.0), st.line_color, 0.6)}
     </symbols>
   </renderer-v2>
   <labeling type="simple">
@@ -138,7 +157,7 @@ def sld_for(layer: str, *, table: str) -> str:
         rules.append(
             f"""      <se:Rule>
         <se:Name>{escape(name)}</se:Name>
-        <ogc:Filter><ogc:And><ogc:PropertyIsEqualTo><ogc:PropertyName>part</ogc:PropertyName><ogc:Literal>{part}</ogc:Literal></ogc:PropertyIsEqualTo>{status_filter}</ogc:And></ogc:Filter>
+        <ogc:Filter><ogc:And>{_sld_part(part, layer)}{status_filter}</ogc:And></ogc:Filter>
         <se:PolygonSymbolizer>
           <se:Fill><se:SvgParameter name="fill">{st.fill_color}</se:SvgParameter><se:SvgParameter name="fill-opacity">{st.fill_opacity}</se:SvgParameter></se:Fill>
           <se:Stroke><se:SvgParameter name="stroke">{color}</se:SvgParameter><se:SvgParameter name="stroke-width">{st.weight + (1 if status else 0)}</se:SvgParameter>{dash}</se:Stroke>

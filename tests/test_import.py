@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -82,7 +83,10 @@ def test_edited_in_qgis_comes_back(layers, tmp_path):
 
 def test_drawn_sketch_needs_a_name_then_joins_the_layer(layers, tmp_path):
     path = sketch(tmp_path, SQUARE)
-    with pytest.raises(InputError, match=r"feature DRAWN-1: field name_zh is empty\. Fill it in\."):
+    with pytest.raises(InputError, match="feature DRAWN-1: its fid is the web map's placeholder"):
+        plan_import(path, layer="parks", layers_dir=layers)
+    path = sketch(tmp_path, SQUARE, fid="LG-PK-03")
+    with pytest.raises(InputError, match=r"feature LG-PK-03: field name_zh is empty\. Fill it in\."):
         plan_import(path, layer="parks", layers_dir=layers)
     path = sketch(tmp_path, SQUARE, fid="LG-PK-03", name_zh="横岗草图公园")
     plan = plan_import(path, layer="parks", layers_dir=layers)
@@ -133,11 +137,17 @@ def test_conflicting_frame_outside_district_and_fid_clash(layers, tmp_path):
         plan_import(gpkg, layer="parks", layers_dir=layers, from_crs="mars")
 
 
-def test_replace_lists_removed_features(layers, tmp_path):
-    plan = plan_import(
-        sketch(tmp_path, SQUARE, fid="LG-PK-03", name_zh="唯一"), layer="parks", layers_dir=layers, replace=True
-    )
-    assert plan.added == ["LG-PK-03"] and len(plan.removed) == 6
+def test_replace_lists_removed_features_but_keeps_what_targets_name(layers, tmp_path):
+    with pytest.raises(InputError, match="target T-001-118 names fid LG-PK-01, which the import removes"):
+        plan_import(
+            sketch(tmp_path, SQUARE, fid="LG-PK-03", name_zh="唯一"), layer="parks", layers_dir=layers, replace=True
+        )
+    parks = read_layer(layers / "parks.geojson", layer="parks")
+    keep = parks[parks["fid"] == "LG-PK-01"]  # the one park the targets name
+    path = tmp_path / "only.geojson"
+    keep.drop(columns="layer").to_file(path, driver="GeoJSON")
+    plan = plan_import(path, layer="parks", layers_dir=layers, replace=True)
+    assert plan.added == [] and sorted(plan.removed) == ["LG-PK-02", "PS-PK-01", "PS-PK-02", "PS-PK-03", "PS-PK-04"]
 
 
 def test_import_cli_dry_run_writes_nothing(layers, tmp_path):
@@ -157,12 +167,78 @@ def test_import_cli_dry_run_writes_nothing(layers, tmp_path):
     assert result.exit_code == 2 and "no such file to import" in result.output and "Traceback" not in result.output
 
 
-def test_shapefile_comes_back_and_says_what_was_cut(layers, tmp_path):
+def test_shapefile_comes_back_without_losing_cut_text(layers, tmp_path):
     shp = tmp_path / "all.shp"
     export(run_check(layers_dir=layers), shp)  # all layers, with a layer field
+    notes: list[str] = []
     plan = plan_import(shp, layer="parks", layers_dir=layers)
-    assert plan.frame == "EPSG:4547" and plan.added == [] and plan.removed == []
-    # geometry survives; only text cut to the .dbf's 254 bytes can differ, and the plan shows it
-    for _fid, before, after, fields in plan.changed:
-        assert fields == ["location_basis"] and abs(after - before) < 1e-4
-    assert plan.unchanged + len(plan.changed) == 6
+    assert plan.frame == "EPSG:4547" and (plan.added, plan.changed, plan.removed) == ([], [], [])
+    plan = plan_import(shp, layer="consolidation_zones", layers_dir=layers)
+    assert plan.changed == [] and any("kept in full" in n for n in plan.notes)  # the .dbf cut 254 bytes
+    assert apply_import(plan) is None  # nothing changed: the file is not rewritten
+    del notes
+
+
+def test_feature_added_in_qgis_is_imported(layers, tmp_path):
+    """A feature added in QGIS to the exported GeoPackage has an empty 'layer' and no computed fields."""
+    gpkg = tmp_path / "planning.gpkg"
+    export(run_check(layers_dir=layers), gpkg)
+    parks = pyogrio.read_dataframe(gpkg, layer="parks")
+    new = parks.iloc[[0]].copy()
+    new["feature_id"], new["name_zh"], new["layer"], new["status"] = "LG-PK-09", "新公园", None, None
+    new["geometry"] = [shapely.affinity.translate(g, 2500, 0).buffer(-100) for g in new.geometry]
+    new["location_confidence"] = None
+    pyogrio.write_dataframe(pd.concat([parks, new], ignore_index=True), tmp_path / "edited.gpkg", layer="parks")
+    plan = plan_import(tmp_path / "edited.gpkg", layer="parks", layers_dir=layers)
+    assert plan.added == ["LG-PK-09"] and plan.changed == []
+
+
+def test_file_saved_by_qgis_keeps_provenance(layers, tmp_path):
+    """QGIS's 'Save Features As' writes the row id as fid and cuts long names its own way."""
+    gpkg = tmp_path / "planning.gpkg"
+    export(run_check(layers_dir=layers), gpkg)
+    parks = pyogrio.read_dataframe(gpkg, layer="parks", fid_as_index=True).reset_index()  # the integer fid column
+    cut = {
+        "geodesic_ha": "geodesic_h",
+        "source_file": "source_fil",
+        "location_basis": "location_b",
+        "location_confidence": "location_c",
+    }
+    parks = parks.rename(columns=cut).drop(columns=["method"])  # and one field left out entirely
+    path = tmp_path / "saved.geojson"
+    parks.to_crs(4326).to_file(path, driver="GeoJSON")
+    plan = plan_import(path, layer="parks", layers_dir=layers)
+    assert (plan.added, plan.changed, plan.removed) == ([], [], [])  # nothing wiped, nothing re-defaulted
+    result = plan.result.set_index("fid")
+    assert result.loc["PS-PK-01", "location_confidence"] == "inferred"
+    assert result.loc["PS-PK-01", "method"] == "hand-digitized from plan text"
+
+
+def test_frames_declared_by_the_file_are_respected(layers, tmp_path):
+    wgs = sketch(tmp_path, SQUARE, frame="WGS-84", fid="LG-PK-03", name_zh="草图")
+    with pytest.raises(InputError, match="declares its frame as EPSG:4326, but --from-crs says GCJ-02"):
+        plan_import(wgs, layer="parks", layers_dir=layers, from_crs="gcj02")
+    with pytest.raises(InputError, match="declares the frame 'BD-09'"):
+        plan_import(
+            sketch(tmp_path, SQUARE, frame="BD-09", fid="LG-PK-03", name_zh="草图"), layer="parks", layers_dir=layers
+        )
+    gcj = geometry_gcj02_from_wgs84(shapely.Polygon(SQUARE))
+    path = sketch(tmp_path, [list(c) for c in gcj.exterior.coords], frame="GCJ-02", fid="LG-PK-03", name_zh="草图")
+    bom = tmp_path / "bom.geojson"
+    bom.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # saved by Notepad
+    plan = plan_import(bom, layer="parks", layers_dir=layers)
+    assert plan.frame == "GCJ-02"
+    assert (
+        shapely.hausdorff_distance(plan.result.set_index("fid").loc["LG-PK-03"].geometry, shapely.Polygon(SQUARE))
+        < 2e-6
+    )
+
+
+def test_gbk_shapefile_without_cpg_needs_encoding(layers, tmp_path):
+    shp = tmp_path / "gbk.shp"
+    export(run_check(layers_dir=layers), shp, encoding="gbk", layer="parks")
+    (tmp_path / "gbk.cpg").unlink()
+    with pytest.raises(InputError, match=r"has no \.cpg file"):
+        plan_import(shp, layer="parks", layers_dir=layers)
+    plan = plan_import(shp, layer="parks", layers_dir=layers, encoding="gbk")
+    assert plan.result.set_index("fid").loc["LG-PK-01", "name_zh"] == "雪竹径公园" and plan.changed == []

@@ -25,10 +25,17 @@ from gis.settings import LAYER_NAMES, default_layers_dir
     help="The file is the whole new layer: features it lacks are removed (default: add and update only).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--encoding", default=None, help="Text encoding of a Shapefile without a .cpg file (gbk, utf-8).")
 @layers_option
 @handle_errors
 def import_command(
-    file: Path, layer: str, from_crs: str | None, replace: bool, dry_run: bool, layers_dir: Path | None
+    file: Path,
+    layer: str,
+    from_crs: str | None,
+    replace: bool,
+    dry_run: bool,
+    encoding: str | None,
+    layers_dir: Path | None,
 ) -> None:
     """Import polygons from FILE (GeoPackage, GeoJSON, Shapefile) into a layer.
 
@@ -59,4 +66,5 @@ def import_command(
     if dry_run:
         click.echo("dry run: nothing written")
         return
-    click.echo(f"wrote {apply_import(plan)}")
+    written = apply_import(plan)
+    click.echo(f"wrote {written}" if written else "nothing changed: the layer file was left as it was")

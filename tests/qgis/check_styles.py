@@ -13,6 +13,19 @@ from qgis.core import QgsApplication, QgsMapRendererParallelJob, QgsMapSettings,
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
+
+def _unrendered(layer):
+    """Features no rule of the layer's style draws."""
+    from qgis.core import QgsRenderContext
+
+    renderer = layer.renderer().clone()
+    context = QgsRenderContext()
+    renderer.startRender(context, layer.fields())
+    missing = [f.id() for f in layer.getFeatures() if not renderer.willRenderFeature(f, context)]
+    renderer.stopRender(context)
+    return missing
+
+
 app = QgsApplication([], False)
 app.initQgis()
 path = sys.argv[1]
@@ -33,6 +46,7 @@ for name in ["districts", "consolidation_zones", "renewal_units", "industrial_la
         "label_field": layer.labeling().settings().fieldName if layer.labelsEnabled() else None,
         "alias_area_ha": layer.attributeAlias(area) if area >= 0 else None,
         "crs": layer.crs().authid(),
+        "unrendered": _unrendered(layer),
     }
     layers.append(layer)
 if len(sys.argv) > 2:
