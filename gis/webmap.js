@@ -318,7 +318,7 @@ function gisMap(map, data, options) {
     return L.featureGroup(districtRings.map(function (latlngs) { return L.polygon(latlngs, styleOptions); }));
   }
   // with tiles the districts are an outline only: their fill would wash out the basemap
-  var districtFill = options.basemap && options.basemap !== "none" ? 0 : ds.fill_opacity;
+  var districtFill = (options.basemap && options.basemap !== "none") || options.background ? 0 : ds.fill_opacity;
   var districtLayer = districtGroup({ interactive: false, renderer: districtRenderer, color: ds.line_color, weight: ds.weight, fillColor: ds.fill_color, fillOpacity: districtFill }).addTo(map);
 
   // one overlay per layer and part, drawn in the style definition's order
@@ -405,6 +405,9 @@ function gisMap(map, data, options) {
     }
   });
   if (Object.keys(baseLayers).length) baseLayers["无底图 No tiles"] = L.layerGroup();
+  map.eachLayer(function (l) { // a raster background can be hidden like any overlay
+    if (l instanceof L.ImageOverlay) overlays["背景影像 Background"] = l;
+  });
   var control = L.control.layers(baseLayers, overlays, { collapsed: false, position: "topright" }).addTo(map);
 
   // legend: fill by layer and part, outline by check status

@@ -22,6 +22,7 @@ from jinja2 import Template
 
 from gis import settings
 from gis._atomic import write_text_atomic
+from gis.crs import gcj02_from_wgs84
 from gis.mapdata import map_data
 from gis.pipeline import CheckRun
 
@@ -117,6 +118,7 @@ def build_map(
     basemap: str = "none",
     tianditu_key: str | None = None,
     links: dict[str, str] | None = None,
+    background: Path | None = None,
 ) -> folium.Map:
     """Build the Folium map of the layers and check results.
 
@@ -131,6 +133,9 @@ def build_map(
         (needs ``tianditu_key``) or ``amap`` (GCJ-02: the overlays are moved to match).
     links
         Link text -> relative URL, shown in the map's title bar (the index and the other maps).
+    background
+        A local GeoTIFF (a scanned plan map, an orthophoto) drawn under the layers, reprojected to
+        Web Mercator and inlined, so planners can digitize on it offline.
     """
     if basemap not in BASEMAPS:
         raise ValueError(f"unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}")
@@ -147,6 +152,21 @@ def build_map(
         spec = dict(_TILES[basemap])
         spec["tiles"] = spec["tiles"].replace("{key}", tianditu_key or "")
         folium.TileLayer(**spec, overlay=False, control=True, max_zoom=18).add_to(m)
+    if background is not None:
+        from gis.raster import background_png
+
+        image, image_bounds = background_png(Path(background))
+        if frame == "GCJ-02":  # the picture is georeferenced like the layers: move its corners too
+            (s_, w_), (n_, e_) = image_bounds
+            (gw, ge), (gs, gn) = gcj02_from_wgs84([w_, e_], [s_, n_])
+            image_bounds = [[float(gs), float(gw)], [float(gn), float(ge)]]
+        folium.raster_layers.ImageOverlay(
+            image=image,
+            bounds=image_bounds,
+            name=f"背景影像 Background: {Path(background).name}",
+            pane="tilePane",
+            opacity=0.85,
+        ).add_to(m)
     m.fit_bounds(bounds, padding_top_left=(60, 90), padding_bottom_right=(40, 30))  # room for the controls
     root: Any = m.get_root()  # a branca Figure
     root.header.add_child(_Raw(f"<title>{_html_escape(data['meta']['title'])}</title>"), name="gis_title")
@@ -158,7 +178,7 @@ def build_map(
     root.header.add_child(_Raw(f"<script>{_script_safe(js)}</script>"), name="gis_js")
     payload = _json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
     root.html.add_child(_Raw(f'<script type="application/json" id="gis-data">{payload}</script>'), name="gis_data")
-    options = {"basemap": basemap, "links": links or {}}
+    options = {"basemap": basemap, "links": links or {}, "background": background is not None}
     m.add_child(_GisLayers(options))
     return m
 

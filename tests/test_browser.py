@@ -300,3 +300,42 @@ def test_amap_sketch_is_exported_in_wgs84(browser, tmp_path):
             assert abs(wlon - lon) < 2e-7 and abs(wlat - lat) < 2e-7
     finally:
         page.close()
+
+
+def test_raster_background_draws_offline(browser, tmp_path):
+    import numpy as np
+    import rasterio
+
+    from gis.raster import north_up
+    from gis.webmap import build_map, write_map
+
+    tif = tmp_path / "scan.tif"
+    data = np.zeros((3, 100, 100), dtype="uint8")
+    data[0, :, :50] = 200  # a red west half, a blue east half
+    data[2, :, 50:] = 200
+    with rasterio.open(
+        tif,
+        "w",
+        driver="GTiff",
+        height=100,
+        width=100,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:4547",
+        transform=north_up(520000, 2515000, 50),
+    ) as dst:
+        dst.write(data)
+    path = tmp_path / "bg.html"
+    write_map(build_map(run_check(), background=tif), path)
+    page = Page(browser, path)
+    try:
+        img = page.page.locator("img.leaflet-image-layer")
+        assert img.count() == 1 and img.get_attribute("src").startswith("data:image/png;base64,")
+        assert page.js(
+            "document.querySelector('img.leaflet-image-layer').complete && document.querySelector('img.leaflet-image-layer').naturalWidth > 0"
+        )
+        assert page.js("window.gis.drawnCount()") == 87  # the layers are drawn over it
+        assert page.blocked == [] and page.failed == [] and page.errors == []
+        assert page.page.locator(".leaflet-control-layers-overlays label", has_text="Background").count() == 1
+    finally:
+        page.close()

@@ -13,6 +13,7 @@ from gis.cli.check import check
 from gis.cli.export import export_command
 from gis.cli.importer import import_command
 from gis.cli.map import map_command
+from gis.cli.raster import rasterize_command, zonal_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +34,8 @@ cli.add_command(build)
 cli.add_command(map_command)
 cli.add_command(export_command)
 cli.add_command(import_command)
+cli.add_command(rasterize_command)
+cli.add_command(zonal_command)
 
 
 def main() -> None:

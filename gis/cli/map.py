@@ -36,6 +36,12 @@ from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
     default=None,
     help="Tianditu key for --basemap tianditu (or set GIS_TIANDITU_KEY).",
 )
+@click.option(
+    "--background",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A local GeoTIFF drawn under the layers (inlined: works offline).",
+)
 @overwrite_option
 @handle_errors
 def map_command(
@@ -45,6 +51,7 @@ def map_command(
     output: Path | None,
     basemap: str,
     tianditu_key: str | None,
+    background: Path | None,
     overwrite: bool,
 ) -> None:
     """Write a web map of the layers and their check results.
@@ -58,6 +65,6 @@ def map_command(
     output = output if output is not None else Path("maps") / MAP_FILES[district]
     check_output(output, overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path)
-    m = build_map(run, district=district, basemap=basemap, tianditu_key=tianditu_key)
+    m = build_map(run, district=district, basemap=basemap, tianditu_key=tianditu_key, background=background)
     write_map(m, output)
     click.echo(f"wrote {output}")

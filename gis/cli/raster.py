@@ -1,0 +1,111 @@
+"""``gis rasterize`` and ``gis zonal``: a land-use GeoTIFF, and statistics of any raster per feature."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gis._atomic import check_output, write_text_atomic
+from gis.cli._options import handle_errors, layers_option, overwrite_option, targets_option
+from gis.output import display_width
+from gis.pipeline import run_check
+from gis.raster import class_areas, rasterize_land_use, write_land_use, zonal_statistics
+from gis.settings import LAYER_NAMES
+
+
+@click.command("rasterize")
+@layers_option
+@targets_option
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="GeoTIFF to write."
+)
+@click.option(
+    "--resolution", type=float, default=10.0, show_default=True, help="Pixel size, in the units of --crs (metres)."
+)
+@click.option(
+    "--crs", type=click.Choice(["EPSG:4547"]), default="EPSG:4547", show_default=True, help="Frame of the grid."
+)
+@overwrite_option
+@handle_errors
+def rasterize_command(
+    layers_dir: Path | None, targets_path: Path | None, output: Path, resolution: float, crs: str, overwrite: bool
+) -> None:
+    """Write a categorical land-use GeoTIFF of all thematic layers.
+
+    Classes are the layers' parts (codes and names in the file's metadata, colours in its colour
+    table, 0 = nodata); where classes overlap the higher code wins. Tiled, compressed, with
+    overviews. Prints each class's pixel area against its polygons' area.
+    """
+    check_output(output, overwrite=overwrite)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    grid, transform, classes = rasterize_land_use(run.features, resolution=resolution, crs=crs)
+    write_land_use(output, grid, transform, classes, crs=crs, overwrite=overwrite)
+    click.echo(f"wrote {output}: {grid.shape[1]} x {grid.shape[0]} pixels of {resolution:g} m, {len(classes)} classes")
+    for row in class_areas(run.features, grid, transform, classes, crs=crs).itertuples(index=False):
+        name = str(row.name_zh) + " " * max(0, 18 - display_width(str(row.name_zh)))
+        click.echo(
+            f"  {row.code:>2}  {name}{row.raster_ha:>12,.2f} ha  polygons {row.polygon_ha:>12,.2f} ha  {row.delta_pct:+.3f} %"
+        )
+
+
+@click.command("zonal")
+@click.argument("raster", type=click.Path(path_type=Path, dir_okay=False))
+@layers_option
+@targets_option
+@click.option("--layer", type=click.Choice(LAYER_NAMES), default=None, help="Only this layer's features.")
+@click.option(
+    "--categorical/--continuous",
+    default=None,
+    help="Treat the raster as classes or values (default: classes if it has a colour table).",
+)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to FILE instead of the terminal.",
+)
+@overwrite_option
+@handle_errors
+def zonal_command(
+    raster: Path,
+    layers_dir: Path | None,
+    targets_path: Path | None,
+    layer: str | None,
+    categorical: bool | None,
+    fmt: str,
+    output: Path | None,
+    overwrite: bool,
+) -> None:
+    """Statistics of RASTER (an elevation model, a land-cover grid ...) per feature.
+
+    Mean, min, max and covered pixels; for a categorical raster also each class's share.
+    Partial pixels on the edges are weighted by the share of them the feature covers
+    (exactextract). The raster may be in any CRS.
+    """
+    if output is not None:
+        check_output(output, overwrite=overwrite)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    features = run.features if layer is None else run.features[run.features["layer"] == layer]
+    table = zonal_statistics(raster, features, categorical=categorical)
+    if fmt == "json":
+        text = (
+            json.dumps(json.loads(table.to_json(orient="records", force_ascii=False)), ensure_ascii=False, indent=1)
+            + "\n"
+        )
+    elif fmt == "csv":
+        text = (
+            "\ufeff" + table.to_csv(index=False, float_format="%.6g")
+            if output
+            else table.to_csv(index=False, float_format="%.6g")
+        )
+    else:
+        text = table.to_string(index=False, float_format=lambda v: f"{v:,.3f}") + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(output, text)
+        click.echo(f"wrote {output} ({len(table)} features)", err=True)

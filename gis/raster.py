@@ -1,0 +1,297 @@
+"""Raster outputs and inputs: a land-use GeoTIFF, zonal statistics, and raster backgrounds.
+
+Classes are the layer parts of :mod:`gis.style`, coded 1, 2, ... in its drawing order (parts
+of other names follow); 0 is nodata. Where polygons of different classes overlap, the class
+later in that order wins: parts over their extents (a land reserve over its consolidation
+scope over its zone), renewal units over consolidation zones over parks over industrial land.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.features import rasterize
+from rasterio.io import MemoryFile
+from rasterio.warp import calculate_default_transform, reproject, transform_bounds
+
+from gis import __version__, style
+from gis._atomic import atomic_path, check_output
+from gis.crs import AREA_CRS
+from gis.errors import InputError, InputFileError
+
+log = logging.getLogger(__name__)
+
+NODATA = 0
+
+
+@dataclass(frozen=True)
+class LandUseClass:
+    """One class of the land-use raster."""
+
+    code: int
+    layer: str
+    part: str
+    name_zh: str
+    name_en: str
+    color: str
+
+
+def land_use_classes(features: gpd.GeoDataFrame) -> list[LandUseClass]:
+    """Return the classes, in priority order (later wins), for the parts that occur in ``features``."""
+    present = list(dict.fromkeys(zip(features["layer"], features["part"], strict=True)))
+    pairs = [p for p in style.STYLES if p in present] + sorted(p for p in present if p not in style.STYLES)
+    out = []
+    for i, (layer, part) in enumerate(pairs, start=1):
+        st = style.style_for(layer, part)
+        suffix = "" if (layer, part) in style.STYLES else f" ({part})"
+        out.append(LandUseClass(i, layer, part, st.title_zh + suffix, st.title_en + suffix, st.fill_color))
+    return out
+
+
+def north_up(west: float, north: float, size: float) -> rasterio.Affine:
+    """Return the transform of a north-up grid of square pixels.
+
+    As rasterio's ``from_origin``, without the deprecated Affine ``*`` it still uses.
+    """
+    return rasterio.Affine(size, 0.0, west, 0.0, -size, north)
+
+
+def _grid(geoms: gpd.GeoSeries, resolution: float) -> tuple[rasterio.Affine, int, int]:
+    minx, miny, maxx, maxy = geoms.total_bounds
+    x0, y1 = np.floor(minx / resolution) * resolution, np.ceil(maxy / resolution) * resolution
+    width = int(np.ceil((maxx - x0) / resolution))
+    height = int(np.ceil((y1 - miny) / resolution))
+    return north_up(x0, y1, resolution), width, height
+
+
+def rasterize_land_use(
+    features: gpd.GeoDataFrame, *, resolution: float = 10.0, crs: str = AREA_CRS
+) -> tuple[np.ndarray, rasterio.Affine, list[LandUseClass]]:
+    """Burn the features into a class grid (uint8), a pixel's class decided at its centre."""
+    if resolution <= 0:
+        raise InputError(f"--resolution {resolution} must be a positive number of metres (or degrees for EPSG:4326).")
+    projected = features.to_crs(crs)
+    classes = land_use_classes(projected)
+    transform, width, height = _grid(projected.geometry, resolution)
+    if width * height > 400_000_000:
+        raise InputError(f"a {width} x {height} grid at {resolution} is too large; choose a coarser --resolution.")
+    code = {(c.layer, c.part): c.code for c in classes}
+    order = sorted(range(len(projected)), key=lambda i: code[(projected["layer"].iloc[i], projected["part"].iloc[i])])
+    shapes = [
+        (projected.geometry.iloc[i], code[(projected["layer"].iloc[i], projected["part"].iloc[i])]) for i in order
+    ]
+    grid = rasterize(shapes, out_shape=(height, width), transform=transform, fill=NODATA, dtype="uint8")
+    return grid, transform, classes
+
+
+def class_areas(
+    features: gpd.GeoDataFrame,
+    grid: np.ndarray,
+    transform: rasterio.Affine,
+    classes: list[LandUseClass],
+    *,
+    crs: str = AREA_CRS,
+) -> pd.DataFrame:
+    """Compare each class's pixel area with its polygons' area (less what higher classes cover), in hectares."""
+    projected = features.to_crs(crs)
+    pixel_ha = abs(transform.a * transform.e) / 10_000.0 if crs == AREA_CRS else float("nan")
+    rows = []
+    above = shapely.GeometryCollection()
+    for c in reversed(classes):  # highest priority first
+        geoms = projected[(projected["layer"] == c.layer) & (projected["part"] == c.part)].geometry
+        own = shapely.union_all(geoms.to_numpy())
+        visible = own.difference(above)
+        above = shapely.union(above, own)
+        pixels = int((grid == c.code).sum())
+        polygon_ha = visible.area / 10_000.0 if crs == AREA_CRS else float("nan")
+        raster_ha = pixels * pixel_ha
+        rows.append(
+            {
+                "code": c.code,
+                "layer": c.layer,
+                "part": c.part,
+                "name_zh": c.name_zh,
+                "pixels": pixels,
+                "raster_ha": raster_ha,
+                "polygon_ha": polygon_ha,
+                "delta_pct": (raster_ha - polygon_ha) / polygon_ha * 100.0 if polygon_ha else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows[::-1])
+
+
+def write_land_use(
+    path: Path, grid: np.ndarray, transform: rasterio.Affine, classes: list[LandUseClass], *, crs: str, overwrite: bool
+) -> None:
+    """Write a tiled, compressed, categorical GeoTIFF with a colour table, class names and overviews."""
+    path = Path(path)
+    check_output(path, overwrite=overwrite)
+    profile = {
+        "driver": "GTiff",
+        "height": grid.shape[0],
+        "width": grid.shape[1],
+        "count": 1,
+        "dtype": "uint8",
+        "crs": crs,
+        "transform": transform,
+        "nodata": NODATA,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+    }
+    colormap = {NODATA: (0, 0, 0, 0)}
+    for c in classes:
+        h = c.color.lstrip("#")
+        colormap[c.code] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
+    with atomic_path(path, suffix=".tif") as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(grid, 1)
+        dst.build_overviews([2, 4, 8, 16], Resampling.mode)  # before the palette: GDAL warns otherwise
+        dst.update_tags(ns="rio_overview", resampling="mode")
+        dst.write_colormap(1, colormap)
+        dst.colorinterp = [ColorInterp.palette]
+        dst.set_band_description(1, "land-use class (gis); 0 = none")
+        dst.update_tags(
+            TOOLKIT=f"gis {__version__}",
+            CLASSES="; ".join(f"{c.code}={c.layer}.{c.part}" for c in classes),
+            PRIORITY="where classes overlap, the higher code wins",
+            ACCURACY="schematic: the polygons are hand-digitized from plan text",
+            **{f"CLASS_{c.code}": f"{c.layer}.{c.part} {c.name_zh} {c.name_en}" for c in classes},
+        )
+
+
+def _open_raster(path: Path) -> rasterio.DatasetReader:
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such raster. Check the path.")
+    try:
+        return rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputFileError(f"{path}: cannot be read as a raster ({exc}).") from exc
+
+
+def is_categorical(src: rasterio.DatasetReader) -> bool:
+    """Tell whether a raster holds classes: a single integer band with a colour table (land cover, land use)."""
+    if src.count != 1 or not np.issubdtype(np.dtype(src.dtypes[0]), np.integer):
+        return False
+    try:
+        src.colormap(1)
+        return True
+    except ValueError:
+        return False
+
+
+def zonal_statistics(
+    raster: Path, features: gpd.GeoDataFrame, *, categorical: bool | None = None, band: int = 1
+) -> pd.DataFrame:
+    """Statistics of a raster per feature; partial pixels on edges weighted by the share they cover.
+
+    Uses exactextract (exact pixel coverage). For a continuous raster: mean, min, max and the
+    covered pixel count; for a categorical one also each class's share of the feature. The
+    features are moved to the raster's CRS first, so rasters in any CRS are handled.
+    """
+    from exactextract import exact_extract
+
+    with _open_raster(raster) as src:
+        if src.crs is None:
+            raise InputError(f"{raster}: the raster has no CRS. Assign one (gdal_edit.py -a_srs EPSG:N) first.")
+        crs = src.crs
+        categorical = is_categorical(src) if categorical is None else categorical
+        nodata = src.nodata
+    moved = features.to_crs(crs)[["fid", "layer", "name_zh", "geometry"]].reset_index(drop=True)
+    ops = ["mean", "min", "max", "count"] + (["unique", "frac"] if categorical else [])
+    table = exact_extract(str(raster), moved, ops, include_cols=["fid", "layer", "name_zh"], output="pandas")
+    table = table.rename(columns={"count": "pixels"})
+    if categorical:
+        shares = []
+        for values, fracs in zip(table["unique"], table["frac"], strict=True):
+            pairs = sorted(
+                ((int(v), float(f)) for v, f in zip(values, fracs, strict=True) if v != nodata), key=lambda p: -p[1]
+            )
+            shares.append("; ".join(f"{v}: {f * 100:.1f} %" for v, f in pairs))
+        table["class_shares"] = shares
+        table = table.drop(columns=["unique", "frac"])
+    return table
+
+
+def background_png(raster: Path, *, max_size: int = 2048) -> tuple[str, list[list[float]]]:
+    """Reproject a local GeoTIFF to Web Mercator and return it as a PNG data URI with its lat/lon bounds."""
+    with _open_raster(raster) as src:
+        if src.crs is None:
+            raise InputError(f"{raster}: the raster has no CRS; a background must be georeferenced.")
+        dst_crs = "EPSG:3857"
+        transform, width, height = calculate_default_transform(src.crs, dst_crs, src.width, src.height, *src.bounds)
+        scale = max(width, height) / max_size
+        if scale > 1:
+            transform = transform @ rasterio.Affine.scale(scale, scale)
+            width, height = int(width / scale), int(height / scale)
+        bands = src.count
+        colormap = None
+        if bands == 1:
+            try:
+                colormap = src.colormap(1)
+            except ValueError:
+                colormap = None
+        data = np.zeros((bands, height, width), dtype=src.dtypes[0])
+        for b in range(bands):
+            reproject(
+                rasterio.band(src, b + 1),
+                data[b],
+                dst_transform=transform,
+                dst_crs=dst_crs,
+                resampling=Resampling.nearest if colormap else Resampling.bilinear,
+                dst_nodata=src.nodata,
+            )
+        valid = np.ones((height, width), dtype=bool)
+        if src.nodata is not None:
+            valid = ~np.all(data == src.nodata, axis=0)
+        rgba = _to_rgba(data, colormap, valid)
+        west, south, east, north = transform_bounds(
+            dst_crs, "EPSG:4326", *rasterio.transform.array_bounds(height, width, transform)
+        )
+    with warnings.catch_warnings():  # a plain picture: no geotransform by design
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with MemoryFile() as mem, mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as png:
+            png.write(rgba)
+            png.close()
+            data_uri = "data:image/png;base64," + base64.b64encode(mem.read()).decode("ascii")
+    return data_uri, [[south, west], [north, east]]
+
+
+def _to_rgba(data: np.ndarray, colormap: dict[int, tuple[int, ...]] | None, valid: np.ndarray) -> np.ndarray:
+    bands, height, width = data.shape
+    rgba = np.zeros((4, height, width), dtype=np.uint8)
+    if colormap is not None:
+        lut = np.zeros((256, 4), dtype=np.uint8)
+        for value, color in colormap.items():
+            if 0 <= value < 256:
+                lut[value] = color[:4] if len(color) >= 4 else (*color[:3], 255)
+        rgba = np.moveaxis(lut[np.clip(data[0], 0, 255).astype(np.uint8)], -1, 0)
+    elif bands >= 3:
+        rgba[:3] = [_stretch(data[i], valid) for i in range(3)]
+        rgba[3] = 255
+    else:
+        gray = _stretch(data[0], valid)
+        rgba[:3] = gray
+        rgba[3] = 255
+    rgba[3][~valid] = 0
+    return rgba
+
+
+def _stretch(band: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    values = band[valid].astype(float)
+    if values.size == 0:
+        return np.zeros(band.shape, dtype=np.uint8)
+    lo, hi = np.percentile(values, [2, 98]) if band.dtype != np.uint8 else (0, 255)
+    scaled = (band.astype(float) - lo) / (hi - lo if hi > lo else 1) * 255
+    return np.clip(scaled, 0, 255).astype(np.uint8)

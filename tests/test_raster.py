@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from gis.cli import cli
+from gis.errors import OutputExistsError
+from gis.pipeline import run_check
+from gis.raster import class_areas, is_categorical, rasterize_land_use, write_land_use, zonal_statistics
+from gis.raster import north_up as from_origin_xy
+from tests.data.make_data import X0, Y0
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_raster(path: Path, data: np.ndarray, *, crs: str, transform, colormap=None, nodata=None) -> Path:
+    profile = {
+        "driver": "GTiff",
+        "height": data.shape[0],
+        "width": data.shape[1],
+        "count": 1,
+        "dtype": data.dtype,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+        if colormap:
+            dst.write_colormap(1, colormap)
+    return path
+
+
+def test_class_areas_within_1_percent_on_known_squares(test_layers):
+    run = run_check(layers_dir=test_layers)
+    grid, transform, classes = rasterize_land_use(run.features, resolution=10)
+    table = class_areas(run.features, grid, transform, classes).set_index("part")
+    # the test squares are whole multiples of 10 m: exact. Zone 100 ha holds consolidation 36 ha holds reserve 4 ha
+    assert table.loc["reserve", "raster_ha"] == pytest.approx(4, abs=1e-9)
+    cz = table[table["layer"] == "consolidation_zones"]
+    assert cz["raster_ha"].tolist() == pytest.approx(
+        [64, 32, 4], abs=0.01
+    )  # each class where no higher class covers it
+    assert (table["delta_pct"].abs() < 0.01).all()
+
+
+def test_shipped_layers_at_10_m_within_1_percent():
+    run = run_check()
+    grid, transform, classes = rasterize_land_use(run.features, resolution=10)
+    table = class_areas(run.features, grid, transform, classes)
+    assert len(table) == 8 and (table["delta_pct"].abs() < 1).all(), table
+
+
+def test_geotiff_read_by_rasterio_and_gdalinfo(tmp_path):
+    run = run_check()
+    grid, transform, classes = rasterize_land_use(run.features, resolution=20)
+    path = tmp_path / "landuse.tif"
+    write_land_use(path, grid, transform, classes, crs="EPSG:4547", overwrite=False)
+    with pytest.raises(OutputExistsError):
+        write_land_use(path, grid, transform, classes, crs="EPSG:4547", overwrite=False)
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 4547 and src.nodata == 0 and src.overviews(1) == [2, 4, 8, 16]
+        assert src.colormap(1)[6][:3] == (63, 0, 125) and src.tags()["CLASS_6"].startswith(
+            "consolidation_zones.reserve 预计收储产业用地"
+        )
+        assert src.profile["tiled"] and src.profile["compress"] == "deflate"
+        assert is_categorical(src)
+    if not shutil.which("gdalinfo"):
+        pytest.fail("gdalinfo not found: install the Debian package gdal-bin (scripts/test.sh does)")
+    info = json.loads(
+        subprocess.run(["gdalinfo", "-json", str(path)], capture_output=True, text=True, check=True).stdout
+    )
+    band = info["bands"][0]
+    assert 'ID["EPSG",4547]' in info["coordinateSystem"]["wkt"]
+    assert band["colorInterpretation"] == "Palette" and band["noDataValue"] == 0 and len(band["overviews"]) == 4
+    assert info["metadata"][""]["CLASS_1"].startswith("industrial_land.extent")
+    assert info["metadata"]["IMAGE_STRUCTURE"]["COMPRESSION"] == "DEFLATE"
+
+
+def test_zonal_statistics_weighted_by_coverage_in_4547(test_layers, tmp_path):
+    # 10 m pixels; the left half of the test zone TT-CZ-01 (1000 m square at X0+1000) is 1, the right half 3
+    data = np.ones((300, 300), dtype="float32")
+    data[:, 160:] = 3.0
+    transform = from_origin_xy(X0 + 500, Y0 + 2500, 10)  # covers x 500..3500, y 0..2500 of the test district
+    path = write_raster(tmp_path / "dem.tif", data, crs="EPSG:4547", transform=transform)
+    features = run_check(layers_dir=test_layers).features
+    row = zonal_statistics(path, features[features["fid"] == "TT-CZ-01"]).set_index("fid").loc["TT-CZ-01"]
+    # the zone spans x 1000..2000 (columns 50..150): all of it is left of the split at column 160
+    assert row["min"] == 1 and row["max"] == 1 and row["pixels"] == pytest.approx(10_000)
+    data[:, 100:] = 3.0  # now x >= 1500 is 3: half the zone
+    path = write_raster(tmp_path / "dem2.tif", data, crs="EPSG:4547", transform=transform)
+    row = zonal_statistics(path, features[features["fid"] == "TT-CZ-01"]).set_index("fid").loc["TT-CZ-01"]
+    assert row["mean"] == pytest.approx(2.0, abs=1e-6) and row["min"] == 1 and row["max"] == 3
+    # a half-pixel shift: edge pixels half covered count half
+    shifted = from_origin_xy(X0 + 505, Y0 + 2500, 10)
+    path = write_raster(tmp_path / "dem3.tif", np.ones((300, 300), dtype="float32"), crs="EPSG:4547", transform=shifted)
+    row = zonal_statistics(path, features[features["fid"] == "TT-CZ-01"]).set_index("fid").loc["TT-CZ-01"]
+    assert row["pixels"] == pytest.approx(10_000, rel=1e-6)  # 100 ha / 100 m2: partial pixels add up exactly
+
+
+def test_zonal_statistics_of_a_categorical_raster_in_4326(test_layers, tmp_path):
+    # a lon/lat land-cover grid of 0.0005 degree: class 5 west of the zone's middle, class 9 east of it
+    features = run_check(layers_dir=test_layers).features
+    zone = features.set_index("fid").loc["TT-CZ-01"].geometry
+    minx, miny, maxx, maxy = zone.bounds
+    mid = (minx + maxx) / 2
+    res = 0.0005
+    west, north = np.floor((minx - 0.01) / res) * res, np.ceil((maxy + 0.01) / res) * res
+    width, height = int((maxx + 0.01 - west) / res) + 1, int((north - miny + 0.01) / res) + 1
+    xs = west + (np.arange(width) + 0.5) * res
+    data = np.where(xs < mid, 5, 9).astype("uint8")[None, :].repeat(height, axis=0)
+    path = write_raster(
+        tmp_path / "cover.tif",
+        data,
+        crs="EPSG:4326",
+        transform=from_origin_xy(west, north, res),
+        colormap={5: (0, 200, 0, 255), 9: (200, 0, 0, 255)},
+    )
+    stats = zonal_statistics(path, features[features["fid"] == "TT-CZ-01"]).set_index("fid")
+    shares = dict(s.split(": ") for s in stats.loc["TT-CZ-01", "class_shares"].split("; "))
+    assert abs(float(shares["5"].rstrip(" %")) - 50) < 3 and abs(float(shares["9"].rstrip(" %")) - 50) < 3
+
+
+def test_cli_rasterize_and_zonal(test_layers, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "lu.tif"
+    result = runner.invoke(cli, ["rasterize", "--layers", str(test_layers), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "预计收储产业用地" in result.output and "+0.000 %" in result.output
+    result = runner.invoke(cli, ["rasterize", "--layers", str(test_layers), "-o", str(out)])
+    assert result.exit_code == 2 and "Pass --overwrite" in result.output
+    result = runner.invoke(cli, ["zonal", str(out), "--layers", str(test_layers), "--layer", "parks", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert {d["fid"] for d in doc} == {"TT-PK-01", "TT-PK-02"} and all("class_shares" in d for d in doc)
+    result = runner.invoke(cli, ["zonal", str(tmp_path / "missing.tif"), "--layers", str(test_layers)])
+    assert result.exit_code == 2 and "no such raster" in result.output
