@@ -56,17 +56,8 @@ DRIVER_ALIASES: dict[str, str] = {
     "shapefile": "ESRI Shapefile",
     "esri shapefile": "ESRI Shapefile",
 }
-#: The exported feature fields, in order (ASCII snake_case; Chinese aliases in settings).
-EXPORT_FIELDS: tuple[str, ...] = (
-    "feature_id",
-    "layer",
-    "name_zh",
-    "name_en",
-    "district",
-    "street",
-    "part",
-    "parent",
-    "category",
+#: Fields the check computes for each feature: exported, never imported back.
+COMPUTED_FIELDS: tuple[str, ...] = (
     "area_ha",
     "geodesic_ha",
     "planned_ha",
@@ -76,12 +67,24 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "checks_failed",
     "target_ids",
     "citation",
-    "source_file",
-    "source_ref",
-    "location_basis",
-    "location_confidence",
-    "accuracy",
-    "method",
+)
+#: The exported feature fields, in order (ASCII snake_case; Chinese aliases in settings): the data
+#: model's fields (the text id as ``feature_id``: ``fid`` is a GeoPackage's row id), the computed ones
+#: after the descriptive ones, provenance last.
+EXPORT_FIELDS: tuple[str, ...] = (
+    "feature_id",
+    "layer",
+    *settings.FEATURE_FIELDS[1:8],  # name_zh ... category
+    *COMPUTED_FIELDS,
+    *settings.FEATURE_FIELDS[8:],  # source_file ... method
+)
+#: What a driver raises when a write fails (disk full, a locked file).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pyogrio.errors.FieldError,
+    pyogrio.errors.FeatureError,
 )
 #: Shapefile field names are at most 10 characters: the longer ones are mapped.
 SHAPEFILE_NAMES: dict[str, str] = {
@@ -263,13 +266,7 @@ def _write_errors(path: Path) -> Iterator[None]:
     """Report a driver's write failure (disk full, locked file) as an :class:`OutputError`."""
     try:
         yield
-    except (
-        OSError,
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        pyogrio.errors.FieldError,
-        pyogrio.errors.FeatureError,
-    ) as exc:
+    except DRIVER_ERRORS as exc:
         if isinstance(exc, OutputError):
             raise
         raise OutputError(f"{path}: writing failed ({exc}); the previous file was left as it was.") from exc
@@ -431,13 +428,7 @@ def _export_shapefile(
             backups.append((backup, p))
         for m in members:
             os.replace(tmpdir / m.name, m)
-    except (
-        OSError,
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        pyogrio.errors.FieldError,
-        pyogrio.errors.FeatureError,
-    ) as exc:
+    except DRIVER_ERRORS as exc:
         for backup, original in backups:  # put the old set back as it was
             if backup.exists():
                 os.replace(backup, original)

@@ -25,7 +25,7 @@ from gis import settings
 from gis._atomic import write_text_atomic
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
-from gis.export import SHAPEFILE_NAMES
+from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES
 from gis.read import read_layers, validate_layer
 
 log = logging.getLogger(__name__)
@@ -175,25 +175,11 @@ def read_incoming(
         gdf = gdf.drop(columns="fid")
     gdf = gdf.rename(columns=_field_names(path, list(gdf.columns))).rename(columns={"feature_id": "fid"})
     dropped = [
-        c for c in gdf.columns if c not in (*settings.FEATURE_FIELDS, "geometry", "layer") and c not in _EXPORT_ONLY
+        c for c in gdf.columns if c not in (*settings.FEATURE_FIELDS, "geometry", "layer") and c not in COMPUTED_FIELDS
     ]
     if dropped:
         notes.append(f"fields not in the data model, not imported: {', '.join(map(str, dropped))}")
     return gdf, frame
-
-
-#: Computed fields of the toolkit's own exports: recomputed by the check, never imported.
-_EXPORT_ONLY = (
-    "area_ha",
-    "geodesic_ha",
-    "planned_ha",
-    "delta_ha",
-    "delta_pct",
-    "status",
-    "checks_failed",
-    "target_ids",
-    "citation",
-)
 
 
 def _fill_new_features(

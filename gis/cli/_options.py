@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from gis import settings
+from gis._atomic import write_text_atomic
 from gis.errors import GisError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,3 +66,12 @@ def handle_errors(func: F) -> F:
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def emit(text: str, output: Path | None, *, what: str, bom: bool = False) -> None:
+    """Print ``text``, or write it to ``output`` atomically (with a BOM for spreadsheets) and say so."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_text_atomic(output, "\ufeff" + text if bom else text)
+    click.echo(f"wrote {output} ({what})", err=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import check_output, write_text_atomic
-from gis.cli._options import district_option, handle_errors, layers_option, overwrite_option, targets_option
+from gis._atomic import check_output
+from gis.cli._options import district_option, emit, handle_errors, layers_option, overwrite_option, targets_option
 from gis.evaluate import exit_code
 from gis.output import FORMATS, format_results
 from gis.pipeline import run_check
@@ -51,9 +51,5 @@ def check(
         text = format_results(results, fmt)
     if run.notes:
         click.echo(f"note: {len(run.notes)} features have no target (gis -v check lists them)", err=True)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        write_text_atomic(output, "\ufeff" + text if fmt == "csv" else text)
-        click.echo(f"wrote {output} ({len(results)} targets)", err=True)
+    emit(text, output, what=f"{len(results)} targets", bom=fmt == "csv")
     sys.exit(exit_code(results))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import check_output, write_text_atomic
-from gis.cli._options import handle_errors, layers_option, overwrite_option, targets_option
+from gis._atomic import check_output
+from gis.cli._options import emit, handle_errors, layers_option, overwrite_option, targets_option
 from gis.output import display_width
 from gis.pipeline import run_check
 from gis.raster import class_areas, rasterize_land_use, write_land_use, zonal_statistics
@@ -92,20 +92,10 @@ def zonal_command(
     features = run.features if layer is None else run.features[run.features["layer"] == layer]
     table = zonal_statistics(raster, features, categorical=categorical)
     if fmt == "json":
-        text = (
-            json.dumps(json.loads(table.to_json(orient="records", force_ascii=False)), ensure_ascii=False, indent=1)
-            + "\n"
-        )
+        records = json.loads(table.to_json(orient="records", force_ascii=False))
+        text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
     elif fmt == "csv":
-        text = (
-            "\ufeff" + table.to_csv(index=False, float_format="%.6g")
-            if output
-            else table.to_csv(index=False, float_format="%.6g")
-        )
+        text = table.to_csv(index=False, float_format="%.6g")
     else:
         text = table.to_string(index=False, float_format=lambda v: f"{v:,.3f}") + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        write_text_atomic(output, text)
-        click.echo(f"wrote {output} ({len(table)} features)", err=True)
+    emit(text, output, what=f"{len(table)} features", bom=fmt == "csv")
