@@ -22,11 +22,11 @@ import shapely
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.features import rasterize
 from rasterio.io import MemoryFile
-from rasterio.warp import calculate_default_transform, reproject, transform_bounds
+from rasterio.warp import calculate_default_transform, transform_bounds
 
 from gis import __version__, style
 from gis._atomic import atomic_path, check_output
-from gis.crs import AREA_CRS
+from gis.crs import AREA_CRS, gcj02_from_wgs84, wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,8 @@ def rasterize_land_use(
     features: gpd.GeoDataFrame, *, resolution: float = 10.0, crs: str = AREA_CRS
 ) -> tuple[np.ndarray, rasterio.Affine, list[LandUseClass]]:
     """Burn the features into a class grid (uint8), a pixel's class decided at its centre."""
-    if resolution <= 0:
-        raise InputError(f"--resolution {resolution} must be a positive number of metres (or degrees for EPSG:4326).")
+    if not np.isfinite(resolution) or resolution <= 0:
+        raise InputError(f"--resolution {resolution} must be a positive number of metres.")
     projected = features.to_crs(crs)
     classes = land_use_classes(projected)
     transform, width, height = _grid(projected.geometry, resolution)
@@ -156,7 +156,9 @@ def write_land_use(
         colormap[c.code] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
     with atomic_path(path, suffix=".tif") as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(grid, 1)
-        dst.build_overviews([2, 4, 8, 16], Resampling.mode)  # before the palette: GDAL warns otherwise
+        levels = [f for f in (2, 4, 8, 16) if min(grid.shape) // f >= 1]
+        if levels:  # before the palette: GDAL warns otherwise
+            dst.build_overviews(levels, Resampling.mode)
         dst.update_tags(ns="rio_overview", resampling="mode")
         dst.write_colormap(1, colormap)
         dst.colorinterp = [ColorInterp.palette]
@@ -194,38 +196,61 @@ def is_categorical(src: rasterio.DatasetReader) -> bool:
 def zonal_statistics(
     raster: Path, features: gpd.GeoDataFrame, *, categorical: bool | None = None, band: int = 1
 ) -> pd.DataFrame:
-    """Statistics of a raster per feature; partial pixels on edges weighted by the share they cover.
+    """Statistics of one band of a raster per feature; partial pixels on edges weighted by the share they cover.
 
     Uses exactextract (exact pixel coverage). For a continuous raster: mean, min, max and the
-    covered pixel count; for a categorical one also each class's share of the feature. The
-    features are moved to the raster's CRS first, so rasters in any CRS are handled.
+    covered pixel count; for a categorical one (integer classes) each class's share of the feature,
+    with the class names a land-use GeoTIFF of this toolkit carries. The features are moved to the
+    raster's CRS first, so rasters in any CRS are handled.
     """
     from exactextract import exact_extract
+    from exactextract.raster import RasterioRasterSource
 
     with _open_raster(raster) as src:
         if src.crs is None:
             raise InputError(f"{raster}: the raster has no CRS. Assign one (gdal_edit.py -a_srs EPSG:N) first.")
-        crs = src.crs
-        categorical = is_categorical(src) if categorical is None else categorical
+        if not 1 <= band <= src.count:
+            raise InputError(f"{raster}: has {src.count} band(s); --band {band} is not one of them.")
+        is_int = np.issubdtype(np.dtype(src.dtypes[band - 1]), np.integer)
+        categorical = (is_categorical(src) and band == 1) if categorical is None else categorical
+        if categorical and not is_int:
+            raise InputError(
+                f"{raster}: band {band} holds {src.dtypes[band - 1]} values, not classes; drop --categorical."
+            )
+        names = {int(k[6:]): v for k, v in src.tags().items() if k.startswith("CLASS_") and k[6:].isdigit()}
         nodata = src.nodata
-    moved = features.to_crs(crs)[["fid", "layer", "name_zh", "geometry"]].reset_index(drop=True)
-    ops = ["mean", "min", "max", "count"] + (["unique", "frac"] if categorical else [])
-    table = exact_extract(str(raster), moved, ops, include_cols=["fid", "layer", "name_zh"], output="pandas")
+        moved = features.to_crs(src.crs)[["fid", "layer", "name_zh", "geometry"]].reset_index(drop=True)
+        ops = ["count"] + (["unique", "frac"] if categorical else ["mean", "min", "max"])
+        table = exact_extract(
+            RasterioRasterSource(src, band), moved, ops, include_cols=["fid", "layer", "name_zh"], output="pandas"
+        )
     table = table.rename(columns={"count": "pixels"})
+    if len(table) and not (table["pixels"] > 0).any():
+        raise InputError(
+            f"{raster}: covers none of the {len(table)} features (or only nodata there). "
+            "Check the raster's CRS and extent (gdalinfo)."
+        )
     if categorical:
         shares = []
         for values, fracs in zip(table["unique"], table["frac"], strict=True):
             pairs = sorted(
                 ((int(v), float(f)) for v, f in zip(values, fracs, strict=True) if v != nodata), key=lambda p: -p[1]
             )
-            shares.append("; ".join(f"{v}: {f * 100:.1f} %" for v, f in pairs))
+            shares.append(
+                "; ".join(f"{v} {names.get(v, '').split(' ')[0]}: {f * 100:.1f} %".replace(" :", ":") for v, f in pairs)
+            )
         table["class_shares"] = shares
         table = table.drop(columns=["unique", "frac"])
     return table
 
 
-def background_png(raster: Path, *, max_size: int = 2048) -> tuple[str, list[list[float]]]:
-    """Reproject a local GeoTIFF to Web Mercator and return it as a PNG data URI with its lat/lon bounds."""
+def background_png(raster: Path, *, max_size: int = 2048, frame: str = "WGS-84") -> tuple[str, list[list[float]]]:
+    """Reproject a local GeoTIFF to Web Mercator; return it as a PNG data URI with its lat/lon bounds.
+
+    Transparent where the raster has no data (its nodata value, NaN, alpha band or mask) and outside
+    it. With ``frame="GCJ-02"`` (Amap tiles) every pixel is moved by the GCJ-02 offset at its own
+    position, as the layers are.
+    """
     with _open_raster(raster) as src:
         if src.crs is None:
             raise InputError(f"{raster}: the raster has no CRS; a background must be georeferenced.")
@@ -235,30 +260,28 @@ def background_png(raster: Path, *, max_size: int = 2048) -> tuple[str, list[lis
         if scale > 1:
             transform = transform @ rasterio.Affine.scale(scale, scale)
             width, height = int(width / scale), int(height / scale)
-        bands = src.count
         colormap = None
-        if bands == 1:
+        if src.count == 1:
             try:
                 colormap = src.colormap(1)
             except ValueError:
                 colormap = None
-        data = np.zeros((bands, height, width), dtype=src.dtypes[0])
-        for b in range(bands):
-            reproject(
-                rasterio.band(src, b + 1),
-                data[b],
-                dst_transform=transform,
-                dst_crs=dst_crs,
-                resampling=Resampling.nearest if colormap else Resampling.bilinear,
-                dst_nodata=src.nodata,
-            )
-        valid = np.ones((height, width), dtype=bool)
-        if src.nodata is not None:
-            valid = ~np.all(data == src.nodata, axis=0)
-        rgba = _to_rgba(data, colormap, valid)
+        bands = [1] if colormap or src.count < 3 else [1, 2, 3]
         west, south, east, north = transform_bounds(
             dst_crs, "EPSG:4326", *rasterio.transform.array_bounds(height, width, transform)
         )
+        if frame == "GCJ-02":
+            (gw, ge), (gs, gn) = gcj02_from_wgs84([west, east], [south, north])
+            west, east, south, north = float(gw), float(ge), float(gs), float(gn)
+            transform = _mercator_transform(west, south, east, north, width, height)
+        rows, cols = _source_pixels(src, transform, width, height, frame)
+        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+        r, c = np.clip(rows, 0, src.height - 1), np.clip(cols, 0, src.width - 1)
+        data = np.stack([src.read(b)[r, c] for b in bands])  # nearest pixel: a scan or a class grid keeps its values
+        valid = inside & (src.dataset_mask()[r, c] > 0)
+        if np.issubdtype(data.dtype, np.floating):
+            valid &= np.all(np.isfinite(data), axis=0)
+        rgba = _to_rgba(data, colormap, valid)
     with warnings.catch_warnings():  # a plain picture: no geotransform by design
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         with MemoryFile() as mem, mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as png:
@@ -266,6 +289,38 @@ def background_png(raster: Path, *, max_size: int = 2048) -> tuple[str, list[lis
             png.close()
             data_uri = "data:image/png;base64," + base64.b64encode(mem.read()).decode("ascii")
     return data_uri, [[south, west], [north, east]]
+
+
+def _mercator_transform(
+    west: float, south: float, east: float, north: float, width: int, height: int
+) -> rasterio.Affine:
+    (x0, x1), (y0, y1) = _to_mercator([west, east], [south, north])
+    return rasterio.Affine((x1 - x0) / width, 0.0, x0, 0.0, -(y1 - y0) / height, y1)
+
+
+def _to_mercator(lon: list[float], lat: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(lon, lat)  # type: ignore[no-any-return]
+
+
+def _source_pixels(
+    src: rasterio.DatasetReader, transform: rasterio.Affine, width: int, height: int, frame: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column in the source raster of each output pixel's centre (nearest-neighbour warp)."""
+    from pyproj import Transformer
+
+    cols, rows = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
+    x = transform.c + cols * transform.a
+    y = transform.f + rows * transform.e
+    lon, lat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True).transform(x, y)
+    if frame == "GCJ-02":  # the output shows GCJ-02: the source point is where GCJ-02 maps it back
+        lon, lat = wgs84_from_gcj02(lon, lat)
+    sx, sy = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True).transform(lon, lat)
+    inverse = ~src.transform
+    scol = inverse.a * sx + inverse.b * sy + inverse.c
+    srow = inverse.d * sx + inverse.e * sy + inverse.f
+    return np.floor(srow).astype(np.int64), np.floor(scol).astype(np.int64)
 
 
 def _to_rgba(data: np.ndarray, colormap: dict[int, tuple[int, ...]] | None, valid: np.ndarray) -> np.ndarray:
@@ -290,8 +345,9 @@ def _to_rgba(data: np.ndarray, colormap: dict[int, tuple[int, ...]] | None, vali
 
 def _stretch(band: np.ndarray, valid: np.ndarray) -> np.ndarray:
     values = band[valid].astype(float)
+    values = values[np.isfinite(values)]
     if values.size == 0:
         return np.zeros(band.shape, dtype=np.uint8)
     lo, hi = np.percentile(values, [2, 98]) if band.dtype != np.uint8 else (0, 255)
-    scaled = (band.astype(float) - lo) / (hi - lo if hi > lo else 1) * 255
+    scaled = (np.nan_to_num(band.astype(float), nan=lo) - lo) / (hi - lo if hi > lo else 1) * 255
     return np.clip(scaled, 0, 255).astype(np.uint8)

@@ -22,7 +22,6 @@ from jinja2 import Template
 
 from gis import settings
 from gis._atomic import write_text_atomic
-from gis.crs import gcj02_from_wgs84
 from gis.mapdata import map_data
 from gis.pipeline import CheckRun
 
@@ -155,11 +154,7 @@ def build_map(
     if background is not None:
         from gis.raster import background_png
 
-        image, image_bounds = background_png(Path(background))
-        if frame == "GCJ-02":  # the picture is georeferenced like the layers: move its corners too
-            (s_, w_), (n_, e_) = image_bounds
-            (gw, ge), (gs, gn) = gcj02_from_wgs84([w_, e_], [s_, n_])
-            image_bounds = [[float(gs), float(gw)], [float(gn), float(ge)]]
+        image, image_bounds = background_png(Path(background), frame=frame)  # moved pixel by pixel with Amap tiles
         folium.raster_layers.ImageOverlay(
             image=image,
             bounds=image_bounds,

@@ -142,3 +142,125 @@ def test_cli_rasterize_and_zonal(test_layers, tmp_path):
     assert {d["fid"] for d in doc} == {"TT-PK-01", "TT-PK-02"} and all("class_shares" in d for d in doc)
     result = runner.invoke(cli, ["zonal", str(tmp_path / "missing.tif"), "--layers", str(test_layers)])
     assert result.exit_code == 2 and "no such raster" in result.output
+
+
+def _png_pixels(data_uri: str) -> np.ndarray:
+    import base64
+    import warnings
+
+    from rasterio.io import MemoryFile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with MemoryFile(base64.b64decode(data_uri.split(",", 1)[1])) as mem, mem.open() as png:
+            return png.read()
+
+
+def test_background_with_amap_tiles_moves_every_pixel(tmp_path):
+    from pyproj import Transformer
+
+    from gis.crs import gcj02_from_wgs84
+    from gis.raster import background_png
+
+    # a 40 km raster of 100 m pixels with one bright pixel near its north-east corner
+    data = np.zeros((400, 400), dtype="uint8")
+    data[20, 380] = 255
+    path = write_raster(
+        tmp_path / "dot.tif", data, crs="EPSG:4547", transform=from_origin_xy(500000, 2530000, 100), nodata=None
+    )
+    x, y = 500000 + 380.5 * 100, 2530000 - 20.5 * 100
+    lon, lat = Transformer.from_crs("EPSG:4547", "EPSG:4326", always_xy=True).transform(x, y)
+    glon, glat = (float(v) for v in gcj02_from_wgs84(lon, lat))
+    uri, ((s, w), (n, e)) = background_png(path, frame="GCJ-02", max_size=800)
+    rgba = _png_pixels(uri)
+    rows, cols = np.nonzero(rgba[0] > 128)
+    to_merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    (x0, x1), (y0, y1) = to_merc.transform([w, e], [s, n])
+    px = x0 + (cols.mean() + 0.5) * (x1 - x0) / rgba.shape[2]
+    py = y1 - (rows.mean() + 0.5) * (y1 - y0) / rgba.shape[1]
+    gx, gy = to_merc.transform(glon, glat)
+    pixel = (x1 - x0) / rgba.shape[2]
+    assert abs(px - gx) < 1.5 * pixel and abs(py - gy) < 1.5 * pixel  # where GCJ-02 puts it, not 10-25 m off
+
+
+def test_background_transparency_from_alpha_mask_and_nan(tmp_path):
+    from gis.raster import background_png
+
+    rgba_src = np.full((4, 50, 50), 200, dtype="uint8")
+    rgba_src[3, :, :25] = 0  # alpha: the west half is transparent
+    path = tmp_path / "rgba.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=50,
+        width=50,
+        count=4,
+        dtype="uint8",
+        crs="EPSG:4547",
+        transform=from_origin_xy(520000, 2510000, 100),
+    ) as dst:
+        dst.write(rgba_src)
+        dst.colorinterp = [
+            rasterio.enums.ColorInterp.red,
+            rasterio.enums.ColorInterp.green,
+            rasterio.enums.ColorInterp.blue,
+            rasterio.enums.ColorInterp.alpha,
+        ]
+    out = _png_pixels(background_png(path)[0])
+    assert (out[3] == 0).mean() > 0.4 and (out[3] == 255).mean() > 0.4
+    dem = np.linspace(0, 100, 2500, dtype="float32").reshape(50, 50)
+    dem[:10] = np.nan
+    path = write_raster(
+        tmp_path / "dem.tif", dem, crs="EPSG:4547", transform=from_origin_xy(520000, 2510000, 100), nodata=float("nan")
+    )
+    out = _png_pixels(background_png(path)[0])
+    assert (
+        0.1 < (out[3] == 0).mean() < 0.5 and len(np.unique(out[0][out[3] == 255])) > 50
+    )  # NaN clear, the rest stretched
+
+
+def test_zonal_bands_kinds_and_overlap(test_layers, tmp_path):
+    from gis.errors import InputError
+
+    features = run_check(layers_dir=test_layers).features
+    three = np.stack([np.full((300, 300), v, dtype="float32") for v in (1, 2, 3)])
+    path = tmp_path / "three.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=300,
+        width=300,
+        count=3,
+        dtype="float32",
+        crs="EPSG:4547",
+        transform=from_origin_xy(X0 + 500, Y0 + 2500, 10),
+    ) as dst:
+        dst.write(three)
+    row = zonal_statistics(path, features[features["fid"] == "TT-CZ-01"], band=2).iloc[0]
+    assert row["mean"] == pytest.approx(2) and row["pixels"] == pytest.approx(10_000)
+    with pytest.raises(InputError, match="--band 4 is not one of them"):
+        zonal_statistics(path, features, band=4)
+    with pytest.raises(InputError, match="holds float32 values, not classes"):
+        zonal_statistics(path, features, categorical=True)
+    far = write_raster(
+        tmp_path / "far.tif",
+        np.ones((10, 10), dtype="float32"),
+        crs="EPSG:4547",
+        transform=from_origin_xy(400000, 2400000, 10),
+    )
+    with pytest.raises(InputError, match="covers none of the"):
+        zonal_statistics(far, features)
+
+
+def test_rasterize_resolution_limits(test_layers, tmp_path):
+    from gis.errors import InputError
+
+    features = run_check(layers_dir=test_layers).features
+    for bad in (float("nan"), float("inf"), 0.0, -5.0):
+        with pytest.raises(InputError, match="must be a positive number of metres"):
+            rasterize_land_use(features, resolution=bad)
+    grid, transform, classes = rasterize_land_use(features, resolution=5000)  # a grid of a few pixels
+    write_land_use(tmp_path / "coarse.tif", grid, transform, classes, crs="EPSG:4547", overwrite=False)
+    assert (tmp_path / "coarse.tif").stat().st_size > 0

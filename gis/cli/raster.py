@@ -55,6 +55,7 @@ def rasterize_command(
 @layers_option
 @targets_option
 @click.option("--layer", type=click.Choice(LAYER_NAMES), default=None, help="Only this layer's features.")
+@click.option("--band", type=int, default=1, show_default=True, help="Band of a multi-band raster.")
 @click.option(
     "--categorical/--continuous",
     default=None,
@@ -75,6 +76,7 @@ def zonal_command(
     layers_dir: Path | None,
     targets_path: Path | None,
     layer: str | None,
+    band: int,
     categorical: bool | None,
     fmt: str,
     output: Path | None,
@@ -90,7 +92,7 @@ def zonal_command(
         check_output(output, overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path)
     features = run.features if layer is None else run.features[run.features["layer"] == layer]
-    table = zonal_statistics(raster, features, categorical=categorical)
+    table = zonal_statistics(raster, features, categorical=categorical, band=band)
     if fmt == "json":
         records = json.loads(table.to_json(orient="records", force_ascii=False))
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
