@@ -207,9 +207,17 @@ MAP_FILES: dict[str | None, str] = {
 }
 
 
-def write_maps(run: CheckRun, out_dir: Path, *, basemap: str = "none", tianditu_key: str | None = None) -> list[Path]:
-    """Write the index map (all districts) and one map per district, linked to each other."""
+def write_maps(
+    run: CheckRun,
+    out_dir: Path,
+    *,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    extra_links: dict[str, str] | None = None,
+) -> list[Path]:
+    """Write the index map (all districts) and one map per district, linked to each other (and to ``extra_links``)."""
     links = {("全部 All" if code is None else settings.DISTRICTS[code][0]): name for code, name in MAP_FILES.items()}
+    links.update(extra_links or {})
     written = []
     for code, name in MAP_FILES.items():
         m = build_map(run, district=code, basemap=basemap, tianditu_key=tianditu_key, links=links)

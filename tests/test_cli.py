@@ -129,13 +129,18 @@ def test_build_writes_results(runner, test_layers, tmp_path):
         "check.txt",
         "features.csv",
         "planning.gpkg",
+        "report.xlsx",
     ]
     assert sorted(p.name for p in maps_dir.iterdir()) == [
         "index.html",
         "longgang.html",
         "longhua.html",
         "pingshan.html",
+        "report.html",
     ]
+    assert '"报告 Report": "report.html"' in (maps_dir / "index.html").read_text(
+        encoding="utf-8"
+    )  # linked from the maps
     features = pd.read_csv(out_dir / "features.csv", encoding="utf-8-sig").set_index("fid")
     assert features.loc["TT-CZ-01", "area_ha"] == pytest.approx(100, rel=1e-6)
     assert features.loc["TT-CZ-01", "geodesic_ha"] == pytest.approx(100, rel=1e-4)

@@ -14,6 +14,7 @@ from gis.cli.export import export_command
 from gis.cli.importer import import_command
 from gis.cli.map import map_command
 from gis.cli.raster import rasterize_command, zonal_command
+from gis.cli.report import diff_command, report_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,6 +37,8 @@ cli.add_command(export_command)
 cli.add_command(import_command)
 cli.add_command(rasterize_command)
 cli.add_command(zonal_command)
+cli.add_command(report_command)
+cli.add_command(diff_command)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from gis.evaluate import exit_code, summarize
 from gis.export import export
 from gis.output import format_csv, format_features_csv, format_json, format_table
 from gis.pipeline import run_check
+from gis.report import write_report
 from gis.webmap import write_maps
 
 
@@ -41,7 +42,8 @@ def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, map
     Writes OUT_DIR/check.json, check.csv and check.txt (every target) and features.csv
     (every feature's planar and geodesic hectares), and MAPS_DIR/index.html with one map
     per district (longgang.html, longhua.html, pingshan.html) that work with no network,
-    and OUT_DIR/planning.gpkg (EPSG:4547, every layer styled for QGIS).
+    OUT_DIR/planning.gpkg (EPSG:4547, every layer styled for QGIS), and the report as
+    OUT_DIR/report.xlsx and MAPS_DIR/report.html (linked from the maps).
     Each file is replaced atomically: a failed build leaves the previous files intact.
     """
     run = run_check(layers_dir=layers_dir, targets_path=targets_path)
@@ -64,7 +66,12 @@ def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, map
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     for name in outputs:
         click.echo(f"wrote {out_dir / name}")
-    for path in write_maps(run, maps_dir):
+    for path in write_maps(run, maps_dir, extra_links={"报告 Report": "report.html"}):
+        click.echo(f"wrote {path}")
+    for path in (
+        write_report(run, out_dir / "report.xlsx", overwrite=True),
+        write_report(run, maps_dir / "report.html", overwrite=True),
+    ):
         click.echo(f"wrote {path}")
     report = export(run, out_dir / "planning.gpkg", overwrite=True)
     click.echo(f"wrote {report.paths[0]} (GeoPackage, {report.crs}, styled for QGIS)")

@@ -1,0 +1,85 @@
+"""``gis report`` and ``gis diff``: reports for analysts, and what changed between two versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gis.cli._options import emit, handle_errors, layers_option, overwrite_option, targets_option
+from gis.diff import diff_versions, load_version
+from gis.pipeline import run_check
+from gis.report import write_report
+
+
+@click.command("report")
+@layers_option
+@targets_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="FILE.xlsx, FILE.html or FILE.md.",
+)
+@overwrite_option
+@handle_errors
+def report_command(layers_dir: Path | None, targets_path: Path | None, output: Path, overwrite: bool) -> None:
+    """Write the land-target report: per district, district totals with charts, consistency, floor areas, provenance.
+
+    A spreadsheet has one sheet per view (frozen headers, filters, number formats, colours by
+    status); an HTML report is one file that works with no network and prints on A4.
+    """
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    click.echo(f"wrote {write_report(run, output, overwrite=overwrite)}")
+
+
+@click.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to FILE instead of the terminal.",
+)
+@overwrite_option
+@handle_errors
+def diff_command(old: str, new: str, fmt: str, output: Path | None, overwrite: bool) -> None:
+    """Compare two versions of the layers: OLD and NEW are layers folders, GeoPackages or git revisions.
+
+    Lists features added, removed and changed (area delta, changed fields) and targets whose
+    status changed. Example: gis diff HEAD~1 HEAD
+    """
+    from gis._atomic import check_output
+
+    if output is not None:
+        check_output(output, overwrite=overwrite)
+    d = diff_versions(load_version(old), load_version(new))
+    features, targets = d["features"], d["targets"]
+    if fmt == "json":
+        doc = {
+            "old": old,
+            "new": new,
+            "features": json.loads(features.to_json(orient="records", force_ascii=False)),
+            "targets": json.loads(targets.to_json(orient="records", force_ascii=False)),
+        }
+        text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    elif fmt == "csv":
+        rows = features.assign(kind="feature")
+        text = rows.to_csv(index=False, float_format="%.4f") + "\n" + targets.assign(kind="target").to_csv(index=False)
+    else:
+        lines = [f"{old} -> {new}: {len(features)} features changed, {len(targets)} targets changed status"]
+        for r, dh in zip(features.itertuples(index=False), features["delta_ha"].astype(float).tolist(), strict=True):
+            delta = "" if dh != dh else f" {dh:+.2f} ha"  # NaN: an added or removed feature
+            lines.append(
+                f"  {r.change:<8} {r.fid}  {r.name_zh}{delta}"
+                + (f"  ({r.fields})" if isinstance(r.fields, str) else "")
+            )
+        for r in targets.itertuples(index=False):
+            lines.append(f"  status   {r.target_id}: {r.status_before} -> {r.status_after}")
+        text = "\n".join(lines) + "\n"
+    emit(text, output, what=f"{len(features)} features, {len(targets)} targets", bom=fmt == "csv")

@@ -1,0 +1,154 @@
+"""Compare two versions of the layers: features added, removed and changed, targets whose status changed.
+
+A version is a layers folder, a git revision of the repository's ``layers/`` (``HEAD~1``,
+``v1.0``, a commit), or a GeoPackage written by ``gis export``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+
+from gis import settings
+from gis.crs import AREA_CRS
+from gis.errors import InputError, InputFileError
+from gis.export import TARGETS_TABLE
+from gis.pipeline import run_check
+
+_FILES = (*(f"{n}.geojson" for n in settings.LAYER_NAMES), "districts.geojson", "targets.csv")
+
+
+@dataclass
+class Version:
+    """One side of a comparison: its features (fid, layer, name_zh, area_ha, attributes) and target statuses."""
+
+    label: str
+    features: pd.DataFrame
+    statuses: pd.Series  # target_id -> status
+
+
+def load_version(spec: str, *, repo: Path | None = None) -> Version:
+    """Load a version from a folder, a GeoPackage or a git revision of ``layers/``."""
+    path = Path(spec)
+    if path.is_dir():
+        return _from_check(spec, path)
+    if path.suffix.lower() == ".gpkg":
+        if not path.is_file():
+            raise InputFileError(f"{path}: no such GeoPackage.")
+        return _from_gpkg(path)
+    return _from_git(spec, repo or Path.cwd())
+
+
+def _from_check(label: str, layers_dir: Path) -> Version:
+    run = run_check(layers_dir=layers_dir)
+    cols = ["fid", "layer", "name_zh", "area_ha", *[f for f in settings.FEATURE_FIELDS if f not in ("fid", "name_zh")]]
+    features = pd.DataFrame(run.features[cols]).assign(wkb=run.features.geometry.to_crs(AREA_CRS).normalize().to_wkb())
+    return Version(label, features, run.results.set_index("target_id")["status"])
+
+
+def _from_gpkg(path: Path) -> Version:
+    frames = []
+    try:
+        for name in settings.LAYER_NAMES:
+            gdf = pyogrio.read_dataframe(path, layer=name)
+            gdf = gdf.rename(columns={"feature_id": "fid"})
+            gdf["layer"] = name
+            gdf["wkb"] = gdf.geometry.to_crs(AREA_CRS).normalize().to_wkb()
+            frames.append(pd.DataFrame(gdf.drop(columns="geometry")))
+        targets = pyogrio.read_dataframe(path, layer=TARGETS_TABLE, read_geometry=False)
+    except Exception as exc:
+        raise InputFileError(f"{path}: is not a GeoPackage written by gis export ({exc}).") from exc
+    features = pd.concat(frames, ignore_index=True)
+    return Version(path.name, features, targets.set_index("target_id")["status"])
+
+
+def _from_git(rev: str, repo: Path) -> Version:
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True)
+
+    if git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").returncode != 0:
+        raise InputError(f"{rev!r} is neither a layers folder, a GeoPackage nor a git revision of {repo.name}.")
+    tmp = Path(tempfile.mkdtemp(prefix="gis-diff-"))
+    for name in _FILES:
+        shown = git("show", f"{rev}:layers/{name}")
+        if shown.returncode != 0:
+            raise InputError(f"revision {rev} has no layers/{name}: {shown.stderr.decode(errors='replace').strip()}")
+        (tmp / name).write_bytes(shown.stdout)
+    return _from_check(rev, tmp)
+
+
+def diff_versions(old: Version, new: Version) -> dict[str, pd.DataFrame]:
+    """Return ``features`` (added, removed, changed with area delta and changed fields) and ``targets`` (status changed)."""
+    a = old.features.set_index("fid")
+    b = new.features.set_index("fid")
+    compared = [f for f in settings.FEATURE_FIELDS if f != "fid" and f in a.columns and f in b.columns]
+    rows = []
+    for fid in sorted(set(a.index) | set(b.index)):
+        if fid not in a.index:
+            rows.append(
+                {
+                    "change": "added",
+                    "fid": fid,
+                    "layer": b.at[fid, "layer"],
+                    "name_zh": b.at[fid, "name_zh"],
+                    "area_before_ha": None,
+                    "area_after_ha": b.at[fid, "area_ha"],
+                }
+            )
+            continue
+        if fid not in b.index:
+            rows.append(
+                {
+                    "change": "removed",
+                    "fid": fid,
+                    "layer": a.at[fid, "layer"],
+                    "name_zh": a.at[fid, "name_zh"],
+                    "area_before_ha": a.at[fid, "area_ha"],
+                    "area_after_ha": None,
+                }
+            )
+            continue
+        fields = [f for f in compared if _differs(a.at[fid, f], b.at[fid, f])]
+        if abs(_area(a, fid) - _area(b, fid)) > 1e-4 or a.loc[fid, "wkb"] != b.loc[fid, "wkb"]:
+            fields.insert(0, "geometry")
+        if fields:
+            rows.append(
+                {
+                    "change": "changed",
+                    "fid": fid,
+                    "layer": b.at[fid, "layer"],
+                    "name_zh": b.at[fid, "name_zh"],
+                    "area_before_ha": a.at[fid, "area_ha"],
+                    "area_after_ha": b.at[fid, "area_ha"],
+                    "fields": ", ".join(fields),
+                }
+            )
+    features = pd.DataFrame(
+        rows, columns=["change", "fid", "layer", "name_zh", "area_before_ha", "area_after_ha", "fields"]
+    )
+    features["delta_ha"] = pd.to_numeric(features["area_after_ha"]) - pd.to_numeric(features["area_before_ha"])
+    ids = sorted(set(old.statuses.index) | set(new.statuses.index))
+    trows = [
+        {"target_id": t, "status_before": old.statuses.get(t), "status_after": new.statuses.get(t)}
+        for t in ids
+        if old.statuses.get(t) != new.statuses.get(t)
+    ]
+    return {
+        "features": features,
+        "targets": pd.DataFrame(trows, columns=["target_id", "status_before", "status_after"]),
+    }
+
+
+def _area(frame: pd.DataFrame, fid: str) -> float:
+    return float(frame["area_ha"].loc[fid])
+
+
+def _differs(x: object, y: object) -> bool:
+    if (x is None or x != x) and (y is None or y != y):  # both missing (None or NaN)
+        return False
+    return bool(x != y)

