@@ -71,6 +71,7 @@ def views(run: CheckRun) -> list[View]:
     out = [View("summary", "概览 Summary", _summary(r), "每区目标按状态计数 / targets per district and status")]
     for code, (zh, en) in settings.DISTRICTS.items():
         rows = own[(own["district"] == code) & (own["scope"] != "aggregate") & (own["metric"] == "area")]
+        rows = rows.sort_values(["layer", "target_id"], kind="stable")  # per district, then per layer
         out.append(
             View(f"district-{code}", f"{zh} {en}", _targets(rows), f"{zh}的每个用地数值 / every land figure of {en}")
         )

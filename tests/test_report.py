@@ -166,3 +166,14 @@ def test_report_and_diff_cli(tmp_path, test_layers):
     assert {f["fid"] for f in doc["features"]} == {"TT-PK-01", "TT-PK-02", "TT-RU-01-D"}
     result = runner.invoke(cli, ["diff", str(old), str(new), "-f", "csv", "-o", str(tmp_path / "d.csv")])
     assert result.exit_code == 0 and (tmp_path / "d.csv").read_bytes().startswith("\ufeff".encode())
+
+
+def test_every_target_appears_in_the_report(run):
+    from gis.report import views
+
+    shown = set()
+    for v in views(run):
+        if "target_id" in v.table.columns:
+            shown |= set(v.table["target_id"])
+    table = pd.read_csv(REPO / "layers" / "targets.csv", dtype=str)
+    assert set(table["target_id"]) <= shown
