@@ -45,7 +45,7 @@ def load_version(spec: str, *, repo: Path | None = None) -> Version:
 
 
 def _from_check(label: str, layers_dir: Path) -> Version:
-    run = run_check(layers_dir=layers_dir)
+    run = run_check(layers_dir=layers_dir, missing_ok=True)  # a deleted feature is what a diff reports
     cols = ["fid", "layer", "name_zh", "area_ha", *[f for f in settings.FEATURE_FIELDS if f not in ("fid", "name_zh")]]
     features = pd.DataFrame(run.features[cols]).assign(wkb=run.features.geometry.to_crs(AREA_CRS).normalize().to_wkb())
     return Version(label, features, run.results.set_index("target_id")["status"])
@@ -71,15 +71,22 @@ def _from_git(rev: str, repo: Path) -> Version:
     def git(*args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True)
 
+    if git("rev-parse", "--git-dir").returncode != 0:
+        raise InputError(
+            f"{rev!r} is not a folder or a GeoPackage, and {repo} is not inside a git repository "
+            "to read it as a revision from. Run gis diff from the repository's folder."
+        )
     if git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").returncode != 0:
         raise InputError(f"{rev!r} is neither a layers folder, a GeoPackage nor a git revision of {repo.name}.")
-    tmp = Path(tempfile.mkdtemp(prefix="gis-diff-"))
-    for name in _FILES:
-        shown = git("show", f"{rev}:layers/{name}")
-        if shown.returncode != 0:
-            raise InputError(f"revision {rev} has no layers/{name}: {shown.stderr.decode(errors='replace').strip()}")
-        (tmp / name).write_bytes(shown.stdout)
-    return _from_check(rev, tmp)
+    with tempfile.TemporaryDirectory(prefix="gis-diff-") as tmp:
+        for name in _FILES:
+            shown = git("show", f"{rev}:layers/{name}")
+            if shown.returncode != 0:
+                raise InputError(
+                    f"revision {rev} has no layers/{name}: the layers did not exist yet, or lived elsewhere."
+                )
+            (Path(tmp) / name).write_bytes(shown.stdout)
+        return _from_check(rev, Path(tmp))
 
 
 def diff_versions(old: Version, new: Version) -> dict[str, pd.DataFrame]:

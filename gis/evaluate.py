@@ -145,7 +145,9 @@ def _half_step(decimals: int, factor: float) -> float:
     return 0.5 * 10.0 ** (-decimals) * factor
 
 
-def validate_join(features: gpd.GeoDataFrame, targets: pd.DataFrame, *, targets_path: str = "targets") -> list[str]:
+def validate_join(
+    features: gpd.GeoDataFrame, targets: pd.DataFrame, *, targets_path: str = "targets", missing_ok: bool = False
+) -> list[str]:
     """Check that targets and features fit together; raise :class:`InputError` listing every misfit.
 
     Returns
@@ -162,6 +164,8 @@ def validate_join(features: gpd.GeoDataFrame, targets: pd.DataFrame, *, targets_
         if fid is None:
             continue
         if fid not in index.by_fid:
+            if missing_ok:  # comparing versions: a deleted feature's targets have no polygon
+                continue
             problems.append(
                 f"{where}: fid {fid} is no feature of any layer. Correct the fid, or add the feature to its layer."
             )
@@ -281,6 +285,11 @@ def check_targets(
     part_rows: list[tuple[pd.Series, str, float]] = []
     for _, t in targets.iterrows():
         fid = t["fid"]
+        if fid is not None and fid not in index.by_fid:  # allowed only by validate_join(missing_ok=True)
+            rec = _base(t, None)
+            _with_values(rec, float(t["value"]), None, t["unit"], settings.NO_POLYGON)
+            records.append(rec)
+            continue
         feat = index.row(fid) if fid is not None else None
         rec = _base(t, feat)
         metric = t["metric"]

@@ -40,7 +40,9 @@ class CheckRun:
         }
 
 
-def run_check(*, layers_dir: Path | None = None, targets_path: Path | None = None) -> CheckRun:
+def run_check(
+    *, layers_dir: Path | None = None, targets_path: Path | None = None, missing_ok: bool = False
+) -> CheckRun:
     """Read the layers and targets, measure every feature and evaluate every target.
 
     Parameters
@@ -50,6 +52,9 @@ def run_check(*, layers_dir: Path | None = None, targets_path: Path | None = Non
         :func:`gis.settings.default_layers_dir`.
     targets_path
         Targets table (``.csv`` or ``.xlsx``); default ``targets.csv`` in ``layers_dir``.
+    missing_ok
+        A target naming a feature no layer has is ``no polygon`` instead of an error (for
+        comparing versions, where a feature was deleted).
     """
     layers_dir = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
     targets_path = Path(targets_path) if targets_path is not None else layers_dir / "targets.csv"
@@ -57,7 +62,7 @@ def run_check(*, layers_dir: Path | None = None, targets_path: Path | None = Non
     targets = read_targets(targets_path)
     log.info("read %d features and %d targets", sum(len(layers[n]) for n in settings.LAYER_NAMES), len(targets))
     features = measure_features(layers)
-    notes = validate_join(features, targets, targets_path=str(targets_path))
+    notes = validate_join(features, targets, targets_path=str(targets_path), missing_ok=missing_ok)
     for note in notes:
         log.info(note)
     results = check_targets(features, targets, districts=layers["districts"])

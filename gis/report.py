@@ -26,6 +26,7 @@ FORMATS: tuple[str, ...] = (".xlsx", ".html", ".md")
 #: Report columns: result column -> bilingual header.
 COLUMNS: dict[str, str] = {
     "target_id": "编号 Target",
+    "district": "区 District",
     "layer": "图层 Layer",
     "fid": "图斑 Feature",
     "name_zh": "名称 Name",
@@ -56,6 +57,7 @@ class View:
 def _targets(results: pd.DataFrame) -> pd.DataFrame:
     out = results.copy()
     out["layer"] = [settings.LAYER_TITLES.get(v, (v, v))[0] if isinstance(v, str) else None for v in out["layer"]]
+    out["district"] = [settings.DISTRICTS.get(v, (v, v))[0] if isinstance(v, str) else None for v in out["district"]]
     out["citation"] = [
         f"{settings.SOURCES.get(f, f)} · {r}" if isinstance(f, str) else None
         for f, r in zip(out["source_file"], out["source_ref"], strict=True)
@@ -68,12 +70,24 @@ def views(run: CheckRun) -> list[View]:
     """Return the report's views of a finished check."""
     r = run.results
     own = r[~r["metric"].isin(DERIVED_METRICS)]
-    out = [View("summary", "概览 Summary", _summary(r), "每区目标按状态计数 / targets per district and status")]
+    out = [
+        View(
+            "summary",
+            "概览 Summary",
+            _summary(r),
+            "每区目标与一致性检查按状态计数 / targets and derived consistency checks per district and status",
+        )
+    ]
     for code, (zh, en) in settings.DISTRICTS.items():
-        rows = own[(own["district"] == code) & (own["scope"] != "aggregate") & (own["metric"] == "area")]
+        rows = own[own["district"] == code]  # every figure of the district: features, totals, floor areas, plot ratios
         rows = rows.sort_values(["layer", "target_id"], kind="stable")  # per district, then per layer
         out.append(
-            View(f"district-{code}", f"{zh} {en}", _targets(rows), f"{zh}的每个用地数值 / every land figure of {en}")
+            View(
+                f"district-{code}",
+                f"{zh} {en}",
+                _targets(rows),
+                f"{zh}的全部规划数值 / every figure the plans give for {en}",
+            )
         )
     aggregates = own[(own["scope"] == "aggregate") & (own["metric"] == "area")]
     out.append(
@@ -155,6 +169,7 @@ def _xlsx(vs: list[View], path: Path) -> None:
     wb = Workbook()
     wb.remove(wb.active)
     fills = {s: PatternFill("solid", fgColor=c.lstrip("#")) for s, c in style.STATUS_COLORS.items()}
+    white = Font(color="FFFFFF")  # readable on the dark fills
     for v in vs:
         ws = wb.create_sheet(v.title[:31])
         table = v.table.rename(columns=COLUMNS)
@@ -184,6 +199,8 @@ def _xlsx(vs: list[View], path: Path) -> None:
                 for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                     if cell.value in fills:
                         cell.fill = fills[cell.value]
+                        if cell.value in (settings.MET, settings.OVER):
+                            cell.font = white
         ws.freeze_panes = "A2"
         if ws.max_row > 1:
             ws.auto_filter.ref = ws.dimensions

@@ -44,15 +44,19 @@ def test_spreadsheet_matches_the_check(run, tmp_path):
             assert row[col[COLUMNS["measured"]]] == pytest.approx(results.loc[tid, "measured"])
             assert row[col[COLUMNS["delta_pct"]]] == pytest.approx(results.loc[tid, "delta_pct"] / 100)
         n += 1
-    own = results[(results["district"] == "440307") & (results["scope"] != "aggregate") & (results["metric"] == "area")]
-    assert n == len(own)
+    own = results[
+        (results["district"] == "440307")
+        & ~results["metric"].isin(["within_parent", "within_district", "planned_le_parent"])
+    ]
+    assert n == len(own) == 124  # every figure the plans give for Longgang
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
     status_col = col[COLUMNS["status"]] + 1
     assert ws.cell(2, col[COLUMNS["planned"]] + 1).number_format == "#,##0.00"
     assert ws.cell(2, col[COLUMNS["delta_pct"]] + 1).number_format == "0.0%"
     statuses = {ws.cell(r, status_col).value: ws.cell(r, status_col).fill.fgColor.rgb for r in range(2, ws.max_row + 1)}
     assert statuses["short"].upper().endswith("FDAE61") and statuses["within tolerance"].upper().endswith("A6D96A")
-    assert any("公园" in str(c.value) for c in ws["D"])  # Chinese names
+    names = [row[col[COLUMNS["name_zh"]]] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert "雪竹径公园" in names  # Chinese names
     floors = wb["建筑面积 Floor areas"]
     assert floors.max_row - 1 == int((run.results["metric"] == "floor_area").sum())
 
@@ -177,3 +181,19 @@ def test_every_target_appears_in_the_report(run):
             shown |= set(v.table["target_id"])
     table = pd.read_csv(REPO / "layers" / "targets.csv", dtype=str)
     assert set(table["target_id"]) <= shown
+
+
+def test_diff_reports_a_deleted_feature_that_targets_name(tmp_path, test_layers):
+    old, new = two_versions(tmp_path, test_layers)
+    path = new / "consolidation_zones.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"] = [f for f in doc["features"] if f["properties"]["fid"] != "TT-CZ-01-R"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    d = diff_versions(load_version(str(old)), load_version(str(new)))
+    f = d["features"].set_index("fid")
+    assert f.loc["TT-CZ-01-R", "change"] == "removed"
+    t = d["targets"].set_index("target_id")
+    assert t.loc["TT-03", "status_after"] == "no polygon"
+    result = CliRunner().invoke(cli, ["diff", str(old), str(new), "-f", "csv"])
+    table = pd.read_csv(__import__("io").StringIO(result.output))
+    assert set(table["kind"]) == {"feature", "target"} and "TT-CZ-01-R" in set(table["fid"].dropna())

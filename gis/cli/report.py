@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from gis.cli._options import emit, handle_errors, layers_option, overwrite_option, targets_option
 from gis.diff import diff_versions, load_version
@@ -68,15 +69,21 @@ def diff_command(old: str, new: str, fmt: str, output: Path | None, overwrite: b
             "targets": json.loads(targets.to_json(orient="records", force_ascii=False)),
         }
         text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
-    elif fmt == "csv":
-        rows = features.assign(kind="feature")
-        text = rows.to_csv(index=False, float_format="%.4f") + "\n" + targets.assign(kind="target").to_csv(index=False)
+    elif fmt == "csv":  # one table: a row per feature change or status change
+        rows = pd.concat([features.assign(kind="feature"), targets.assign(kind="target")], ignore_index=True)
+        text = rows.to_csv(index=False, float_format="%.4f")
     else:
         lines = [f"{old} -> {new}: {len(features)} features changed, {len(targets)} targets changed status"]
         for r, dh in zip(features.itertuples(index=False), features["delta_ha"].astype(float).tolist(), strict=True):
-            delta = "" if dh != dh else f" {dh:+.2f} ha"  # NaN: an added or removed feature
+            before, after = r.area_before_ha, r.area_after_ha
+            if r.change == "added":
+                delta = f" {float(after):.2f} ha"  # type: ignore[arg-type]
+            elif r.change == "removed":
+                delta = f" was {float(before):.2f} ha"  # type: ignore[arg-type]
+            else:
+                delta = f" {dh:+.2f} ha" if abs(dh) >= 0.005 else ""
             lines.append(
-                f"  {r.change:<8} {r.fid}  {r.name_zh}{delta}"
+                f"  {r.change:<8} {r.fid}  {r.name_zh} [{r.layer}]{delta}"
                 + (f"  ({r.fields})" if isinstance(r.fields, str) else "")
             )
         for r in targets.itertuples(index=False):
