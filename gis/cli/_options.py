@@ -48,6 +48,16 @@ district_option = click.option(
     help="Only this district: 440307/longgang/龙岗, 440309/longhua/龙华, 440310/pingshan/坪山.",
 )
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+format_option = click.option(
+    "-f", "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to FILE instead of the terminal.",
+)
 
 
 def handle_errors(func: F) -> F:

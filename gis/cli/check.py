@@ -8,9 +8,18 @@ from pathlib import Path
 import click
 
 from gis._atomic import check_output
-from gis.cli._options import district_option, emit, handle_errors, layers_option, overwrite_option, targets_option
+from gis.cli._options import (
+    district_option,
+    emit,
+    format_option,
+    handle_errors,
+    layers_option,
+    output_option,
+    overwrite_option,
+    targets_option,
+)
 from gis.evaluate import exit_code
-from gis.output import FORMATS, format_results
+from gis.output import format_results
 from gis.pipeline import run_check
 
 
@@ -18,14 +27,8 @@ from gis.pipeline import run_check
 @layers_option
 @targets_option
 @district_option
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to FILE instead of the terminal.",
-)
+@format_option
+@output_option
 @overwrite_option
 @handle_errors
 def check(

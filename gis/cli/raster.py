@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from gis._atomic import check_output
-from gis.cli._options import emit, handle_errors, layers_option, overwrite_option, targets_option
+from gis.cli._options import (
+    emit,
+    format_option,
+    handle_errors,
+    layers_option,
+    output_option,
+    overwrite_option,
+    targets_option,
+)
 from gis.output import display_width
 from gis.pipeline import run_check
 from gis.raster import class_areas, rasterize_land_use, write_land_use, zonal_statistics
@@ -61,14 +69,8 @@ def rasterize_command(
     default=None,
     help="Treat the raster as classes or values (default: classes if it has a colour table).",
 )
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to FILE instead of the terminal.",
-)
+@format_option
+@output_option
 @overwrite_option
 @handle_errors
 def zonal_command(

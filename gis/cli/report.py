@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gis.cli._options import emit, handle_errors, layers_option, overwrite_option, targets_option
+from gis.cli._options import (
+    emit,
+    format_option,
+    handle_errors,
+    layers_option,
+    output_option,
+    overwrite_option,
+    targets_option,
+)
 from gis.diff import diff_versions, load_version
 from gis.pipeline import run_check
 from gis.report import write_report
@@ -39,14 +47,8 @@ def report_command(layers_dir: Path | None, targets_path: Path | None, output: P
 @click.command("diff")
 @click.argument("old")
 @click.argument("new")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to FILE instead of the terminal.",
-)
+@format_option
+@output_option
 @overwrite_option
 @handle_errors
 def diff_command(old: str, new: str, fmt: str, output: Path | None, overwrite: bool) -> None:
