@@ -432,23 +432,36 @@ def _within_parent(features: gpd.GeoDataFrame, index: _Index) -> list[dict[str, 
     return records
 
 
-def _within_district(features: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> list[dict[str, object]]:
-    """Check that every feature lies inside its district: only features that stick out are listed."""
+def district_shares(features: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Series:
+    """Return the percentage of each feature's area (EPSG:4547) that lies inside its own district.
+
+    The result is indexed like ``features``; it is NaN where the district is not in ``districts``
+    or the feature has no area.
+    """
     projected = features.geometry.to_crs(AREA_CRS)
     boundary = dict(zip(districts["district"], districts.geometry.to_crs(AREA_CRS), strict=True))
-    records = []
-    for i, row in features.iterrows():
-        district = boundary.get(row["district"])
+    shares = {}
+    for i, name in features["district"].items():
+        district = boundary.get(name)
         geom = projected.loc[i]
-        if district is None or not geom.area:
-            continue
-        share = float(geom.intersection(district).area / geom.area * 100.0)
-        if share < settings.WITHIN_PARENT_PCT:
-            note = (
-                f"share of {row['fid']} inside district {row['district']}; "
-                "redraw it inside its district or correct field district"
-            )
-            records.append(_share_record(row, "within_district", share, note))
+        shares[i] = (
+            float(geom.intersection(district).area / geom.area * 100.0)
+            if district is not None and geom.area
+            else math.nan
+        )
+    return pd.Series(shares, index=features.index, dtype=float)
+
+
+def _within_district(features: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> list[dict[str, object]]:
+    """Check that every feature lies inside its district: only features that stick out are listed."""
+    shares = district_shares(features, districts)
+    records = []
+    for i, row in features[shares < settings.WITHIN_PARENT_PCT].iterrows():
+        note = (
+            f"share of {row['fid']} inside district {row['district']}; "
+            "redraw it inside its district or correct field district"
+        )
+        records.append(_share_record(row, "within_district", shares.loc[i], note))
     return records
 
 

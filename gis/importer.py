@@ -25,6 +25,7 @@ from gis import settings
 from gis._atomic import write_text_atomic
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
+from gis.evaluate import district_shares
 from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES
 from gis.read import read_layers, validate_layer
 
@@ -333,21 +334,12 @@ def _merge(current: gpd.GeoDataFrame, incoming: gpd.GeoDataFrame, *, replace: bo
 
 
 def _district_problems(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, source: str, layer: str) -> list[str]:
-    projected = gdf.geometry.to_crs(AREA_CRS)
-    bounds = dict(zip(districts["district"], districts.geometry.to_crs(AREA_CRS), strict=True))
-    out = []
-    for i, row in gdf.iterrows():
-        district = bounds.get(row["district"])
-        geom = projected.loc[i]
-        if district is None or not geom.area:
-            continue
-        share = geom.intersection(district).area / geom.area * 100
-        if share < settings.WITHIN_PARENT_PCT:
-            out.append(
-                f"{source}: layer {layer}, feature {row['fid']}: only {share:.1f} % of it lies inside district "
-                f"{row['district']}. Redraw it inside the district, correct field district, or check the frame (--from-crs)."
-            )
-    return out
+    shares = district_shares(gdf, districts)
+    return [
+        f"{source}: layer {layer}, feature {row['fid']}: only {shares.loc[i]:.1f} % of it lies inside district "
+        f"{row['district']}. Redraw it inside the district, correct field district, or check the frame (--from-crs)."
+        for i, row in gdf[shares < settings.WITHIN_PARENT_PCT].iterrows()
+    ]
 
 
 def _diff(plan: ImportPlan, current: gpd.GeoDataFrame, result: gpd.GeoDataFrame) -> None:

@@ -51,13 +51,11 @@ overwrite_option = click.option("--overwrite", is_flag=True, help="Replace an ex
 format_option = click.option(
     "-f", "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
-output_option = click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to FILE instead of the terminal.",
-)
+
+
+def output_option(help: str = "Write to FILE instead of the terminal.", *, required: bool = False) -> Callable[[F], F]:
+    """Return the -o/--output FILE option with this help text."""
+    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=required, help=help)
 
 
 def handle_errors(func: F) -> F:

@@ -28,7 +28,7 @@ from gis.pipeline import run_check
 @targets_option
 @district_option
 @format_option
-@output_option
+@output_option()
 @overwrite_option
 @handle_errors
 def check(

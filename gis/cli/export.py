@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gis.cli._options import handle_errors, layers_option, overwrite_option, targets_option
+from gis.cli._options import handle_errors, layers_option, output_option, overwrite_option, targets_option
 from gis.export import EXPORT_CRS, export
 from gis.pipeline import run_check
 from gis.settings import LAYER_NAMES
@@ -15,13 +15,7 @@ from gis.settings import LAYER_NAMES
 @click.command("export")
 @layers_option
 @targets_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="Output file: .gpkg, .geojson, .fgb, .parquet or .shp.",
-)
+@output_option("Output file: .gpkg, .geojson, .fgb, .parquet or .shp.", required=True)
 @click.option(
     "--crs",
     type=click.Choice(EXPORT_CRS),

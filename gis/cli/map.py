@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from gis._atomic import check_output
-from gis.cli._options import district_option, handle_errors, layers_option, overwrite_option, targets_option
+from gis.cli._options import (
+    district_option,
+    handle_errors,
+    layers_option,
+    output_option,
+    overwrite_option,
+    targets_option,
+)
 from gis.pipeline import run_check
 from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
 
@@ -16,13 +23,7 @@ from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
 @layers_option
 @targets_option
 @district_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="HTML file (default: maps/index.html, or maps/<district>.html with --district).",
-)
+@output_option("HTML file (default: maps/index.html, or maps/<district>.html with --district).")
 @click.option(
     "--basemap",
     type=click.Choice(BASEMAPS),

@@ -26,9 +26,7 @@ from gis.settings import LAYER_NAMES
 @click.command("rasterize")
 @layers_option
 @targets_option
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="GeoTIFF to write."
-)
+@output_option("GeoTIFF to write.", required=True)
 @click.option(
     "--resolution", type=float, default=10.0, show_default=True, help="Pixel size, in the units of --crs (metres)."
 )
@@ -70,7 +68,7 @@ def rasterize_command(
     help="Treat the raster as classes or values (default: classes if it has a colour table).",
 )
 @format_option
-@output_option
+@output_option()
 @overwrite_option
 @handle_errors
 def zonal_command(

@@ -25,13 +25,7 @@ from gis.report import write_report
 @click.command("report")
 @layers_option
 @targets_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="FILE.xlsx, FILE.html or FILE.md.",
-)
+@output_option("FILE.xlsx, FILE.html or FILE.md.", required=True)
 @overwrite_option
 @handle_errors
 def report_command(layers_dir: Path | None, targets_path: Path | None, output: Path, overwrite: bool) -> None:
@@ -48,7 +42,7 @@ def report_command(layers_dir: Path | None, targets_path: Path | None, output: P
 @click.argument("old")
 @click.argument("new")
 @format_option
-@output_option
+@output_option()
 @overwrite_option
 @handle_errors
 def diff_command(old: str, new: str, fmt: str, output: Path | None, overwrite: bool) -> None:
