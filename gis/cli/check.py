@@ -11,6 +11,7 @@ from gis._atomic import check_output
 from gis.cli._options import (
     district_option,
     emit,
+    encoding_option,
     format_option,
     handle_errors,
     layers_option,
@@ -26,6 +27,7 @@ from gis.pipeline import run_check
 @click.command()
 @layers_option
 @targets_option
+@encoding_option
 @district_option
 @format_option
 @output_option()
@@ -34,6 +36,7 @@ from gis.pipeline import run_check
 def check(
     layers_dir: Path | None,
     targets_path: Path | None,
+    encoding: str | None,
     district: str | None,
     fmt: str,
     output: Path | None,
@@ -46,7 +49,7 @@ def check(
     """
     if output is not None:
         check_output(output, overwrite=overwrite)
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     results = run.results if district is None else run.results[run.results["district"] == district]
     if fmt == "json":
         text = format_results(results, fmt, meta={**run.meta(), "district": district}, notes=run.notes)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from gis.cli._options import handle_errors, layers_option, output_option, overwrite_option, targets_option
+from gis.cli._options import (
+    handle_errors,
+    layers_option,
+    output_option,
+    overwrite_option,
+    targets_option,
+)
 from gis.export import EXPORT_CRS, export
 from gis.pipeline import run_check
 from gis.settings import LAYER_NAMES
@@ -15,6 +21,12 @@ from gis.settings import LAYER_NAMES
 @click.command("export")
 @layers_option
 @targets_option
+@click.option(
+    "--input-encoding",
+    default=None,
+    metavar="NAME",
+    help="Text encoding of the layers and the targets table when not UTF-8 (e.g. gbk).",
+)
 @output_option("Output file: .gpkg, .geojson, .fgb, .parquet or .shp.", required=True)
 @click.option(
     "--crs",
@@ -39,6 +51,7 @@ from gis.settings import LAYER_NAMES
 def export_command(
     layers_dir: Path | None,
     targets_path: Path | None,
+    input_encoding: str | None,
     output: Path,
     crs: str | None,
     driver: str | None,
@@ -55,7 +68,7 @@ def export_command(
     The file is written beside the target and moved into place; an existing file is kept
     unless --overwrite is given.
     """
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=input_encoding)
     report = export(run, output, crs=crs, driver=driver, encoding=encoding, layer=layer, overwrite=overwrite)
     counts = ", ".join(f"{name} {n}" for name, n in report.layers.items())
     click.echo(f"wrote {output} ({report.driver}, {report.crs}): {counts}")
