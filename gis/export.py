@@ -29,7 +29,7 @@ from gis._atomic import atomic_path, check_output
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
 from gis.pipeline import CheckRun
-from gis.qgis_style import district_qml, qml_for, sld_for
+from gis.qgis_style import district_qml, qa_qml, qml_for, sld_for
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ SHAPEFILE_NAMES: dict[str, str] = {
     "location_basis": "loc_basis",
     "location_confidence": "loc_conf",
 }
+QA_TABLE = "qa_findings"
 TARGETS_TABLE = "target_results"
 
 
@@ -327,10 +328,24 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
         targets = target_table(run)
         pyogrio.write_dataframe(targets, tmp, layer=TARGETS_TABLE, driver="GPKG")
         counts[TARGETS_TABLE] = len(targets)
+        notes = []
+        if run.qa is not None:  # the QA stage ran (gis build): its findings, a point each
+            findings = run.qa.frame().to_crs(crs).rename(columns={"fid": "feature_id", "other_fid": "other_feature_id"})
+            pyogrio.write_dataframe(
+                findings,
+                tmp,
+                layer=QA_TABLE,
+                driver="GPKG",
+                geometry_type="Point",
+                layer_metadata={"description": "QA findings (gis qa): severity, check, feature, area, message"},
+            )
+            counts[QA_TABLE] = len(findings)
+            styles.append(_style_row(QA_TABLE, qa_qml(), None, built))
+        else:
+            notes.append("no QA-findings layer: the QA stage runs in gis build (or run gis qa)")
         pyogrio.write_dataframe(
             pd.DataFrame(styles), tmp, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"}
         )
-    notes = ["no QA-findings layer: the QA stage does not exist yet"]
     return ExportReport([path], "GPKG", crs, layers=counts, notes=notes)
 
 

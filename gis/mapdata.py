@@ -281,6 +281,7 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
         for r in results[results["scope"] == "aggregate"].itertuples(index=False)
     ]
     shown = set(features["fid"])
+    qa = _qa_findings(run, shown if district is not None else None, in_frame)
     all_geoms = np.concatenate([in_frame(districts.geometry.array), in_frame(features.geometry.array)])
     # open on the features (Longgang's outline also holds Dapeng, which the plans do not cover);
     # a map with no features opens on its districts, an empty one on the three districts
@@ -307,11 +308,35 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
             "geom": encode_geometries(in_frame(districts.geometry.array)),
         },
         "aggregates": aggregates,
+        "qa": qa,
         "statusColors": style.STATUS_COLORS,
         "statusZh": style.STATUS_ZH,
         "districtStyle": style.DISTRICT_STYLE.to_dict(),
         "districtNames": {code: list(names) for code, names in settings.DISTRICTS.items()},
     }
+
+
+def _qa_findings(run: CheckRun, shown: set[str] | None, in_frame: Any) -> list[dict[str, Any]]:
+    """Return the QA findings that have a place (of the shown features only, for a district map)."""
+    if run.qa is None:
+        return []
+    frame = run.qa.frame()
+    keep = frame.geometry.notna() & (frame["fid"].isin(list(shown)) if shown is not None else True)
+    frame = frame[keep]
+    points = in_frame(frame.geometry.array)
+    return [
+        {
+            "s": r.severity,
+            "c": r.check,
+            "l": _text(r.layer),
+            "f": _text(r.fid),
+            "o": _text(r.other_fid),
+            "a": _num(r.area_m2, 1),
+            "m": r.message,
+            "xy": [round(float(pt.y), 6), round(float(pt.x), 6)],
+        }
+        for r, pt in zip(frame.itertuples(index=False), points, strict=True)
+    ]
 
 
 def title(district: str | None) -> str:

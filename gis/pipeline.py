@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -28,6 +29,8 @@ class CheckRun:
     districts: gpd.GeoDataFrame
     results: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: The findings of the QA stage (:class:`gis.qa.QaReport`) when it ran: the GeoPackage and the maps show them.
+    qa: Any = None
 
     def meta(self) -> dict[str, str]:
         """Return provenance for outputs (no machine paths: folder and file names only)."""

@@ -144,6 +144,50 @@ def district_qml() -> str:
 """
 
 
+#: Colours of QA findings by severity (the web map uses the same).
+QA_COLORS: dict[str, str] = {"error": "#c0392b", "warning": "#e67e22"}
+
+
+def qa_qml() -> str:
+    """Return the QML of the QA findings layer: a point per finding, red for errors, orange for warnings."""
+    symbols, categories = [], []
+    for i, (severity, color) in enumerate(QA_COLORS.items()):
+        symbols.append(
+            f"""      <symbol type="marker" name="{i}" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option type="QString" name="color" value="{_rgba(color)}"/>
+            <Option type="QString" name="name" value="circle"/>
+            <Option type="QString" name="outline_color" value="255,255,255,255"/>
+            <Option type="QString" name="outline_width" value="0.4"/>
+            <Option type="QString" name="size" value="3.2"/>
+          </Option>
+        </layer>
+      </symbol>"""
+        )
+        categories.append(f'      <category render="true" symbol="{i}" value="{severity}" label="{severity}"/>')
+    nl = "\n"
+    return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology|Labeling">
+  <renderer-v2 type="categorizedSymbol" attr="severity" symbollevels="0" forceraster="0">
+    <categories>
+{nl.join(categories)}
+    </categories>
+    <symbols>
+{nl.join(symbols)}
+    </symbols>
+  </renderer-v2>
+  <labeling type="simple">
+    <settings calloutType="simple">
+      <text-style fieldName="check" isExpression="0" fontFamily="Noto Sans CJK SC" fontSize="8" fontSizeUnit="Point" textColor="60,60,60,255" textOpacity="1"/>
+      <placement placement="1" dist="1.5" priority="5"/>
+    </settings>
+  </labeling>
+  <layerGeometryType>0</layerGeometryType>
+</qgis>
+"""
+
+
 def sld_for(layer: str, *, table: str) -> str:
     """Return an SLD 1.1 style of a thematic layer: the same rules as its QML."""
     rules = []

@@ -19,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import pyogrio.raw
 import shapely
@@ -42,6 +43,15 @@ def _require_file(path: Path, *, what: str) -> None:
         raise InputFileError(
             f"{path}: the file is empty (0 bytes; {what}). Restore it (e.g. git checkout -- {path.name}) or export it again."
         )
+
+
+def _is_utf8(path: Path) -> bool:
+    """Return whether a text file decodes as UTF-8."""
+    try:
+        path.read_bytes().decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _decodes_as_gbk(path: Path) -> str | None:
@@ -87,8 +97,7 @@ def _unreadable(path: Path, what: str, exc: Exception) -> InputFileError:
         try:
             json.loads(path.read_bytes())
         except json.JSONDecodeError as jexc:
-            size = path.stat().st_size
-            cut = jexc.pos >= size - 2
+            cut = jexc.pos >= len(jexc.doc.rstrip()) - 1
             why = "the file ends in the middle of the data (cut off?)" if cut else "a JSON syntax error"
             return InputFileError(
                 f"{path}: {what} is not complete JSON: {why} at line {jexc.lineno}, column {jexc.colno} "
@@ -111,6 +120,8 @@ def _ogr_read(
     pyogrio's classic reader.
     """
     what = f"layer {layer}"
+    if encoding is not None and (path.suffix.lower() == ".gpkg" or _is_utf8(path)):
+        encoding = None  # --encoding is for the files that need it; a GeoPackage's text is always UTF-8
     try:
         with warnings.catch_warnings():  # GDAL warns of unclosed rings; they are reported per feature
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -119,6 +130,10 @@ def _ogr_read(
                 geom_col = meta.get("geometry_name") or "wkb_geometry"
                 if geom_col not in table.column_names:
                     raise InputError(f"{path}: {what} has no geometry. Save the layer with its polygons.")
+                try:
+                    table.validate(full=True)  # GDAL passes bytes through: text that is not UTF-8 fails here
+                except pa.ArrowInvalid as exc:
+                    raise UnicodeDecodeError("utf-8", b"", 0, 1, str(exc)) from exc
                 wkb = table.column(geom_col).to_numpy(zero_copy_only=False)
                 fields = table.drop_columns([geom_col]).to_pandas()
             else:
@@ -346,10 +361,25 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
     notes = gdf["_geometry_note"].to_numpy() if "_geometry_note" in gdf.columns else np.full(len(gdf), None)
     findings: list[Finding] = []
 
-    def add(i: Any, check: str, message: str, geometry: shapely.Geometry | None = None, severity: str = ERROR) -> None:
+    def add(
+        i: Any,
+        check: str,
+        message: str,
+        geometry: shapely.Geometry | None = None,
+        severity: str = ERROR,
+        area_m2: float | None = None,
+    ) -> None:
         findings.append(
             Finding(
-                severity, check, message, source=source, layer=layer, fid=labels[i], field="geometry", geometry=geometry
+                severity,
+                check,
+                message,
+                source=source,
+                layer=layer,
+                fid=labels[i],
+                field="geometry",
+                geometry=geometry,
+                area_m2=area_m2,
             )
         )
 
@@ -372,7 +402,7 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
     invalid[checkable] = ~shapely.is_valid(arr[checkable])
     source_crs = gdf.attrs.get("source_crs", "EPSG:4326")
     for i in np.flatnonzero(missing | ~polygonal | nonfinite | outside | invalid):
-        if notes[i] is not None:
+        if isinstance(notes[i], str):
             add(
                 i,
                 "unclosed_ring" if "not closed" in notes[i] else "unreadable_geometry",
@@ -428,6 +458,7 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
                 f"repaired as drawn it would measure {after / 1e4:.4f} ha instead of {before / 1e4:.4f} ha "
                 f"({(after - before) / 1e4:+.4f} ha).",
                 location,
+                area_m2=round(float(after - before), 2),
             )
     has_z = gdf.attrs.get("has_z")
     if has_z is not None:
@@ -574,6 +605,8 @@ def _decimals(text: str) -> int:
 def _read_table(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
     _require_file(path, what="targets table")
     suffix = path.suffix.lower()
+    if encoding is not None and _is_utf8(path):
+        encoding = None
     try:
         if suffix == ".csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8-sig")

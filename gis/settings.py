@@ -158,6 +158,13 @@ GEODESIC_WARN_PCT = 0.05
 #: Share of a part's area that must lie inside its parent (per cent).
 WITHIN_PARENT_PCT = 99.9
 
+#: QA: overlaps smaller than this (m², EPSG:4547) are shared-edge noise, not findings.
+QA_OVERLAP_MIN_M2 = 1.0
+#: QA: an overlap thinner than this on average (m: twice its area over its perimeter) is a sliver.
+QA_SLIVER_WIDTH_M = 2.0
+#: QA: features (or polygons of one feature) closer than this (m) without touching leave a gap.
+QA_GAP_M = 5.0
+
 
 def default_layers_dir() -> Path:
     """Return the layers folder: ``./layers`` if it exists, else the one shipped beside the package."""

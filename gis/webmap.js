@@ -408,6 +408,20 @@ function gisMap(map, data, options) {
   map.eachLayer(function (l) { // a raster background can be hidden like any overlay
     if (l instanceof L.ImageOverlay) overlays["背景影像 Background"] = l;
   });
+  if (data.qa && data.qa.length) { // QA findings: a point each, red for errors, orange for warnings
+    var qaGroup = L.layerGroup();
+    data.qa.forEach(function (q) {
+      var color = q.s === "error" ? "#c0392b" : "#e67e22";
+      L.circleMarker(q.xy, { radius: 7, color: "#ffffff", weight: 2, fillColor: color, fillOpacity: 0.95, className: "gis-qa" })
+        .bindPopup("<b>" + esc(q.s === "error" ? "错误 error" : "警告 warning") + ": " + esc(q.c) + "</b><br>" +
+          esc(q.l || "") + " " + esc(q.f || "") + (q.o ? " / " + esc(q.o) : "") +
+          (q.a !== null && q.a !== undefined ? "<br>" + esc(q.a.toLocaleString()) + " m²" : "") +
+          "<br>" + esc(q.m), { maxWidth: 360 })
+        .addTo(qaGroup);
+    });
+    qaGroup.addTo(map);
+    overlays["检查发现 QA findings (" + data.qa.length + ")"] = qaGroup;
+  }
   var control = L.control.layers(baseLayers, overlays, { collapsed: false, position: "topright" }).addTo(map);
 
   // legend: fill by layer and part, outline by check status

@@ -339,3 +339,29 @@ def test_raster_background_draws_offline(browser, tmp_path):
         assert page.page.locator(".leaflet-control-layers-overlays label", has_text="Background").count() == 1
     finally:
         page.close()
+
+
+def test_qa_findings_are_shown_and_open_a_popup(browser, tmp_path):
+    from gis.qa import run_qa
+
+    run = run_check()
+    run.qa = run_qa()
+    write_maps(run, tmp_path)
+    page = Page(browser, tmp_path / "index.html")
+    try:
+        placed = [f for f in run.qa.findings if f.geometry is not None]
+        assert placed and page.page.locator("path.gis-qa").count() == len(placed)
+        assert page.page.locator(".leaflet-control-layers-overlays label", has_text="QA findings").count() == 1
+        first = placed[0]
+        page.js(
+            "([lat, lng]) => window.gis.map.setView([lat, lng], 15, {animate: false})",
+            [first.geometry.y, first.geometry.x]
+            if first.geometry.geom_type == "Point"
+            else [first.geometry.representative_point().y, first.geometry.representative_point().x],
+        )
+        page.page.locator("path.gis-qa").first.click()
+        text = page.page.inner_text(".leaflet-popup-content")
+        assert first.check in text and first.fid in text and "warning" in text
+        assert page.errors == [] and page.blocked == []
+    finally:
+        page.close()

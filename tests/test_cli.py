@@ -129,6 +129,7 @@ def test_build_writes_results(runner, test_layers, tmp_path):
         "check.txt",
         "features.csv",
         "planning.gpkg",
+        "qa.csv",
         "report.xlsx",
     ]
     assert sorted(p.name for p in maps_dir.iterdir()) == [

@@ -13,6 +13,7 @@ from gis.cli.check import check
 from gis.cli.export import export_command
 from gis.cli.importer import import_command
 from gis.cli.map import map_command
+from gis.cli.qa import qa_command
 from gis.cli.raster import rasterize_command, zonal_command
 from gis.cli.report import diff_command, report_command
 
@@ -31,6 +32,7 @@ def cli(verbose: int, quiet: int) -> None:
 
 
 cli.add_command(check)
+cli.add_command(qa_command)
 cli.add_command(build)
 cli.add_command(map_command)
 cli.add_command(export_command)

@@ -1,0 +1,489 @@
+"""QA stage: geometry and data checks over every layer, as findings with a severity.
+
+``gis qa`` and the first stage of ``gis build`` run :func:`run_qa`. It reads the layers
+leniently (a broken feature is a finding, not the end of the run) and reports:
+
+- per feature (from :func:`gis.read.layer_findings`): missing or duplicate fids, empty required
+  fields, unknown district, part or parent, null/empty/non-polygon geometries, unclosed rings,
+  NaN coordinates, coordinates outside the three districts (swapped axes, metres labelled as
+  degrees, a wrong CRS), invalid geometries with GEOS's reason, location and the area change a
+  repair would make; 3D coordinates (warning);
+- fids used in two layers (error);
+- overlaps within a layer, other than a part inside its parent (pairs, overlap area): a thin
+  overlap along a shared edge is a ``sliver``;
+- gaps: neighbouring features of a layer, or polygons of one feature, that nearly touch
+  (closer than :data:`gis.settings.QA_GAP_M`), with the gap's area;
+- cross-layer conflicts: a park on industrial land, a renewal unit on industrial land (area);
+- containment: a feature outside its district, a part outside its parent (area outside).
+
+Measurements are made in EPSG:4547; locations are given in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis import settings
+from gis.crs import AREA_CRS, LAYER_CRS
+from gis.errors import InputError
+from gis.evaluate import district_shares
+from gis.findings import ERROR, WARNING, Finding
+from gis.output import _clip, _pad
+from gis.read import feature_frame, layer_findings, read_districts, read_source_layer
+
+log = logging.getLogger(__name__)
+
+#: Columns of the findings table (CSV, JSON, GeoPackage layer).
+FINDING_COLUMNS: tuple[str, ...] = (
+    "severity",
+    "check",
+    "layer",
+    "fid",
+    "field",
+    "other_layer",
+    "other_fid",
+    "area_m2",
+    "lon",
+    "lat",
+    "source",
+    "message",
+)
+
+#: Checks whose findings are between two features of one or two layers.
+_CROSS_LAYER: tuple[tuple[str, str, str, str], ...] = (
+    ("parks", "industrial_land", "park_on_industrial_land", "a park on industrial land"),
+    ("renewal_units", "industrial_land", "renewal_on_industrial_land", "a renewal unit on industrial land"),
+)
+
+
+@dataclass
+class QaReport:
+    """The findings of one QA run and what was checked."""
+
+    source: Path
+    findings: list[Finding] = field(default_factory=list)
+    features: int = 0
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Return the findings of severity error."""
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Return the findings of severity warning."""
+        return [f for f in self.findings if f.severity == WARNING]
+
+    def table(self) -> pd.DataFrame:
+        """Return the findings as a frame with the columns of :data:`FINDING_COLUMNS`."""
+        rows = []
+        for f in self.findings:
+            row = asdict(f)
+            row["source"] = _relative(f.source, self.source)
+            point = _point(f.geometry)
+            row["lon"], row["lat"] = (round(point.x, 6), round(point.y, 6)) if point is not None else (None, None)
+            row["message"] = f.message
+            rows.append(row)
+        return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+    def frame(self) -> gpd.GeoDataFrame:
+        """Return the findings with a point geometry (EPSG:4326) where they have a place."""
+        table = self.table()
+        points = [_point(f.geometry) for f in self.findings]
+        return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(points, crs=LAYER_CRS), crs=LAYER_CRS)
+
+
+def _relative(path: str, source: Path) -> str:
+    """Name a file by its folder and name (``layers/parks.geojson``): outputs carry no machine paths."""
+    if not path:
+        return ""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
+def _point(geom: shapely.Geometry | None) -> shapely.Point | None:
+    if geom is None or geom.is_empty:
+        return None
+    return geom if geom.geom_type == "Point" else geom.representative_point()
+
+
+def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> QaReport:
+    """Read every layer leniently and return every finding, errors first.
+
+    Parameters
+    ----------
+    layers_dir
+        A folder of layers or a GeoPackage of them; default :func:`gis.settings.default_layers_dir`.
+    encoding
+        Text encoding of the layer files when not UTF-8 (e.g. ``gbk``).
+
+    Raises
+    ------
+    InputError
+        When the districts cannot be read (nothing can be placed without them) or the folder
+        does not exist. An unreadable thematic layer is an error finding.
+    """
+    source = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
+    if not (source.is_dir() or source.suffix.lower() == ".gpkg"):
+        raise InputError(f"{source}: no such folder of layers. Pass --layers DIR (or a GeoPackage of the layers).")
+    report = QaReport(source)
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    for name in settings.LAYER_NAMES:
+        try:
+            raw, where = read_source_layer(source, name, encoding=encoding)
+        except InputError as exc:
+            report.findings += [Finding(ERROR, "unreadable_layer", p, layer=None) for p in exc.problems]
+            continue
+        path = where.split(" (layer")[0]
+        found = layer_findings(raw, source=path, layer=name)
+        report.findings += found
+        if any(f.check == "missing_field" for f in found):
+            continue
+        frame = feature_frame(raw, layer=name)
+        frame["source"] = path
+        broken = {f.fid for f in found if f.field == "geometry" and f.severity == ERROR}
+        frame["usable"] = [fid not in broken for fid in frame["fid"]] if broken else True
+        frames[name] = frame
+    districts = read_districts(source, encoding=encoding)
+    report.features = sum(len(f) for f in frames.values())
+    report.findings += _shared_fids(frames)
+    usable = {name: f[f["usable"] & f["fid"].notna()].reset_index(drop=True) for name, f in frames.items()}
+    projected = {name: f.to_crs(AREA_CRS) for name, f in usable.items()}
+    for name, gdf in projected.items():
+        report.findings += _overlaps(gdf, name)
+        report.findings += _gaps(gdf, name)
+        report.findings += _containment(usable[name], gdf, districts, name)
+    for a, b, check, what in _CROSS_LAYER:
+        if a in projected and b in projected:
+            report.findings += _conflicts(projected[a], projected[b], check=check, what=what)
+    order = {ERROR: 0, WARNING: 1}
+    report.findings.sort(key=lambda f: (order[f.severity], f.layer or "", f.fid or "", f.check))
+    return report
+
+
+def _shared_fids(frames: dict[str, gpd.GeoDataFrame]) -> list[Finding]:
+    stacked = pd.concat([f[["layer", "fid", "source"]] for f in frames.values()], ignore_index=True)
+    stacked = stacked[stacked["fid"].notna()].drop_duplicates(["layer", "fid"])
+    shared = stacked[stacked["fid"].duplicated(keep=False)]
+    return [
+        Finding(
+            ERROR,
+            "fid_in_two_layers",
+            f"fid {fid} is used in layers {', '.join(group['layer'])}. fids must be unique across layers: rename one.",
+            source=str(group["source"].iloc[0]),
+            layer=str(group["layer"].iloc[0]),
+            fid=str(fid),
+            field="fid",
+            other_layer=str(group["layer"].iloc[1]),
+            other_fid=str(fid),
+        )
+        for fid, group in shared.groupby("fid", sort=True)
+    ]
+
+
+def _ancestors(gdf: gpd.GeoDataFrame) -> dict[str, set[str]]:
+    """Return each fid's chain of parents (a part overlaps its parent by design)."""
+    parent = dict(zip(gdf["fid"], gdf["parent"], strict=True))
+    out: dict[str, set[str]] = {}
+    for fid in gdf["fid"]:
+        seen: set[str] = set()
+        p = parent.get(fid)
+        while p is not None and p not in seen:
+            seen.add(p)
+            p = parent.get(p)
+        out[fid] = seen
+    return out
+
+
+def _pairs(left: gpd.GeoDataFrame, right: gpd.GeoDataFrame, predicate: str, **kwargs: Any) -> np.ndarray:
+    """Return index pairs (i in left, j in right) whose geometries satisfy ``predicate`` (STRtree)."""
+    tree = shapely.STRtree(right.geometry.array)
+    return np.asarray(tree.query(left.geometry.array, predicate=predicate, **kwargs))
+
+
+def _to_lonlat(geom: shapely.Geometry) -> shapely.Geometry:
+    return gpd.GeoSeries([geom], crs=AREA_CRS).to_crs(LAYER_CRS).iloc[0]
+
+
+def _width_m(geom: shapely.Geometry) -> float:
+    """Return a polygon's mean width: twice its area over its perimeter (a thin strip's width)."""
+    return float(2.0 * geom.area / geom.length) if geom.length else 0.0
+
+
+def _overlaps(gdf: gpd.GeoDataFrame, layer: str) -> list[Finding]:
+    """Overlaps between features of one layer, except a part and its parent (or grandparent)."""
+    if len(gdf) < 2:
+        return []
+    ancestors = _ancestors(gdf)
+    left, right = _pairs(gdf, gdf, "intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    geoms = gdf.geometry.array
+    overlap = shapely.intersection(geoms[left], geoms[right])
+    area = shapely.area(overlap)
+    findings = []
+    for i, j, geom, a in zip(left, right, overlap, area, strict=True):
+        fi, fj = gdf.at[i, "fid"], gdf.at[j, "fid"]
+        if a < settings.QA_OVERLAP_MIN_M2 or fj in ancestors[fi] or fi in ancestors[fj]:
+            continue
+        geom = _polygonal(geom)
+        width = _width_m(geom)
+        sliver = width < settings.QA_SLIVER_WIDTH_M
+        findings.append(
+            Finding(
+                WARNING,
+                "sliver" if sliver else "overlap",
+                (
+                    f"a sliver of {a:,.1f} m² (about {width:.1f} m wide) overlaps feature {fj}: the shared edge was "
+                    "digitized twice. Snap the two outlines to one edge."
+                    if sliver
+                    else f"overlaps feature {fj} of the same layer by {a / 1e4:,.4f} ha ({a / geoms[i].area:.1%} of it); "
+                    "the layer's total counts that land twice. Trim one outline, or make one a part of the other."
+                ),
+                source=gdf.at[i, "source"],
+                layer=layer,
+                fid=fi,
+                field="geometry",
+                other_layer=layer,
+                other_fid=fj,
+                area_m2=round(float(a), 2),
+                geometry=_to_lonlat(geom),
+            )
+        )
+    return findings
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else geom
+
+
+def _gap_area(a: shapely.Geometry, b: shapely.Geometry, distance: float) -> shapely.Geometry:
+    """Return the gap between two nearly touching polygons: what closing their union by ``distance`` fills in."""
+    union = shapely.union(a, b)
+    closed = shapely.buffer(shapely.buffer(union, distance, join_style="mitre"), -distance, join_style="mitre")
+    return _polygonal(shapely.difference(closed, union))
+
+
+def _gaps(gdf: gpd.GeoDataFrame, layer: str) -> list[Finding]:
+    """Neighbouring features (and polygons of one feature) that nearly touch: a gap a snap would close."""
+    findings = []
+    d = settings.QA_GAP_M
+    ancestors = _ancestors(gdf)
+    if len(gdf) > 1:
+        left, right = _pairs(gdf, gdf, "dwithin", distance=d)
+        keep = left < right
+        for i, j in zip(left[keep], right[keep], strict=True):
+            a, b = gdf.geometry.iloc[i], gdf.geometry.iloc[j]
+            fi, fj = gdf.at[i, "fid"], gdf.at[j, "fid"]
+            if a.intersects(b) or fj in ancestors[fi] or fi in ancestors[fj]:
+                continue
+            gap = _gap_area(a, b, d)
+            findings.append(
+                Finding(
+                    WARNING,
+                    "gap",
+                    f"is {a.distance(b):.2f} m from feature {fj}: a gap of {gap.area:,.1f} m² between neighbours. "
+                    "If they share an edge, snap them together; if not, move them at least "
+                    f"{d:g} m apart.",
+                    source=gdf.at[i, "source"],
+                    layer=layer,
+                    fid=fi,
+                    field="geometry",
+                    other_layer=layer,
+                    other_fid=fj,
+                    area_m2=round(float(gap.area), 2),
+                    geometry=_to_lonlat(gap if not gap.is_empty else shapely.shortest_line(a, b)),
+                )
+            )
+    for i, geom in enumerate(gdf.geometry.array):
+        parts = shapely.get_parts(geom)
+        if len(parts) < 2:
+            continue
+        for k in range(len(parts)):
+            for m in range(k + 1, len(parts)):
+                dist = parts[k].distance(parts[m])
+                if 0 < dist < d:
+                    gap = _gap_area(parts[k], parts[m], d)
+                    findings.append(
+                        Finding(
+                            WARNING,
+                            "gap",
+                            f"two of its polygons are {dist:.2f} m apart (a gap of {gap.area:,.1f} m²): "
+                            "join them into one polygon, or move them apart.",
+                            source=gdf.at[i, "source"],
+                            layer=layer,
+                            fid=gdf.at[i, "fid"],
+                            field="geometry",
+                            area_m2=round(float(gap.area), 2),
+                            geometry=_to_lonlat(gap if not gap.is_empty else shapely.shortest_line(parts[k], parts[m])),
+                        )
+                    )
+    return findings
+
+
+def _conflicts(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, check: str, what: str) -> list[Finding]:
+    """Features of layer ``a`` on features of layer ``b`` (outlines only: parts are inside them)."""
+    a = a[a["parent"].isna()].reset_index(drop=True)
+    b = b[b["parent"].isna()].reset_index(drop=True)
+    if not len(a) or not len(b):
+        return []
+    left, right = _pairs(a, b, "intersects")
+    overlap = shapely.intersection(a.geometry.array[left], b.geometry.array[right])
+    findings = []
+    for i, j, geom in zip(left, right, overlap, strict=True):
+        area = float(shapely.area(geom))
+        if area < settings.QA_OVERLAP_MIN_M2:
+            continue
+        share = area / a.geometry.iloc[i].area
+        findings.append(
+            Finding(
+                WARNING,
+                check,
+                f"{what}: {area / 1e4:,.4f} ha ({share:.1%} of it) lies on feature {b.at[j, 'fid']} "
+                f"({b.at[j, 'name_zh']}) of layer {b.at[j, 'layer']}. Check that the plans mean both uses there, "
+                "or trim one outline.",
+                source=a.at[i, "source"],
+                layer=a.at[i, "layer"],
+                fid=a.at[i, "fid"],
+                field="geometry",
+                other_layer=b.at[j, "layer"],
+                other_fid=b.at[j, "fid"],
+                area_m2=round(area, 2),
+                geometry=_to_lonlat(_polygonal(geom)),
+            )
+        )
+    return findings
+
+
+def _containment(
+    lonlat: gpd.GeoDataFrame, gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, layer: str
+) -> list[Finding]:
+    """Find features outside their district (error when most of it is elsewhere) and parts outside their parent."""
+    findings = []
+    known = lonlat[lonlat["district"].isin(list(districts["district"]))]
+    shares = district_shares(known, districts)
+    for i, share in shares[shares < settings.WITHIN_PARENT_PCT].items():
+        geom = gdf.geometry.iloc[i]
+        outside_m2 = geom.area * (100.0 - share) / 100.0
+        district = districts.loc[districts["district"] == gdf.at[i, "district"]].to_crs(AREA_CRS).geometry.iloc[0]
+        mostly_elsewhere = share < 50.0
+        findings.append(
+            Finding(
+                ERROR if mostly_elsewhere else WARNING,
+                "outside_district",
+                f"only {share:.1f} % of it lies inside district {gdf.at[i, 'district']} "
+                f"({outside_m2 / 1e4:,.4f} ha outside). "
+                + (
+                    "Correct field district, or check the layer's CRS."
+                    if mostly_elsewhere
+                    else "Redraw it inside the district, or correct field district."
+                ),
+                source=gdf.at[i, "source"],
+                layer=layer,
+                fid=gdf.at[i, "fid"],
+                field="district",
+                area_m2=round(outside_m2, 2),
+                geometry=_to_lonlat(_polygonal(shapely.difference(geom, district))),
+            )
+        )
+    by_fid = {fid: k for k, fid in enumerate(gdf["fid"])}
+    for i, parent in gdf["parent"].items():
+        if parent is None or parent not in by_fid:
+            continue
+        geom, pgeom = gdf.geometry.iloc[i], gdf.geometry.iloc[by_fid[parent]]
+        outside = shapely.difference(geom, pgeom)
+        share = 100.0 * (1.0 - outside.area / geom.area) if geom.area else 100.0
+        if share >= settings.WITHIN_PARENT_PCT:
+            continue
+        findings.append(
+            Finding(
+                WARNING,
+                "outside_parent",
+                f"part {gdf.at[i, 'part']} has {outside.area / 1e4:,.4f} ha ({100.0 - share:.1f} %) outside its "
+                f"parent {parent}. Redraw the part inside the parent's outline, or correct field parent.",
+                source=gdf.at[i, "source"],
+                layer=layer,
+                fid=gdf.at[i, "fid"],
+                field="parent",
+                other_layer=layer,
+                other_fid=parent,
+                area_m2=round(float(outside.area), 2),
+                geometry=_to_lonlat(_polygonal(outside)),
+            )
+        )
+    return findings
+
+
+def summary_line(report: QaReport) -> str:
+    """Return "N features, E errors, W warnings" with the checks that found them."""
+    counts = pd.Series([f.check for f in report.findings], dtype=object).value_counts()
+    detail = ", ".join(f"{check} {n}" for check, n in counts.items())
+    return f"{report.features} features checked: {len(report.errors)} errors, {len(report.warnings)} warnings" + (
+        f" ({detail})" if detail else ""
+    )
+
+
+_TABLE = (("severity", 8), ("check", 26), ("layer", 19), ("fid", 14), ("other_fid", 14), ("area_m2", 12))
+
+
+def format_table(report: QaReport, *, message_width: int = 0) -> str:
+    """Return the findings as an aligned table (Chinese-aware), each followed by its message, and a summary."""
+    lines = []
+    if report.findings:
+        header = "  ".join(_pad(title, w, right=title == "area_m2") for title, w in _TABLE)
+        lines += [header.rstrip(), "  ".join("-" * w for _, w in _TABLE)]
+        for f in report.findings:
+            cells = []
+            for column, width in _TABLE:
+                value = getattr(f, column)
+                text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else str(value))
+                cells.append(_pad(_clip(text, width), width, right=column == "area_m2"))
+            lines.append("  ".join(cells).rstrip())
+            message = f.message if not message_width else _clip(f.message, message_width)
+            lines.append(f"    {message}")
+        lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def format_csv(report: QaReport) -> str:
+    """Return the findings as CSV with the columns of :data:`FINDING_COLUMNS`."""
+    buf = io.StringIO()
+    report.table().to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+def format_json(report: QaReport, *, meta: dict[str, Any] | None = None) -> str:
+    """Return the findings as JSON: counts by severity and check, then one object per finding."""
+    table = report.table().astype(object).where(report.table().notna(), None)
+    doc: dict[str, Any] = dict(meta or {})
+    doc["summary"] = {
+        "features": report.features,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "checks": pd.Series([f.check for f in report.findings], dtype=object).value_counts().to_dict(),
+    }
+    doc["findings"] = table.to_dict(orient="records")
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+
+
+def format_qa(report: QaReport, fmt: str, **kwargs: Any) -> str:
+    """Dispatch to :func:`format_table`, :func:`format_csv` or :func:`format_json`."""
+    if fmt == "table":
+        return format_table(report)
+    if fmt == "csv":
+        return format_csv(report)
+    if fmt == "json":
+        return format_json(report, **kwargs)
+    raise ValueError(f"unknown format {fmt!r}; use table, csv or json")

@@ -1,0 +1,165 @@
+"""gis qa: every finding on a seeded layer folder, nothing on clean ones, and the CLI/build around it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gis.cli import cli
+from gis.qa import run_qa
+from tests.conftest import REPO
+from tests.data.make_data import TO_LONLAT, X0, Y0, feature, rect
+
+
+def add(layers: Path, layer: str, *features: dict) -> None:
+    path = layers / f"{layer}.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"].extend(features)
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+
+def lonlat(x: float, y: float) -> list[float]:
+    return [round(v, 10) for v in TO_LONLAT.transform(X0 + x, Y0 + y)]
+
+
+def park(fid: str, geom: dict, **kw) -> dict:
+    return feature(fid, "测试公园", "QA park", "extent", None, "park", geom, **kw)
+
+
+def bowtie(x: float, y: float, size: float) -> dict:
+    ring = [lonlat(x, y), lonlat(x + size, y + size), lonlat(x + size, y), lonlat(x, y + size), lonlat(x, y)]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+@pytest.fixture
+def seeded(test_layers: Path) -> Path:
+    """The test layers with one of each problem gis qa finds."""
+    add(
+        test_layers,
+        "parks",
+        park("QA-OVL-A", rect(9000, 1000, 100, 100)),
+        park("QA-OVL-B", rect(9050, 1000, 100, 100)),  # overlaps A by 50 x 100 = 5000 m2
+        park("QA-SLV-A", rect(9000, 2000, 100, 100)),
+        park("QA-SLV-B", rect(9099, 2000, 100, 100)),  # 1 m x 100 m sliver
+        park("QA-GAP-A", rect(9000, 3000, 100, 100)),
+        park("QA-GAP-B", rect(9102, 3000, 100, 100)),  # 2 m gap along 100 m
+        park("QA-BOW", bowtie(9000, 4000, 100)),  # self-intersecting: measures 0, repaired 5000 m2
+        park("QA-IND", rect(7050, 1050, 50, 50)),  # on industrial land TT-IL-01 (7000, 1000, 200, 200)
+        park("QA-OUT", rect(19_850, 5000, 200, 100)),  # 50 of 200 m outside the 20 km test district
+        park("QA-FAR", rect(19_900, 6000, 400, 100)),  # 3/4 outside: mostly elsewhere, an error
+        park(
+            "QA-SWAP",
+            {"type": "Polygon", "coordinates": [[p[::-1] for p in rect(9000, 5000, 100, 100)["coordinates"][0]]]},
+        ),
+        park(
+            "QA-METRES",
+            {
+                "type": "Polygon",
+                "coordinates": [[[X0 + 1, Y0 + 1], [X0 + 90, Y0 + 1], [X0 + 90, Y0 + 90], [X0 + 1, Y0 + 1]]],
+            },
+        ),
+        park(
+            "QA-3D",
+            {"type": "Polygon", "coordinates": [[[*p, 55.0] for p in rect(9000, 6000, 100, 100)["coordinates"][0]]]},
+        ),
+        park("QA-NULL", None),
+        park("QA-POINT", {"type": "Point", "coordinates": lonlat(9000, 7000)}),
+        park("QA-UNCLOSED", {"type": "Polygon", "coordinates": [rect(9000, 8000, 100, 100)["coordinates"][0][:-1]]}),
+        park("QA-DUP", rect(9000, 9000, 50, 50)),
+        park("QA-DUP", rect(9000, 9500, 50, 50)),
+        park(None, rect(9000, 10_000, 50, 50)),
+        park("TT-RU-01", rect(9000, 11_000, 50, 50)),  # a fid of another layer
+    )
+    add(
+        test_layers,
+        "renewal_units",
+        feature("QA-RU", "测试更新单元", "QA unit", "extent", None, "renewal_unit", rect(6900, 1100, 200, 50)),
+        feature("QA-RU-D", "测试拆除范围", "QA part", "demolition", "QA-RU", "renewal_unit", rect(6900, 1100, 250, 50)),
+    )
+    return test_layers
+
+
+def by_check(report) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for f in report.findings:
+        out.setdefault(f.check, []).append(f)
+    return out
+
+
+def test_clean_layers_have_no_findings(test_layers):
+    report = run_qa(test_layers)
+    assert report.findings == [] and report.features > 0
+
+
+def test_shipped_layers_have_no_errors_and_only_true_cross_layer_warnings():
+    report = run_qa(REPO / "layers")
+    assert report.errors == []
+    # the schematic industrial zones (园区) are area-wide outlines that hold parks and renewal units:
+    # real overlaps of the digitized polygons, reported as warnings and nothing else
+    assert {f.check for f in report.findings} <= {"park_on_industrial_land", "renewal_on_industrial_land"}
+    assert all(f.area_m2 and f.area_m2 > 1 for f in report.findings)
+
+
+def test_seeded_layers_give_every_finding(seeded):
+    found = by_check(run_qa(seeded))
+    overlap = found["overlap"][0]
+    assert (overlap.fid, overlap.other_fid) == ("QA-OVL-A", "QA-OVL-B") and overlap.area_m2 == pytest.approx(
+        5000, rel=1e-3
+    )
+    sliver = found["sliver"][0]
+    assert (sliver.fid, sliver.other_fid) == ("QA-SLV-A", "QA-SLV-B") and sliver.area_m2 == pytest.approx(100, rel=1e-2)
+    gap = next(f for f in found["gap"] if f.fid == "QA-GAP-A")
+    assert gap.other_fid == "QA-GAP-B" and gap.area_m2 == pytest.approx(200, rel=0.05) and "2.00 m" in gap.message
+    bow = found["invalid_geometry"][0]
+    assert bow.fid == "QA-BOW" and "Self-intersection" in bow.message and bow.geometry is not None
+    assert bow.area_m2 == pytest.approx(5000, rel=1e-3)  # the repair the bowtie hides
+    conflict = found["park_on_industrial_land"][0]
+    assert (
+        conflict.fid == "QA-IND"
+        and conflict.other_fid == "TT-IL-01"
+        and conflict.area_m2 == pytest.approx(2500, rel=1e-3)
+    )
+    renewal = found["renewal_on_industrial_land"][0]
+    assert renewal.fid == "QA-RU" and renewal.area_m2 == pytest.approx(100 * 50, rel=1e-3)
+    part = found["outside_parent"][0]
+    assert (part.fid, part.other_fid) == ("QA-RU-D", "QA-RU") and part.area_m2 == pytest.approx(50 * 50, rel=1e-3)
+    outside = {f.fid: f for f in found["outside_district"]}
+    assert outside["QA-OUT"].severity == "warning" and outside["QA-OUT"].area_m2 == pytest.approx(50 * 100, rel=1e-2)
+    assert outside["QA-FAR"].severity == "error"
+    assert found["swapped_axes"][0].fid == "QA-SWAP" and "swapped" in found["swapped_axes"][0].message
+    assert found["metres_as_degrees"][0].fid == "QA-METRES"
+    assert found["3d_coordinates"][0].fid == "QA-3D" and found["3d_coordinates"][0].severity == "warning"
+    assert found["empty_geometry"][0].fid == "QA-NULL"
+    assert found["not_polygon"][0].fid == "QA-POINT"
+    assert found["unclosed_ring"][0].fid == "QA-UNCLOSED" and "not closed" in found["unclosed_ring"][0].message
+    assert found["duplicate_fid"][0].message.startswith("fid QA-DUP is used by 2 features")
+    assert found["missing_fid"][0].field == "fid"
+    assert found["fid_in_two_layers"][0].fid == "TT-RU-01"
+    assert all(f.source.endswith(".geojson") and f.layer for f in run_qa(seeded).findings)
+
+
+def test_qa_cli_formats_and_exit_codes(seeded, test_layers, tmp_path):
+    runner = CliRunner()
+    clean = runner.invoke(cli, ["qa", "--layers", str(REPO / "layers")])
+    assert clean.exit_code == 0 and "0 errors" in clean.output
+    strict = runner.invoke(cli, ["qa", "--layers", str(REPO / "layers"), "--strict"])
+    assert strict.exit_code == 1  # the cross-layer warnings
+    table = runner.invoke(cli, ["qa", "--layers", str(seeded)])
+    assert table.exit_code == 1 and "QA-BOW" in table.output and "Traceback" not in table.output
+    as_json = json.loads(runner.invoke(cli, ["qa", "--layers", str(seeded), "-f", "json"]).stdout)
+    assert as_json["summary"]["errors"] > 0 and {"severity", "check", "lon", "lat"} <= set(as_json["findings"][0])
+    out = tmp_path / "qa.csv"
+    result = runner.invoke(cli, ["qa", "--layers", str(seeded), "-f", "csv", "-o", str(out)])
+    text = out.read_text(encoding="utf-8-sig")
+    assert result.exit_code == 1 and text.startswith("severity,check,layer,fid") and "parks/" not in text.split("\n")[0]
+    assert "layers/parks.geojson" in text and str(tmp_path) not in text  # no machine paths in the file
+
+
+def test_build_stops_on_qa_errors_and_writes_nothing(seeded, tmp_path):
+    out, maps = tmp_path / "out", tmp_path / "maps"
+    result = CliRunner().invoke(cli, ["build", "--layers", str(seeded), "--out-dir", str(out), "--maps-dir", str(maps)])
+    assert result.exit_code == 2 and "QA-BOW" in result.output and "Traceback" not in result.output
+    assert not out.exists() and not maps.exists()
