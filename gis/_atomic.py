@@ -1,14 +1,40 @@
-"""Atomic file writes: write to a temporary file beside the target, then move it into place."""
+"""Atomic file writes: write to a temporary file beside the target, then move it into place.
+
+Every file the toolkit writes goes through :func:`atomic_path` (or :func:`write_text_atomic`,
+:func:`write_bytes_atomic`, and :func:`atomic_folder` with :func:`replace_set` for a Shapefile's
+set of files). The guarantee:
+
+- the target is either the previous file or the complete new one, never a partial file: the new
+  one is written to a temporary file in the same folder and moved over the target with
+  :func:`os.replace` (atomic on one file system);
+- a failing write (disk full, file-size limit, a driver's error, an exception) removes the
+  temporary file, leaves the target as it was and raises one :class:`~gis.errors.OutputError`
+  that names the file;
+- a killed process (SIGKILL, power loss) cannot remove its temporary file, so temporary names
+  carry the writer's process id, ``.{name}.{pid}.{random}.tmp[.ext]``, and the next atomic write
+  to the same target removes those whose process no longer runs (see :func:`remove_stale_temps`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
+import re
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gis.errors import OutputError, OutputExistsError
+from gis.errors import GisError, OutputError, OutputExistsError
+
+log = logging.getLogger(__name__)
+
+#: Name of the journal in a temporary folder while :func:`replace_set` moves files into place.
+JOURNAL = "replacing.txt"
+#: Subfolder of a temporary folder that holds the previous files during :func:`replace_set`.
+BACKUP_DIR = "previous"
 
 
 def check_output(path: Path, *, overwrite: bool) -> None:
@@ -17,37 +43,148 @@ def check_output(path: Path, *, overwrite: bool) -> None:
         raise OutputExistsError(f"{path}: the file exists. Pass --overwrite to replace it, or choose another -o path.")
 
 
+def temp_pattern(name: str) -> re.Pattern[str]:
+    """Return the pattern of the temporary files and folders of a target named ``name``.
+
+    Group ``pid`` is the writer's process id. The optional ending is a driver's extension
+    (``.gpkg``) or a file a driver leaves beside it (``.gpkg-journal``).
+
+    Examples
+    --------
+    >>> bool(temp_pattern("planning.gpkg").match(".planning.gpkg.4242.k3j_9a0z.tmp.gpkg-journal"))
+    True
+    >>> bool(temp_pattern("planning.gpkg").match(".planning.gpkg.4242.k3j_9a0z.gpkg"))
+    False
+    """
+    return re.compile(rf"^\.{re.escape(name)}\.(?P<pid>[0-9]+)\.[a-z0-9_]{{8}}\.tmp(?:\.[A-Za-z0-9_-]+)?$")
+
+
+def _alive(pid: int) -> bool:
+    """Tell whether a process ``pid`` runs; when in doubt, say it does."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process, or no such pid to ask about: leave its files alone
+    return True
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove the temporary files and folders of ``path`` left by writers that no longer run.
+
+    Only names matching :func:`temp_pattern` whose process id is not a running process are
+    touched; a temporary folder whose :func:`replace_set` was interrupted is first rolled back
+    (the previous files are put back). Failures are logged, never raised.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    path = Path(path)
+    pattern = temp_pattern(path.name)
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match is None or _alive(int(match["pid"])):
+            continue
+        stale = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _roll_back(stale, path.parent)
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+        except OSError as exc:
+            log.warning("%s: cannot remove a stale temporary file of an interrupted write (%s)", stale, exc)
+            continue
+        log.info("removed %s, left by an interrupted write (process %s)", stale, match["pid"])
+        removed.append(stale)
+    return removed
+
+
+def write_failure(path: Path, exc: BaseException, *, kept: str | None = None) -> OutputError:
+    """Return the one error a failed write of ``path`` reports: what happened, what was kept, what to do.
+
+    ``kept`` says what became of the previous file (default: whether there was one).
+    """
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC:
+        what, fix = "the disk is full", "Free some space and run again."
+    elif code == errno.EFBIG:
+        what, fix = "file too large", "The file system or the file-size limit (ulimit -f) does not allow it."
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        what, fix = "no permission", "Choose a folder you can write to, or close the program that holds the file."
+    else:
+        what = (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).strip()
+        fix = "Check free space and permissions, and run again."
+    if kept is None:
+        kept = "the previous file was left as it was" if path.exists() else "nothing was written"
+    return OutputError(f"{path}: writing failed ({what}); {kept}. {fix}")
+
+
 @contextlib.contextmanager
-def atomic_path(path: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_path(path: Path, *, suffix: str = "", errors: tuple[type[BaseException], ...] = ()) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; move it onto ``path`` on success.
 
-    ``suffix`` ends the temporary name (drivers that pick the format by extension need it).
+    Parameters
+    ----------
+    path : Path
+        The target.
+    suffix : str
+        Ends the temporary name after ``.tmp`` (drivers that pick the format by extension need it).
+    errors : tuple of exception types
+        A driver's own exception types that mean the write failed (besides :class:`OSError`).
 
-    On any exception the temporary file is removed and ``path`` is left as it was.
+    Raises
+    ------
+    OutputError
+        The folder cannot be written, or the block raised an :class:`OSError` or one of ``errors``,
+        or the file cannot be moved into place. The temporary file is removed and ``path`` is left
+        as it was, whatever the block raised.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        remove_stale_temps(path)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp" + suffix, dir=path.parent)
     except OSError as exc:
         raise OutputError(
             f"{path}: cannot write here ({exc.strerror or exc}). Choose a path in a folder you can write to."
         ) from exc
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+    failures: tuple[type[BaseException], ...] = (OSError, *errors)
     try:
-        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        try:
+            yield tmp
+        except GisError:
+            raise
+        except failures as exc:
+            raise write_failure(path, exc) from exc
         try:
             os.replace(tmp, path)
         except OSError as exc:
             raise OutputError(
                 f"{path}: cannot replace the file ({exc.strerror or exc}); it was left as it was."
             ) from exc
-    except BaseException:
+    finally:
+        _remove_temp(tmp)
+
+
+def _remove_temp(tmp: Path) -> None:
+    """Remove a temporary file and what a driver left beside it (``-journal``, ``-wal``)."""
+    for p in (tmp, *(Path(f"{tmp}{end}") for end in ("-journal", "-wal", "-shm"))):
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+            p.unlink()
 
 
 def _umask() -> int:
@@ -56,12 +193,89 @@ def _umask() -> int:
     return mask
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 text to ``path`` atomically."""
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically; raise :class:`~gis.errors.OutputError` when it fails."""
     with atomic_path(path) as tmp:
-        try:
-            tmp.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise OutputError(
-                f"{path}: writing failed ({exc.strerror or exc}); the previous file was left as it was."
-            ) from exc
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 text to ``path`` atomically; raise :class:`~gis.errors.OutputError` when it fails."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` to write a set of files into; remove it afterwards.
+
+    Move the files into place with :func:`replace_set`. The folder is named like a temporary
+    file of ``path``, so a later write removes it if the process is killed.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
+        folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc}).") from exc
+    try:
+        yield folder
+    finally:
+        if not (folder / JOURNAL).exists():  # else a roll back failed: the previous files are still in there
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def replace_set(folder: Path, members: Iterable[Path], *, remove: Iterable[Path] = ()) -> list[Path]:
+    """Move the files of a set from ``folder`` onto ``members``, all or none.
+
+    Every existing member, and every file of ``remove`` (stale files of the old set), is first
+    moved aside into ``folder``; then the new members go in. On any error the previous set is put
+    back as it was. A journal in ``folder`` lists the members until the set is complete, so a
+    stale temporary folder of a killed process is rolled back too (:func:`remove_stale_temps`).
+
+    Parameters
+    ----------
+    folder : Path
+        The folder from :func:`atomic_folder`, holding one file per member, by member name.
+    members : iterable of Path
+        The targets; all in the folder's parent folder.
+    remove : iterable of Path
+        Files of the old set that the new set does not have.
+
+    Returns
+    -------
+    list of Path
+        The files of ``remove`` that existed (and are gone now).
+    """
+    members = list(members)
+    parent = folder.parent
+    old = [p for p in [*members, *remove] if p.exists()]
+    backups = folder / BACKUP_DIR
+    backups.mkdir()
+    (folder / JOURNAL).write_text("\n".join(m.name for m in members) + "\n", encoding="utf-8")
+    try:
+        for p in old:  # the old set aside, all of it, before anything new goes in
+            os.replace(p, backups / p.name)
+        for m in members:
+            os.replace(folder / m.name, parent / m.name)
+    except BaseException:
+        _roll_back(folder, parent)
+        raise
+    (folder / JOURNAL).unlink()  # complete: nothing to roll back from here on
+    return [p for p in old if p not in members]
+
+
+def _roll_back(folder: Path, parent: Path) -> None:
+    """Undo an interrupted :func:`replace_set`: remove the new members moved in, put the previous files back."""
+    journal = folder / JOURNAL
+    if not journal.exists():
+        return  # never started, or complete
+    backups = folder / BACKUP_DIR
+    for name in journal.read_text(encoding="utf-8").splitlines():
+        if name and not (folder / name).exists():  # moved in: the new file goes
+            with contextlib.suppress(FileNotFoundError):
+                (parent / name).unlink()
+    if backups.exists():
+        for p in backups.iterdir():
+            os.replace(p, parent / p.name)
+    journal.unlink()

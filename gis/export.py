@@ -9,14 +9,9 @@ writes a fresh temporary one.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import datetime as dt
 import logging
-import os
-import shutil
-import tempfile
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +20,7 @@ import pandas as pd
 import pyogrio
 
 from gis import __version__, settings
-from gis._atomic import atomic_path, check_output
+from gis._atomic import atomic_folder, atomic_path, check_output, replace_set, write_failure
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
 from gis.pipeline import CheckRun
@@ -252,7 +247,7 @@ def export(
     if drv == "ESRI Shapefile":
         return _export_shapefile(features, path, crs=crs, encoding=encoding, overwrite=overwrite)
     check_output(path, overwrite=overwrite)
-    with _write_errors(path), atomic_path(path, suffix=path.suffix) as tmp:
+    with atomic_path(path, suffix=path.suffix, errors=DRIVER_ERRORS) as tmp:
         tmp.unlink()
         if drv == "Parquet":
             features.to_parquet(tmp, index=False)
@@ -260,17 +255,6 @@ def export(
             options = {"RFC7946": "YES"} if drv == "GeoJSON" else None
             pyogrio.write_dataframe(features, tmp, driver=drv, layer=path.stem, layer_options=options)
     return ExportReport([path], drv, crs, layers={path.stem: len(features)}, notes=notes)
-
-
-@contextlib.contextmanager
-def _write_errors(path: Path) -> Iterator[None]:
-    """Report a driver's write failure (disk full, locked file) as an :class:`OutputError`."""
-    try:
-        yield
-    except DRIVER_ERRORS as exc:
-        if isinstance(exc, OutputError):
-            raise
-        raise OutputError(f"{path}: writing failed ({exc}); the previous file was left as it was.") from exc
 
 
 def _refuse_open_gpkg(path: Path) -> None:
@@ -301,7 +285,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
     }
     counts: dict[str, int] = {}
     styles = []
-    with _write_errors(path), atomic_path(path, suffix=".gpkg") as tmp:
+    with atomic_path(path, suffix=".gpkg", errors=DRIVER_ERRORS) as tmp:
         tmp.unlink()  # a fresh file: nothing for the driver to open for update
         first = True
         for name in settings.LAYER_NAMES:
@@ -394,6 +378,31 @@ def shapefile_encoding(encoding: str, table: pd.DataFrame) -> str:
     return gdal_name
 
 
+def shapefile_problems(shp: Path) -> list[str]:
+    """Return what is cut short in a Shapefile's .shp, .shx and .dbf: sizes against their headers.
+
+    Each file's header states its length (.shp, .shx) or its record count and size (.dbf); the
+    driver writes the header last, so a file cut by a full disk is longer in its header than on disk.
+    """
+    problems = []
+    for ext in (".shp", ".shx"):
+        p = shp.with_suffix(ext)
+        head = p.read_bytes()[:100] if p.exists() else b""
+        size = p.stat().st_size if p.exists() else 0
+        if len(head) < 100 or int.from_bytes(head[24:28], "big") * 2 != size:
+            problems.append(f"{p.name} is {size} bytes, not the length its header states")
+    dbf = shp.with_suffix(".dbf")
+    head = dbf.read_bytes()[:32] if dbf.exists() else b""
+    size = dbf.stat().st_size if dbf.exists() else 0
+    if len(head) < 32:
+        problems.append(f"{dbf.name} has no header")
+    else:
+        records, header, record = (int.from_bytes(head[a:b], "little") for a, b in ((4, 8), (8, 10), (10, 12)))
+        if header < 33 or record < 1 or size < header + records * record:
+            problems.append(f"{dbf.name} is {size} bytes, short of its {records} records")
+    return problems
+
+
 def _export_shapefile(
     features: gpd.GeoDataFrame, path: Path, *, crs: str, encoding: str, overwrite: bool
 ) -> ExportReport:
@@ -417,47 +426,38 @@ def _export_shapefile(
             if n:
                 long_text.append(f"{col}: {n} values longer than 254 bytes ({gdal_encoding}) are cut")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc}).") from exc
-    backups: list[tuple[Path, Path]] = []
-    try:
-        with warnings.catch_warnings():  # the cut values are reported in the notes
-            warnings.filterwarnings("ignore", message=".*has been truncated to 254 characters", category=RuntimeWarning)
-            pyogrio.write_dataframe(
-                table, tmpdir / f"{stem.name}.shp", driver="ESRI Shapefile", layer=stem.name, encoding=gdal_encoding
-            )
-        lines = ["field,shapefile_field,alias_zh"] + [
-            f"{k},{renamed.get(k, k)},{settings.FIELD_ALIASES_ZH.get(k, '')}"
-            for k in features.columns
-            if k != "geometry"
-        ]
-        (tmpdir / f"{stem.name}.fields.csv").write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
-        missing = [m.name for m in members if not (tmpdir / m.name).exists()]
-        if missing:
-            raise OutputError(f"{path}: the Shapefile driver did not write {', '.join(missing)}; nothing was replaced.")
-        for p in old:  # move the old set aside, all of it, before anything new goes in
-            backup = tmpdir / f"old{p.name}"
-            os.replace(p, backup)
-            backups.append((backup, p))
-        for m in members:
-            os.replace(tmpdir / m.name, m)
+        with atomic_folder(path) as tmpdir:
+            with warnings.catch_warnings():  # the cut values are reported in the notes
+                warnings.filterwarnings(
+                    "ignore", message=".*has been truncated to 254 characters", category=RuntimeWarning
+                )
+                pyogrio.write_dataframe(
+                    table, tmpdir / f"{stem.name}.shp", driver="ESRI Shapefile", layer=stem.name, encoding=gdal_encoding
+                )
+            lines = ["field,shapefile_field,alias_zh"] + [
+                f"{k},{renamed.get(k, k)},{settings.FIELD_ALIASES_ZH.get(k, '')}"
+                for k in features.columns
+                if k != "geometry"
+            ]
+            (tmpdir / f"{stem.name}.fields.csv").write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+            missing = [m.name for m in members if not (tmpdir / m.name).exists()]
+            if missing:
+                raise OutputError(
+                    f"{path}: the Shapefile driver did not write {', '.join(missing)}; nothing was replaced."
+                )
+            incomplete = shapefile_problems(tmpdir / f"{stem.name}.shp")
+            if incomplete:  # the driver does not report every failed write (a full disk cuts the .dbf)
+                raise OSError(f"the Shapefile driver wrote an incomplete set: {'; '.join(incomplete)}")
+            gone = replace_set(tmpdir, members, remove=[p for p in old if p not in members])
     except DRIVER_ERRORS as exc:
-        for backup, original in backups:  # put the old set back as it was
-            if backup.exists():
-                os.replace(backup, original)
         if isinstance(exc, OutputError):
             raise
-        raise OutputError(
-            f"{path}: writing the Shapefile failed ({exc}); the previous files were left as they were."
-        ) from exc
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        kept = "the previous files were left as they were" if old else "nothing was written"
+        raise write_failure(path, exc, kept=kept) from exc
     notes = [
         f"field names cut to 10 characters: {', '.join(f'{k} -> {v}' for k, v in renamed.items())} (see {stem.name}.fields.csv)"
     ]
-    stale = [p.name for _, p in backups if p.suffix not in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".csv")]
+    stale = [p.name for p in gone]
     if stale:
         notes.append(f"removed stale files of the old Shapefile: {', '.join(stale)}")
     notes += long_text

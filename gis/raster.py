@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from rasterio.io import MemoryFile
 from rasterio.warp import calculate_default_transform, transform_bounds
 
 from gis import __version__, style
-from gis._atomic import atomic_path, check_output
+from gis._atomic import check_output, write_bytes_atomic
 from gis.crs import AREA_CRS, gcj02_from_wgs84, wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
 
@@ -154,7 +155,22 @@ def write_land_use(
     for c in classes:
         h = c.color.lstrip("#")
         colormap[c.code] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
-    with atomic_path(path, suffix=".tif") as tmp, rasterio.open(tmp, "w", **profile) as dst:
+    # GDAL writes into memory, Python writes the file: GDAL's GeoTIFF driver only logs a failed
+    # write (a full disk), which would leave a cut file; Python raises, and nothing is replaced.
+    with MemoryFile() as mem:
+        _write_land_use(mem, grid, profile, colormap, classes)
+        data = mem.read()
+    write_bytes_atomic(path, data)
+
+
+def _write_land_use(
+    mem: MemoryFile,
+    grid: np.ndarray,
+    profile: dict,
+    colormap: Mapping[int, tuple[int, ...]],
+    classes: list[LandUseClass],
+) -> None:
+    with mem.open(**profile) as dst:
         dst.write(grid, 1)
         levels = [f for f in (2, 4, 8, 16) if min(grid.shape) // f >= 1]
         if levels:  # before the palette: GDAL warns otherwise

@@ -215,14 +215,20 @@ def write_maps(
     tianditu_key: str | None = None,
     extra_links: dict[str, str] | None = None,
 ) -> list[Path]:
-    """Write the index map (all districts) and one map per district, linked to each other (and to ``extra_links``)."""
+    """Write the index map (all districts) and one map per district, linked to each other (and to ``extra_links``).
+
+    Each file is replaced atomically; the pages are all built before the first is written. A
+    write that fails (disk full) stops there: the pages before it are new, the rest as they were.
+    """
     links = {("全部 All" if code is None else settings.DISTRICTS[code][0]): name for code, name in MAP_FILES.items()}
     links.update(extra_links or {})
-    written = []
-    for code, name in MAP_FILES.items():
-        m = build_map(run, district=code, basemap=basemap, tianditu_key=tianditu_key, links=links)
-        path = Path(out_dir) / name
-        write_map(m, path)
-        written.append(path)
+    pages = {  # every page first, so a page that fails to build leaves all the files as they were
+        Path(out_dir) / name: render_map(
+            build_map(run, district=code, basemap=basemap, tianditu_key=tianditu_key, links=links)
+        )
+        for code, name in MAP_FILES.items()
+    }
+    for path, html in pages.items():
+        write_text_atomic(path, html)
         log.info("wrote %s", path)
-    return written
+    return list(pages)
