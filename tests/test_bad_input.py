@@ -252,18 +252,19 @@ def test_bom_csv_and_text_ids_are_kept(test_layers):
     assert ",001," in row and ",met," in row
 
 
-def test_locked_geopackage_is_not_replaced(test_layers, tmp_path):
-    target = tmp_path / "planning.gpkg"
-    gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(114.2, 22.7)], crs=4326).to_file(target, engine="pyogrio")
+def test_locked_geopackage_is_neither_read_nor_replaced(test_layers):
+    target = _gpkg(test_layers)  # the layers as a GeoPackage, which another program is writing to
     before = target.read_bytes()
     con = sqlite3.connect(target, isolation_level=None)
     try:
         con.execute("BEGIN EXCLUSIVE")
-        con.execute("CREATE TABLE editing (x)")  # another program mid-write: its journal is beside the file
+        con.execute("CREATE TABLE editing (x)")  # mid-write: its journal is beside the file
         result = CliRunner().invoke(cli, ["export", "--layers", str(test_layers), "-o", str(target), "--overwrite"])
         assert result.exit_code == 2 and "open in another program" in result.output and "Traceback" not in result.output
-        read = CliRunner().invoke(cli, ["check", "--layers", str(target)])
-        assert read.exit_code == 2 and "Traceback" not in read.output
+        read = CliRunner().invoke(
+            cli, ["check", "--layers", str(target), "--targets", str(test_layers / "targets.csv")]
+        )
+        assert read.exit_code == 2 and "locked by another program" in read.output and "Traceback" not in read.output
     finally:
         con.execute("ROLLBACK")
         con.close()
