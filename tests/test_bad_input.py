@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
-import shapely
 from click.testing import CliRunner
 
 from gis.cli import cli
