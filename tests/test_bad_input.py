@@ -262,10 +262,22 @@ def test_locked_geopackage_is_neither_read_nor_replaced(test_layers):
         con.execute("CREATE TABLE editing (x)")  # mid-write: its journal is beside the file
         result = CliRunner().invoke(cli, ["export", "--layers", str(test_layers), "-o", str(target), "--overwrite"])
         assert result.exit_code == 2 and "open in another program" in result.output and "Traceback" not in result.output
-        read = CliRunner().invoke(
-            cli, ["check", "--layers", str(target), "--targets", str(test_layers / "targets.csv")]
+        # from another process (SQLite's locks are per process): the check is refused with one line
+        read = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from gis.cli import main; main()",
+                "check",
+                "--layers",
+                str(target),
+                "--targets",
+                str(test_layers / "targets.csv"),
+            ],
+            capture_output=True,
+            text=True,
         )
-        assert read.exit_code == 2 and "locked by another program" in read.output and "Traceback" not in read.output
+        assert read.returncode == 2 and "locked by another program" in read.stderr and "Traceback" not in read.stderr
     finally:
         con.execute("ROLLBACK")
         con.close()
