@@ -17,6 +17,7 @@ figure is not larger than its parent's (``planned_le_parent``).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import math
@@ -149,6 +150,16 @@ def _half_step(decimals: int, factor: float) -> float:
     return 0.5 * 10.0 ** (-decimals) * factor
 
 
+def _fid_hint(fid: str, index: _Index) -> str:
+    """Suggest the fid meant ("001" for "1", a near spelling), or say how to fix an unknown fid."""
+    known = list(index.by_fid)
+    same_number = [k for k in known if fid.isdigit() and k.isdigit() and int(k) == int(fid)]
+    close = same_number or difflib.get_close_matches(fid, known, n=1, cutoff=0.8)
+    if close:
+        return f"Did you mean {close[0]!r}? Correct the fid (ids are text: keep leading zeros)."
+    return "Correct the fid, or add the feature to its layer."
+
+
 def validate_join(
     features: gpd.GeoDataFrame, targets: pd.DataFrame, *, targets_path: str = "targets", missing_ok: bool = False
 ) -> list[str]:
@@ -170,9 +181,7 @@ def validate_join(
         if fid not in index.by_fid:
             if missing_ok:  # comparing versions: a deleted feature's targets have no polygon
                 continue
-            problems.append(
-                f"{where}: fid {fid} is no feature of any layer. Correct the fid, or add the feature to its layer."
-            )
+            problems.append(f"{where}: field fid is {fid!r}, which is no feature of any layer. {_fid_hint(fid, index)}")
             continue
         feat = index.row(fid)
         used.add(fid)

@@ -73,10 +73,13 @@ def write_partitioned(
             if name not in layers:
                 continue
             gdf = layers[name].drop(columns=["layer"], errors="ignore").reset_index(drop=True)
+            gdf.attrs = {}  # the reader's notes (source CRS, heights dropped) are no GeoParquet metadata
             (tmp / name).mkdir()
             for k, start in enumerate(range(0, max(len(gdf), 1), rows_per_partition)):
                 gdf.iloc[start : start + rows_per_partition].to_parquet(tmp / name / f"part.{k:05d}.parquet")
-        layers["districts"].to_parquet(tmp / DISTRICTS_FILE)
+        districts = layers["districts"].copy()
+        districts.attrs = {}
+        districts.to_parquet(tmp / DISTRICTS_FILE)
         if targets is not None:
             shutil.copyfile(targets, tmp / f"targets{Path(targets).suffix.lower()}")
         if folder.exists():
@@ -169,8 +172,12 @@ def read_partitioned_districts(folder: Path) -> gpd.GeoDataFrame:
     return gdf.to_crs(LAYER_CRS) if gdf.crs is not None and not gdf.crs.equals(LAYER_CRS) else gdf
 
 
-def run_check_dask(*, layers_dir: Path, targets_path: Path | None = None, missing_ok: bool = False) -> Any:
+def run_check_dask(
+    *, layers_dir: Path, targets_path: Path | None = None, missing_ok: bool = False, encoding: str | None = None
+) -> Any:
     """Run the check over a partitioned GeoParquet folder with dask-geopandas (see the module).
+
+    ``encoding`` is that of the targets table when not UTF-8 (GeoParquet text is always UTF-8).
 
     Returns
     -------
@@ -196,7 +203,7 @@ def run_check_dask(*, layers_dir: Path, targets_path: Path | None = None, missin
             "(write one with gis export --driver partitions -o DIR)."
         )
     targets_path = Path(targets_path) if targets_path is not None else folder / "targets.csv"
-    targets = read_targets(targets_path)
+    targets = read_targets(targets_path, encoding=encoding)
     districts = read_partitioned_districts(folder)
     paths = _layer_paths(folder)
     if not paths:

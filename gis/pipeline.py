@@ -41,25 +41,33 @@ class CheckRun:
 
 
 def run_check(
-    *, layers_dir: Path | None = None, targets_path: Path | None = None, missing_ok: bool = False
+    *,
+    layers_dir: Path | None = None,
+    targets_path: Path | None = None,
+    missing_ok: bool = False,
+    encoding: str | None = None,
 ) -> CheckRun:
     """Read the layers and targets, measure every feature and evaluate every target.
 
     Parameters
     ----------
     layers_dir
-        Folder with the four thematic layers and ``districts.geojson``; default
-        :func:`gis.settings.default_layers_dir`.
+        Folder with the four thematic layers and ``districts.geojson``, or a GeoPackage with
+        those layers (as ``gis export`` writes); default :func:`gis.settings.default_layers_dir`.
     targets_path
-        Targets table (``.csv`` or ``.xlsx``); default ``targets.csv`` in ``layers_dir``.
+        Targets table (``.csv`` or ``.xlsx``); default ``targets.csv`` in ``layers_dir`` (beside
+        a GeoPackage).
+    encoding
+        Text encoding of the layers and the targets table when not UTF-8 (e.g. ``gbk``).
     missing_ok
         A target naming a feature no layer has is ``no polygon`` instead of an error (for
         comparing versions, where a feature was deleted).
     """
     layers_dir = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
-    targets_path = Path(targets_path) if targets_path is not None else layers_dir / "targets.csv"
-    layers = read_layers(layers_dir)
-    targets = read_targets(targets_path)
+    if targets_path is None:
+        targets_path = (layers_dir.parent if layers_dir.suffix.lower() == ".gpkg" else layers_dir) / "targets.csv"
+    layers = read_layers(layers_dir, encoding=encoding)
+    targets = read_targets(Path(targets_path), encoding=encoding)
     log.info("read %d features and %d targets", sum(len(layers[n]) for n in settings.LAYER_NAMES), len(targets))
     measured = measure_layers(layers)
     features = measured.features

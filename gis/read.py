@@ -8,19 +8,25 @@ field, and says how to fix it.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
+import warnings
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
+import pyogrio.raw
 import shapely
 
 from gis import settings
-from gis.crs import LAYER_CRS
+from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError, InputFileError
+from gis.findings import ERROR, WARNING, Finding, errors
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +38,167 @@ def _require_file(path: Path, *, what: str) -> None:
         )
     if not path.is_file():
         raise InputFileError(f"{path}: is a folder, not a file ({what}).")
-
-
-def _read_vector(path: Path, *, layer: str) -> gpd.GeoDataFrame:
-    _require_file(path, what=f"layer {layer}")
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several types for unreadable files
+    if path.stat().st_size == 0:
         raise InputFileError(
-            f"{path}: layer {layer} cannot be read as GeoJSON ({type(exc).__name__}: {exc}). "
-            "Check that the file is complete, valid UTF-8 GeoJSON."
+            f"{path}: the file is empty (0 bytes; {what}). Restore it (e.g. git checkout -- {path.name}) or export it again."
+        )
+
+
+def _decodes_as_gbk(path: Path) -> str | None:
+    """Return a sample of the file's first non-ASCII text when it reads as GBK (GB18030) but not as UTF-8."""
+    raw = path.read_bytes()[:1_000_000]
+    try:
+        raw.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    where = len(raw[:start].decode("gb18030", errors="replace"))
+    return text[where : where + 12]
+
+
+def _unreadable(path: Path, what: str, exc: Exception) -> InputFileError:
+    """Explain why a vector file cannot be read: HTML, cut-off JSON, not a GeoPackage, or GDAL's reason."""
+    head = path.read_bytes()[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    suffix = path.suffix.lower()
+    if head[:1] == b"<":
+        return InputFileError(
+            f"{path}: {what} is an HTML or XML page, not {'a GeoPackage' if suffix == '.gpkg' else 'GeoJSON'} "
+            "(a web page or login page saved in place of the data?). Download or export the layer again."
+        )
+    if suffix == ".gpkg":
+        if not head.startswith(b"SQLite format 3\x00"):
+            return InputFileError(
+                f"{path}: {what} is not a GeoPackage (it is no SQLite database: a renamed file?). Export it again."
+            )
+        reason = str(exc).split(";")[-1].strip()[:200]
+        if "locked" in reason:
+            return InputFileError(
+                f"{path}: {what} is locked by another program writing to it ({reason}). "
+                "Save or discard its edits there (e.g. QGIS: stop editing), then run the command again."
+            )
+        return InputFileError(
+            f"{path}: {what} is a damaged GeoPackage ({reason}). Restore it from a backup or export it again."
+        )
+    if suffix in (".geojson", ".json"):
+        try:
+            json.loads(path.read_bytes())
+        except json.JSONDecodeError as jexc:
+            size = path.stat().st_size
+            cut = jexc.pos >= size - 2
+            why = "the file ends in the middle of the data (cut off?)" if cut else "a JSON syntax error"
+            return InputFileError(
+                f"{path}: {what} is not complete JSON: {why} at line {jexc.lineno}, column {jexc.colno} "
+                f"({jexc.msg}). {'Save or download it again.' if cut else 'Correct the file there, or export it again.'}"
+            )
+        except (UnicodeDecodeError, ValueError):
+            pass
+    return InputFileError(
+        f"{path}: {what} cannot be read ({type(exc).__name__}: {exc}). "
+        "Check that the file is complete, valid UTF-8 GeoJSON or a GeoPackage."
+    )
+
+
+def _ogr_read(
+    path: Path, *, layer: str, container_layer: str | None, encoding: str | None
+) -> tuple[dict, pd.DataFrame, np.ndarray]:
+    """Read a vector layer: its metadata, its fields and its geometries as WKB (not yet parsed).
+
+    The Arrow reader is used (fast, no per-feature Python); a non-UTF-8 ``encoding`` needs
+    pyogrio's classic reader.
+    """
+    what = f"layer {layer}"
+    try:
+        with warnings.catch_warnings():  # GDAL warns of unclosed rings; they are reported per feature
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if encoding is None or encoding.lower().replace("-", "") in ("utf8", "utf8sig"):
+                meta, table = pyogrio.read_arrow(path, layer=container_layer)
+                geom_col = meta.get("geometry_name") or "wkb_geometry"
+                if geom_col not in table.column_names:
+                    raise InputError(f"{path}: {what} has no geometry. Save the layer with its polygons.")
+                wkb = table.column(geom_col).to_numpy(zero_copy_only=False)
+                fields = table.drop_columns([geom_col]).to_pandas()
+            else:
+                meta, _fids, wkb, values = pyogrio.raw.read(path, layer=container_layer, encoding=encoding)
+                if wkb is None:
+                    raise InputError(f"{path}: {what} has no geometry. Save the layer with its polygons.")
+                fields = pd.DataFrame(dict(zip(meta["fields"], values, strict=True)))
+    except UnicodeDecodeError as exc:
+        sample = _decodes_as_gbk(path)
+        if sample is not None:
+            raise InputFileError(
+                f"{path}: {what}: the text is GBK-encoded, not UTF-8 (it reads as {sample!r} in GBK). "
+                "Pass --encoding gbk, or save the file as UTF-8."
+            ) from exc
+        raise InputFileError(
+            f"{path}: {what}: the text is not UTF-8 ({exc.reason} at byte {exc.start}). "
+            "Pass --encoding with the file's encoding, or save it as UTF-8."
         ) from exc
-    if gdf.crs is None:
-        raise InputError(f"{path}: layer {layer} has no CRS. Save it as RFC 7946 GeoJSON (EPSG:4326, lon/lat).")
-    if not gdf.crs.equals(LAYER_CRS):
-        log.info("%s: reprojecting layer %s from %s to %s", path, layer, gdf.crs.to_string(), LAYER_CRS)
-        gdf = gdf.to_crs(LAYER_CRS)
-    if gdf.geometry.has_z.any():  # heights (x, y, z) from CAD or GPS exports: areas are planar
+    except LookupError as exc:
+        raise InputError(
+            f"--encoding {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8."
+        ) from exc
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio/GDAL raise several types for unreadable files
+        raise _unreadable(path, what, exc) from exc
+    return meta, fields, np.asarray(wkb, dtype=object)
+
+
+def _parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """Parse WKB; a geometry GEOS refuses (an unclosed ring) becomes its repaired form, with a note."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+        notes: list[str | None] = [None] * len(wkb)
+        bad = np.flatnonzero(shapely.is_missing(geoms) & np.array([w is not None for w in wkb], dtype=bool))
+        if len(bad):
+            fixed = shapely.from_wkb(wkb[bad], on_invalid="fix")
+            for i, geom in zip(bad, fixed, strict=True):
+                geoms[i] = None
+                if geom is not None and not geom.is_empty:
+                    x, y = shapely.get_coordinates(geom)[0]
+                    notes[i] = f"a ring is not closed (its last point is not its first, near {x:.6f}, {y:.6f})"
+                else:
+                    notes[i] = "the geometry cannot be parsed"
+    return geoms, notes
+
+
+def _read_vector(
+    path: Path, *, layer: str, encoding: str | None = None, container_layer: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read one layer (a GeoJSON file, or ``container_layer`` of a GeoPackage) into EPSG:4326.
+
+    File-level problems (missing, empty, HTML, cut off, wrong encoding, no CRS) raise
+    :class:`InputFileError`; feature-level ones are left to :func:`layer_findings`: a geometry
+    GEOS cannot parse is None with its reason in the ``_geometry_note`` column, and the frame's
+    ``attrs`` keep the source CRS and the features that had heights.
+    """
+    _require_file(path, what=f"layer {layer}")
+    meta, fields, wkb = _ogr_read(path, layer=layer, container_layer=container_layer, encoding=encoding)
+    if meta.get("crs") is None:
+        raise InputError(
+            f"{path}: layer {layer} has no CRS. Save it with one: RFC 7946 GeoJSON (EPSG:4326, lon/lat), "
+            "or a GeoPackage layer with its CRS set."
+        )
+    geoms, notes = _parse_wkb(wkb)
+    gdf = gpd.GeoDataFrame(fields, geometry=geoms, crs=meta["crs"])
+    if any(notes):
+        gdf["_geometry_note"] = notes
+    source_crs = gdf.crs
+    has_z = shapely.has_z(gdf.geometry.array)
+    if has_z.any():  # heights (x, y, z) from CAD or GPS exports: areas are planar
         log.info("%s: layer %s has 3D coordinates; their heights are dropped", path, layer)
         gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.array), crs=gdf.crs)
+    if not gdf.crs.equals(LAYER_CRS):
+        log.info("%s: reprojecting layer %s from %s to %s", path, layer, gdf.crs.to_string(), LAYER_CRS)
+        with np.errstate(invalid="ignore", over="ignore"):
+            gdf = gdf.to_crs(LAYER_CRS)
+    gdf.attrs["source_crs"] = source_crs.to_string()
+    gdf.attrs["has_z"] = has_z
     return gdf
 
 
@@ -64,7 +212,18 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def read_layer(path: Path, *, layer: str) -> gpd.GeoDataFrame:
+def _text_column(values: pd.Series) -> pd.Series:
+    """Return a column as stripped text with None where empty, without a Python call per cell for text columns."""
+    if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        kinds = {type(v) for v in values.iloc[:1000] if v is not None}
+        if kinds <= {str}:
+            text = values.astype("string").str.strip()
+            text = text.mask(text == "")
+            return pd.Series(text.astype(object).where(text.notna(), None).to_numpy(), dtype=object)
+    return pd.Series([_text(v) for v in values], dtype=object)
+
+
+def read_layer(path: Path, *, layer: str, encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read and validate one thematic layer.
 
     Parameters
@@ -73,6 +232,8 @@ def read_layer(path: Path, *, layer: str) -> gpd.GeoDataFrame:
         GeoJSON file of the layer.
     layer
         The layer's name (one of :data:`gis.settings.LAYER_NAMES`), used in messages.
+    encoding
+        Text encoding when the file is not UTF-8 (e.g. ``gbk``).
 
     Returns
     -------
@@ -81,118 +242,311 @@ def read_layer(path: Path, *, layer: str) -> gpd.GeoDataFrame:
         (None where empty), a ``layer`` column, geometry in EPSG:4326.
     """
     path = Path(path)
-    return validate_layer(_read_vector(path, layer=layer), source=str(path), layer=layer)
+    return validate_layer(_read_vector(path, layer=layer, encoding=encoding), source=str(path), layer=layer)
+
+
+def feature_frame(gdf: gpd.GeoDataFrame, *, layer: str) -> gpd.GeoDataFrame:
+    """Return a layer in the toolkit's form: ``layer``, the data model's fields as text, geometry."""
+    columns = {
+        f: _text_column(gdf[f]) if f in gdf.columns else pd.Series([None] * len(gdf), dtype=object)
+        for f in settings.FEATURE_FIELDS
+    }
+    out = gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
+    out.insert(0, "layer", layer)
+    return out
+
+
+def layer_findings(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> list[Finding]:
+    """Check a layer's features against the data model, one finding per problem.
+
+    Errors: missing fields, empty required values, unknown district or part, unknown parent,
+    missing or duplicate fids, and geometries that are missing, empty, not polygons, unclosed,
+    not finite, outside the three districts (swapped axes, metres labelled as degrees) or invalid
+    (with GEOS's reason and location). Warning: 3D coordinates (heights dropped).
+    """
+    missing = [f for f in settings.REQUIRED_FEATURE_FIELDS if f not in gdf.columns]
+    if missing:
+        return [
+            Finding(
+                ERROR,
+                "missing_field",
+                f"lacks the field(s) {', '.join(missing)}. Add them to every feature (see layers/README.md for the data model).",
+                source=source,
+                layer=layer,
+                field=missing[0],
+            )
+        ]
+    out = feature_frame(gdf, layer=layer)
+    fids = out["fid"].to_numpy()
+    labels = np.array([f if f is not None else f"#{i + 1}" for i, f in enumerate(fids)], dtype=object)
+    findings: list[Finding] = []
+
+    def add(i: Any, check: str, message: str, field: str, severity: str = ERROR) -> None:
+        findings.append(Finding(severity, check, message, source=source, layer=layer, fid=labels[i], field=field))
+
+    for field in settings.REQUIRED_FEATURE_FIELDS:
+        for i in np.flatnonzero(out[field].isna().to_numpy()):
+            add(i, "missing_fid" if field == "fid" else "empty_field", f"field {field} is empty. Fill it in.", field)
+    for field, allowed, hint in (
+        ("district", settings.DISTRICTS, "Use the district code as text."),
+        ("part", settings.PARTS, ""),
+    ):
+        values = out[field]
+        for i in np.flatnonzero((values.notna() & ~values.isin(list(allowed))).to_numpy()):
+            add(
+                i,
+                f"bad_{field}",
+                f"field {field} is {values.iloc[i]!r}, not one of {', '.join(allowed)}. {hint}".rstrip(),
+                field,
+            )
+    findings.extend(_geometry_findings(gdf, labels, source=source, layer=layer))
+    dup = out["fid"][out["fid"].notna() & out["fid"].duplicated(keep=False)]
+    for fid in sorted(set(dup)):
+        findings.append(
+            Finding(
+                ERROR,
+                "duplicate_fid",
+                f"fid {fid} is used by {int((dup == fid).sum())} features. Give each its own fid.",
+                source=source,
+                layer=layer,
+                field="fid",
+            )
+        )
+    known = set(out["fid"].dropna())
+    parents = out["parent"]
+    for i in np.flatnonzero((parents.notna() & ~parents.isin(list(known))).to_numpy()):
+        add(
+            i,
+            "unknown_parent",
+            f"field parent is {parents.iloc[i]!r}, which is no fid of this layer. Correct the parent or add that feature.",
+            "parent",
+        )
+    return findings
 
 
 def validate_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> gpd.GeoDataFrame:
     """Check a layer's features against the data model; return them in the toolkit's form.
 
-    ``source`` names the file in messages. Raises :class:`InputError` listing every problem.
+    ``source`` names the file in messages. Raises :class:`InputError` listing every error of
+    :func:`layer_findings` (warnings are logged).
     """
-    path = source
-    problems: list[str] = []
-    missing = [f for f in settings.REQUIRED_FEATURE_FIELDS if f not in gdf.columns]
-    if missing:
-        raise InputError(
-            f"{path}: layer {layer} lacks the field(s) {', '.join(missing)}. "
-            "Add them to every feature (see layers/README.md for the data model)."
-        )
-    columns = {
-        f: pd.Series([_text(v) for v in gdf[f]] if f in gdf.columns else [None] * len(gdf), dtype=object)
-        for f in settings.FEATURE_FIELDS
-    }
-    out = gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
-    out.insert(0, "layer", layer)
-    geoms = list(out.geometry.array)
-    for i, row in enumerate(out.drop(columns="geometry").itertuples(index=False)):
-        fid = row.fid or f"#{i + 1}"
-        where = f"{path}: layer {layer}, feature {fid}"
-        for field in settings.REQUIRED_FEATURE_FIELDS:
-            if getattr(row, field) is None:
-                problems.append(f"{where}: field {field} is empty. Fill it in.")
-        if row.district is not None and row.district not in settings.DISTRICTS:
-            problems.append(
-                f"{where}: field district is {row.district!r}, not one of {', '.join(settings.DISTRICTS)}. "
-                "Use the district code as text."
-            )
-        if row.part is not None and row.part not in settings.PARTS:
-            problems.append(f"{where}: field part is {row.part!r}; use one of {', '.join(settings.PARTS)}.")
-        problems.extend(_geometry_problems(geoms[i], where=where))
-    dup = out["fid"][out["fid"].notna() & out["fid"].duplicated(keep=False)]
-    for fid in sorted(set(dup)):
-        problems.append(
-            f"{path}: layer {layer}: fid {fid} is used by {int((dup == fid).sum())} features. Give each its own fid."
-        )
-    known = set(out["fid"].dropna())
-    for _, row in out[out["parent"].notna()].iterrows():
-        if row["parent"] not in known:
-            problems.append(
-                f"{path}: layer {layer}, feature {row['fid']}: field parent is {row['parent']!r}, "
-                "which is no fid of this layer. Correct the parent or add that feature."
-            )
-    if problems:
-        raise InputError(problems)
-    return out
+    findings = layer_findings(gdf, source=source, layer=layer)
+    for f in findings:
+        if f.severity != ERROR:
+            log.warning("%s", f.text())
+    if errors(findings):
+        raise InputError([f.text() for f in errors(findings)])
+    return feature_frame(gdf, layer=layer)
 
 
-def _geometry_problems(geom: shapely.Geometry | None, *, where: str) -> list[str]:
-    """Return what is wrong with one feature's geometry (nothing for a valid lon/lat polygon here)."""
-    if geom is None or shapely.is_missing(geom) or geom.is_empty:
-        return [f"{where}: geometry is missing or empty. Draw the polygon or remove the feature."]
-    if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        return [f"{where}: geometry is a {geom.geom_type}; areas need a Polygon."]
-    coords = shapely.get_coordinates(geom)
-    if not np.isfinite(coords).all():
-        return [f"{where}: geometry has NaN or infinite coordinates. Redraw or re-export the feature."]
+def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str, layer: str) -> list[Finding]:
+    """Return what is wrong with each feature's geometry, vectorized (only the failures cost Python)."""
+    geoms = gdf.geometry.array
+    arr = np.asarray(geoms, dtype=object)
+    notes = gdf["_geometry_note"].to_numpy() if "_geometry_note" in gdf.columns else np.full(len(gdf), None)
+    findings: list[Finding] = []
+
+    def add(i: Any, check: str, message: str, geometry: shapely.Geometry | None = None, severity: str = ERROR) -> None:
+        findings.append(
+            Finding(
+                severity, check, message, source=source, layer=layer, fid=labels[i], field="geometry", geometry=geometry
+            )
+        )
+
+    missing = shapely.is_missing(arr) | shapely.is_empty(arr)
+    type_ids = shapely.get_type_id(arr)
+    polygonal = np.isin(type_ids, (3, 6))
+    xy, index = shapely.get_coordinates(arr, return_index=True)
+    nonfinite = np.bincount(index[~np.isfinite(xy).all(axis=1)], minlength=len(arr)).astype(bool)
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(arr)
     minx, miny, maxx, maxy = settings.LONLAT_BOUNDS
-    x0, y0, x1, y1 = geom.bounds
-    if x0 < minx or x1 > maxx or y0 < miny or y1 > maxy:
-        hint = (
-            "The numbers look like metres: save the layer as EPSG:4326 longitude/latitude."
-            if max(abs(x0), abs(y1)) > 360
-            else "Longitude and latitude may be swapped, or the feature is not in Longgang, Longhua or Pingshan."
-        )
-        return [
-            f"{where}: geometry lies outside lon {minx}..{maxx}, lat {miny}..{maxy} "
-            f"(its bounds are {x0:.4f}, {y0:.4f}, {x1:.4f}, {y1:.4f}). {hint}"
-        ]
-    if not geom.is_valid:
-        return [
-            f"{where}: geometry is invalid ({shapely.is_valid_reason(geom)}). Redraw the outline so that it does not cross itself."
-        ]
-    return []
+    outside = (
+        ~missing
+        & polygonal
+        & ~nonfinite
+        & ((bounds[:, 0] < minx) | (bounds[:, 2] > maxx) | (bounds[:, 1] < miny) | (bounds[:, 3] > maxy))
+    )
+    checkable = ~missing & polygonal & ~nonfinite & ~outside
+    invalid = np.zeros(len(arr), dtype=bool)
+    invalid[checkable] = ~shapely.is_valid(arr[checkable])
+    source_crs = gdf.attrs.get("source_crs", "EPSG:4326")
+    for i in np.flatnonzero(missing | ~polygonal | nonfinite | outside | invalid):
+        if notes[i] is not None:
+            add(
+                i,
+                "unclosed_ring" if "not closed" in notes[i] else "unreadable_geometry",
+                f"geometry: {notes[i]}. Close the ring (end it on its first point) or redraw the outline.",
+            )
+        elif missing[i]:
+            add(i, "empty_geometry", "geometry is missing or empty. Draw the polygon or remove the feature.")
+        elif not polygonal[i]:
+            add(
+                i,
+                "not_polygon",
+                f"geometry is a {arr[i].geom_type}; areas need a Polygon. Redraw it as a polygon.",
+                arr[i].representative_point() if arr[i].geom_type != "GeometryCollection" else None,
+            )
+        elif nonfinite[i]:
+            add(
+                i, "nonfinite_coordinates", "geometry has NaN or infinite coordinates. Redraw or re-export the feature."
+            )
+        elif outside[i]:
+            x0, y0, x1, y1 = bounds[i]
+            swapped = minx <= y0 and y1 <= maxx and miny <= x0 and x1 <= maxy
+            metres = max(abs(x0), abs(x1), abs(y0), abs(y1)) > 360
+            if swapped:
+                check, hint = (
+                    "swapped_axes",
+                    "Longitude and latitude are swapped: save it with x = longitude, y = latitude.",
+                )
+            elif metres:
+                check, hint = (
+                    "metres_as_degrees",
+                    "The numbers look like metres labelled as degrees: declare the layer's projected CRS (e.g. EPSG:4547) or save it as EPSG:4326 longitude/latitude.",
+                )
+            else:
+                check, hint = (
+                    "outside_area",
+                    f"It is not in Longgang, Longhua or Pingshan: check the layer's CRS ({source_crs}) or the feature's position.",
+                )
+            add(
+                i,
+                check,
+                f"geometry lies outside lon {minx}..{maxx}, lat {miny}..{maxy} "
+                f"(its bounds are {x0:.4f}, {y0:.4f}, {x1:.4f}, {y1:.4f}). {hint}",
+            )
+        else:
+            reason = shapely.is_valid_reason(arr[i])
+            location = _reason_point(reason)
+            repaired = _polygonal(shapely.make_valid(arr[i]))
+            before, after = _areas_m2([arr[i], repaired])
+            add(
+                i,
+                "invalid_geometry",
+                f"geometry is invalid ({reason}). Redraw the outline so that it does not cross itself; "
+                f"repaired as drawn it would measure {after / 1e4:.4f} ha instead of {before / 1e4:.4f} ha "
+                f"({(after - before) / 1e4:+.4f} ha).",
+                location,
+            )
+    has_z = gdf.attrs.get("has_z")
+    if has_z is not None:
+        for i in np.flatnonzero(has_z):
+            add(
+                i,
+                "3d_coordinates",
+                "geometry has heights (x, y, z); they are dropped and areas are planar.",
+                severity=WARNING,
+            )
+    return findings
 
 
-def read_districts(path: Path) -> gpd.GeoDataFrame:
-    """Read the district boundaries (``district``, ``name_zh``, ``name_en``, geometry in EPSG:4326)."""
+def _reason_point(reason: str) -> shapely.Geometry | None:
+    """Return the point GEOS names in a validity reason ("Self-intersection[114.2 22.7]")."""
+    match = re.search(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]", reason)
+    return shapely.Point(float(match.group(1)), float(match.group(2))) if match else None
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep the polygons of a repaired geometry (make_valid may add lines and points)."""
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _areas_m2(geoms: list[shapely.Geometry]) -> np.ndarray:
+    """Return planar areas in square metres in EPSG:4547 of lon/lat geometries."""
+    return gpd.GeoSeries(geoms, crs=LAYER_CRS).to_crs(AREA_CRS).area.to_numpy()
+
+
+#: The GeoPackage field that holds the feature id (``fid`` is the GeoPackage's own integer row id).
+GPKG_FID_FIELD = "feature_id"
+
+
+def _container_layers(path: Path) -> list[str]:
+    """Return the layer names of a GeoPackage, explaining why it cannot be opened."""
+    _require_file(path, what="GeoPackage of layers")
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise _unreadable(path, "the file", exc) from exc
+
+
+def read_source_layer(source: Path, name: str, *, encoding: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
+    """Read one layer, unvalidated, from a folder of GeoJSON files or a GeoPackage; return it and its place."""
+    source = Path(source)
+    if source.suffix.lower() == ".gpkg":
+        names = _container_layers(source)
+        if name not in names:
+            raise InputFileError(
+                f"{source}: has no layer {name!r} (its layers: {', '.join(names) or 'none'}). "
+                f"A GeoPackage of layers holds {', '.join((*settings.LAYER_NAMES, 'districts'))}, as gis export writes."
+            )
+        gdf = _read_vector(source, layer=name, encoding=encoding, container_layer=name)
+        if GPKG_FID_FIELD in gdf.columns:
+            gdf = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns]).rename(columns={GPKG_FID_FIELD: "fid"})
+        return gdf, f"{source} (layer {name})"
+    path = source / f"{name}.geojson"
+    return _read_vector(path, layer=name, encoding=encoding), str(path)
+
+
+def read_districts(path: Path, *, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """Read the district boundaries (``district``, ``name_zh``, ``name_en``, geometry in EPSG:4326).
+
+    ``path`` is ``districts.geojson``, a folder holding it, or a GeoPackage with a ``districts`` layer.
+    """
     path = Path(path)
-    gdf = _read_vector(path, layer="districts")
+    if path.is_dir() or path.suffix.lower() == ".gpkg":
+        gdf, where = read_source_layer(path, "districts", encoding=encoding)
+    else:
+        gdf, where = _read_vector(path, layer="districts", encoding=encoding), str(path)
     if "district" not in gdf.columns:
         raise InputError(
-            f"{path}: layer districts lacks the field district. Rebuild it with scripts/build_districts.py."
+            f"{where}: layer districts lacks the field district. Rebuild it with scripts/build_districts.py."
         )
     gdf["district"] = pd.Series([_text(v) for v in gdf["district"]], index=gdf.index, dtype=object)
     return gdf
 
 
-def read_layers(layers_dir: Path) -> dict[str, gpd.GeoDataFrame]:
-    """Read every thematic layer of a folder and check fids are unique across layers.
+def _check_source(source: Path) -> None:
+    if source.suffix.lower() == ".gpkg" or source.is_dir():
+        return
+    raise InputFileError(
+        f"{source}: no such folder of layers. Pass --layers DIR pointing at a folder like layers/, "
+        "or a GeoPackage of the layers (as gis export writes)."
+    )
+
+
+def read_layers(source: Path, *, encoding: str | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Read every thematic layer of a folder or a GeoPackage and check fids are unique across layers.
+
+    Parameters
+    ----------
+    source
+        A folder with ``parks.geojson``, ``industrial.geojson``, ... and ``districts.geojson``,
+        or a GeoPackage with layers of those names (feature ids in field ``feature_id``).
+    encoding
+        Text encoding of the files when not UTF-8 (e.g. ``gbk``).
 
     Returns
     -------
     dict
-        Layer name -> GeoDataFrame from :func:`read_layer`, plus ``"districts"``.
+        Layer name -> GeoDataFrame from :func:`validate_layer`, plus ``"districts"``.
     """
-    layers_dir = Path(layers_dir)
-    if not layers_dir.is_dir():
-        raise InputFileError(
-            f"{layers_dir}: no such folder of layers. Pass --layers DIR pointing at a folder like layers/."
-        )
+    source = Path(source)
+    _check_source(source)
+    if source.suffix.lower() == ".gpkg":
+        absent = [n for n in (*settings.LAYER_NAMES, "districts") if n not in _container_layers(source)]
+        if absent:
+            raise InputFileError(
+                f"{source}: has no layer(s) {', '.join(absent)}. A GeoPackage of layers holds "
+                f"{', '.join((*settings.LAYER_NAMES, 'districts'))}, as gis export writes."
+            )
     problems: list[str] = []
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name in settings.LAYER_NAMES:
         try:
-            layers[name] = read_layer(layers_dir / f"{name}.geojson", layer=name)
+            gdf, where = read_source_layer(source, name, encoding=encoding)
+            layers[name] = validate_layer(gdf, source=where.split(" (layer")[0], layer=name)
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -202,12 +556,12 @@ def read_layers(layers_dir: Path) -> dict[str, gpd.GeoDataFrame]:
         for fid in gdf["fid"]:
             if fid in seen:
                 problems.append(
-                    f"{layers_dir}: fid {fid} is used in both {seen[fid]} and {name}. fids must be unique across layers."
+                    f"{source}: fid {fid} is used in both {seen[fid]} and {name}. fids must be unique across layers."
                 )
             seen[fid] = name
     if problems:
         raise InputError(problems)
-    layers["districts"] = read_districts(layers_dir / "districts.geojson")
+    layers["districts"] = read_districts(source, encoding=encoding)
     return layers
 
 
@@ -217,12 +571,12 @@ def _decimals(text: str) -> int:
     return len(mantissa.split(".")[1]) if "." in mantissa else 0
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
     _require_file(path, what="targets table")
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8-sig")
         if suffix in (".xlsx", ".xlsm"):
             table = pd.read_excel(path, dtype=str, keep_default_na=False, sheet_name=0)
             texts = _xlsx_value_texts(path)
@@ -230,8 +584,19 @@ def _read_table(path: Path) -> pd.DataFrame:
                 table["value"] = [t if t is not None else v for t, v in zip(texts, table["value"], strict=True)]
             return table
     except UnicodeDecodeError as exc:
+        sample = _decodes_as_gbk(path)
+        if sample is not None:
+            raise InputFileError(
+                f"{path}: the targets table is GBK-encoded, not UTF-8 (it reads as {sample!r} in GBK). "
+                "Pass --encoding gbk, or save it as UTF-8 CSV."
+            ) from exc
         raise InputFileError(
-            f"{path}: the targets table is not UTF-8 ({exc.reason} at byte {exc.start}). Save it as UTF-8 CSV."
+            f"{path}: the targets table is not {encoding or 'UTF-8'} ({exc.reason} at byte {exc.start}). "
+            "Pass --encoding with the file's encoding, or save it as UTF-8 CSV."
+        ) from exc
+    except LookupError as exc:
+        raise InputError(
+            f"--encoding {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8."
         ) from exc
     except Exception as exc:
         raise InputFileError(
@@ -283,7 +648,7 @@ def _number(text: str | None, *, where: str, field: str, problems: list[str]) ->
             raise ValueError(text)
         value = float(text)
     except ValueError:
-        problems.append(f"{where}: field {field} is {text!r}, not a number. Write a plain number such as 12.5.")
+        problems.append(f"{where}: field {field} is {text!r}, not a number. {_number_hint(text)}")
         return None
     if not math.isfinite(value):
         problems.append(f"{where}: field {field} is {text!r}; give a finite number.")
@@ -291,8 +656,23 @@ def _number(text: str | None, *, where: str, field: str, problems: list[str]) ->
     return value
 
 
-def read_targets(path: Path) -> pd.DataFrame:
-    """Read and validate the targets table (``.csv`` or ``.xlsx``).
+def _number_hint(text: str) -> str:
+    """Say how to write a figure typed the way people write numbers in text ("约29", "18,5", "1,200")."""
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
+        return f"Write it without the thousands separator: {text.replace(',', '')}."
+    if re.fullmatch(r"\d+,\d+", text):
+        return f"Use a point for decimals: {text.replace(',', '.')}."
+    figure = re.search(r"\d+(\.\d+)?", text)
+    if figure and figure.group(0) != text:
+        return (
+            f"Write the figure alone, e.g. {figure.group(0)}, and put words such as 约/about or units "
+            "in field note or field unit."
+        )
+    return "Write a plain number such as 12.5."
+
+
+def read_targets(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
+    """Read and validate the targets table (``.csv`` or ``.xlsx``; ``encoding`` for a CSV not in UTF-8).
 
     Returns
     -------
@@ -302,7 +682,7 @@ def read_targets(path: Path) -> pd.DataFrame:
         and ``row`` (the row number in the file, header = 1).
     """
     path = Path(path)
-    raw = _read_table(path)
+    raw = _read_table(path, encoding=encoding)
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in settings.TARGET_COLUMNS if c not in raw.columns]
     if missing:

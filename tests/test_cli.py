@@ -116,7 +116,7 @@ def test_bad_input_gives_one_line_per_problem_and_exit_2(runner, test_layers, tm
     # the join is checked once the table itself is valid
     path.write_text(text.replace(",below,", ",at_most,"), encoding="utf-8")
     result = runner.invoke(cli, ["check", "--layers", str(test_layers)])
-    assert result.exit_code == 2 and "fid TT-CZ-77 is no feature of any layer" in result.output
+    assert result.exit_code == 2 and "field fid is 'TT-CZ-77', which is no feature of any layer" in result.output
 
 
 def test_build_writes_results(runner, test_layers, tmp_path):

@@ -146,7 +146,7 @@ def test_join_errors_are_collected(test_layers):
     with pytest.raises(InputError) as err:
         validate_join(features, read_targets(path), targets_path="targets.csv")
     text = str(err.value)
-    assert "target TT-01: fid TT-CZ-99 is no feature of any layer" in text
+    assert "target TT-01: field fid is 'TT-CZ-99', which is no feature of any layer" in text
     assert "target TT-12: field layer is 'industrial_land' but feature TT-PK-01 is in layer 'parks'" in text
     assert "target TT-13: field district is '440310'" in text
     assert "target TT-08: a plot_ratio needs a floor_area row for fid TT-RU-01" in text

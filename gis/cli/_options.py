@@ -19,9 +19,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 layers_option = click.option(
     "--layers",
     "layers_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Folder of layers (default: the shipped layers/).",
+    help="Folder of layers, or a GeoPackage of them as gis export writes (default: the shipped layers/).",
 )
 targets_option = click.option(
     "--targets",
@@ -29,6 +29,13 @@ targets_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Targets table, .csv or .xlsx (default: targets.csv in the layers folder).",
+)
+
+encoding_option = click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="Text encoding of the layers and the targets table when not UTF-8 (e.g. gbk).",
 )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from gis._atomic import write_text_atomic
-from gis.cli._options import handle_errors, layers_option, targets_option
+from gis.cli._options import encoding_option, handle_errors, layers_option, targets_option
 from gis.evaluate import exit_code, summarize
 from gis.export import export
 from gis.output import format_csv, format_features_csv, format_json, format_table
@@ -20,6 +20,7 @@ from gis.webmap import write_maps
 @click.command()
 @layers_option
 @targets_option
+@encoding_option
 @click.option(
     "--out-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -36,7 +37,14 @@ from gis.webmap import write_maps
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when any target is short or over (as gis check does).")
 @handle_errors
-def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, maps_dir: Path, strict: bool) -> None:
+def build(
+    layers_dir: Path | None,
+    targets_path: Path | None,
+    encoding: str | None,
+    out_dir: Path,
+    maps_dir: Path,
+    strict: bool,
+) -> None:
     """Run the pipeline on the layers and write its outputs.
 
     Writes OUT_DIR/check.json, check.csv and check.txt (every target) and features.csv
@@ -46,7 +54,7 @@ def build(layers_dir: Path | None, targets_path: Path | None, out_dir: Path, map
     OUT_DIR/report.xlsx and MAPS_DIR/report.html (linked from the maps).
     Each file is replaced atomically: a failed build leaves the previous files intact.
     """
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     outputs = {
         "check.json": format_json(run.results, meta=run.meta(), notes=run.notes),
         "check.csv": "\ufeff" + format_csv(run.results),  # BOM so spreadsheets show Chinese

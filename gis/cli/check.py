@@ -11,6 +11,7 @@ from gis._atomic import check_output
 from gis.cli._options import (
     district_option,
     emit,
+    encoding_option,
     format_option,
     handle_errors,
     layers_option,
@@ -35,6 +36,7 @@ from gis.pipeline import run_check
     "(gis export --driver partitions -o DIR), checked partition by partition with dask-geopandas, "
     "for layers larger than memory; same results.",
 )
+@encoding_option
 @district_option
 @format_option
 @output_option()
@@ -44,6 +46,7 @@ def check(
     layers_dir: Path | None,
     targets_path: Path | None,
     engine: str,
+    encoding: str | None,
     district: str | None,
     fmt: str,
     output: Path | None,
@@ -61,9 +64,9 @@ def check(
 
         if layers_dir is None:
             raise click.UsageError("--engine dask needs --layers DIR, a partitioned GeoParquet folder.")
-        run = run_check_dask(layers_dir=layers_dir, targets_path=targets_path)
+        run = run_check_dask(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     else:
-        run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+        run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     results = run.results if district is None else run.results[run.results["district"] == district]
     if fmt == "json":
         text = format_results(results, fmt, meta={**run.meta(), "district": district}, notes=run.notes)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from gis.cli._options import handle_errors, layers_option, output_option, overwrite_option, targets_option
+from gis.cli._options import (
+    handle_errors,
+    layers_option,
+    output_option,
+    overwrite_option,
+    targets_option,
+)
 from gis.export import EXPORT_CRS, export
 from gis.pipeline import run_check
 from gis.settings import LAYER_NAMES, default_layers_dir
@@ -15,6 +21,12 @@ from gis.settings import LAYER_NAMES, default_layers_dir
 @click.command("export")
 @layers_option
 @targets_option
+@click.option(
+    "--input-encoding",
+    default=None,
+    metavar="NAME",
+    help="Text encoding of the layers and the targets table when not UTF-8 (e.g. gbk).",
+)
 @output_option(
     "Output file: .gpkg, .geojson, .fgb, .parquet or .shp; a folder for --driver partitions.",
     required=True,
@@ -48,6 +60,7 @@ from gis.settings import LAYER_NAMES, default_layers_dir
 def export_command(
     layers_dir: Path | None,
     targets_path: Path | None,
+    input_encoding: str | None,
     output: Path,
     crs: str | None,
     driver: str | None,
@@ -65,9 +78,9 @@ def export_command(
     unless --overwrite is given.
     """
     if driver is not None and driver.strip().lower() in ("partitions", "parquet-partitions"):
-        write_layer_partitions(layers_dir, targets_path, output, overwrite=overwrite)
+        write_layer_partitions(layers_dir, targets_path, output, overwrite=overwrite, encoding=input_encoding)
         return
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=input_encoding)
     report = export(run, output, crs=crs, driver=driver, encoding=encoding, layer=layer, overwrite=overwrite)
     counts = ", ".join(f"{name} {n}" for name, n in report.layers.items())
     click.echo(f"wrote {output} ({report.driver}, {report.crs}): {counts}")
@@ -76,15 +89,22 @@ def export_command(
 
 
 def write_layer_partitions(
-    layers_dir: Path | None, targets_path: Path | None, output: Path, *, overwrite: bool, rows: int = 100_000
+    layers_dir: Path | None,
+    targets_path: Path | None,
+    output: Path,
+    *,
+    overwrite: bool,
+    encoding: str | None = None,
+    rows: int = 100_000,
 ) -> None:
     """Write the layers as a partitioned GeoParquet folder (read and validated first)."""
     from gis.partitioned import write_partitioned
     from gis.read import read_layers
 
     layers_dir = Path(layers_dir) if layers_dir is not None else default_layers_dir()
-    targets_path = Path(targets_path) if targets_path is not None else layers_dir / "targets.csv"
-    layers = read_layers(layers_dir)
+    if targets_path is None:
+        targets_path = (layers_dir.parent if layers_dir.suffix.lower() == ".gpkg" else layers_dir) / "targets.csv"
+    layers = read_layers(layers_dir, encoding=encoding)
     write_partitioned(layers, output, targets=targets_path, rows_per_partition=rows, overwrite=overwrite)
     counts = ", ".join(f"{name} {len(layers[name])}" for name in LAYER_NAMES)
     click.echo(f"wrote {output} (partitioned GeoParquet, {rows} features per file): {counts}")

@@ -9,6 +9,7 @@ import click
 from gis._atomic import check_output
 from gis.cli._options import (
     district_option,
+    encoding_option,
     handle_errors,
     layers_option,
     output_option,
@@ -22,6 +23,7 @@ from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
 @click.command("map")
 @layers_option
 @targets_option
+@encoding_option
 @district_option
 @output_option("HTML file (default: maps/index.html, or maps/<district>.html with --district).")
 @click.option(
@@ -48,6 +50,7 @@ from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
 def map_command(
     layers_dir: Path | None,
     targets_path: Path | None,
+    encoding: str | None,
     district: str | None,
     output: Path | None,
     basemap: str,
@@ -65,7 +68,7 @@ def map_command(
         raise click.UsageError("--basemap tianditu needs a key: pass --tianditu-key KEY or set GIS_TIANDITU_KEY.")
     output = output if output is not None else Path("maps") / MAP_FILES[district]
     check_output(output, overwrite=overwrite)
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     m = build_map(run, district=district, basemap=basemap, tianditu_key=tianditu_key, background=background)
     write_map(m, output)
     click.echo(f"wrote {output}")

@@ -10,6 +10,7 @@ import click
 from gis._atomic import check_output
 from gis.cli._options import (
     emit,
+    encoding_option,
     format_option,
     handle_errors,
     layers_option,
@@ -26,6 +27,7 @@ from gis.settings import LAYER_NAMES
 @click.command("rasterize")
 @layers_option
 @targets_option
+@encoding_option
 @output_option("GeoTIFF to write.", required=True)
 @click.option(
     "--resolution", type=float, default=10.0, show_default=True, help="Pixel size, in the units of --crs (metres)."
@@ -36,7 +38,13 @@ from gis.settings import LAYER_NAMES
 @overwrite_option
 @handle_errors
 def rasterize_command(
-    layers_dir: Path | None, targets_path: Path | None, output: Path, resolution: float, crs: str, overwrite: bool
+    layers_dir: Path | None,
+    targets_path: Path | None,
+    encoding: str | None,
+    output: Path,
+    resolution: float,
+    crs: str,
+    overwrite: bool,
 ) -> None:
     """Write a categorical land-use GeoTIFF of all thematic layers.
 
@@ -45,7 +53,7 @@ def rasterize_command(
     overviews. Prints each class's pixel area against its polygons' area.
     """
     check_output(output, overwrite=overwrite)
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     grid, transform, classes = rasterize_land_use(run.features, resolution=resolution, crs=crs)
     write_land_use(output, grid, transform, classes, crs=crs, overwrite=overwrite)
     click.echo(f"wrote {output}: {grid.shape[1]} x {grid.shape[0]} pixels of {resolution:g} m, {len(classes)} classes")
@@ -60,6 +68,7 @@ def rasterize_command(
 @click.argument("raster", type=click.Path(path_type=Path, dir_okay=False))
 @layers_option
 @targets_option
+@encoding_option
 @click.option("--layer", type=click.Choice(LAYER_NAMES), default=None, help="Only this layer's features.")
 @click.option("--band", type=int, default=1, show_default=True, help="Band of a multi-band raster.")
 @click.option(
@@ -75,6 +84,7 @@ def zonal_command(
     raster: Path,
     layers_dir: Path | None,
     targets_path: Path | None,
+    encoding: str | None,
     layer: str | None,
     band: int,
     categorical: bool | None,
@@ -90,7 +100,7 @@ def zonal_command(
     """
     if output is not None:
         check_output(output, overwrite=overwrite)
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     features = run.features if layer is None else run.features[run.features["layer"] == layer]
     table = zonal_statistics(raster, features, categorical=categorical, band=band)
     if fmt == "json":

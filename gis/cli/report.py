@@ -10,6 +10,7 @@ import pandas as pd
 
 from gis.cli._options import (
     emit,
+    encoding_option,
     format_option,
     handle_errors,
     layers_option,
@@ -25,16 +26,19 @@ from gis.report import write_report
 @click.command("report")
 @layers_option
 @targets_option
+@encoding_option
 @output_option("FILE.xlsx, FILE.html or FILE.md.", required=True)
 @overwrite_option
 @handle_errors
-def report_command(layers_dir: Path | None, targets_path: Path | None, output: Path, overwrite: bool) -> None:
+def report_command(
+    layers_dir: Path | None, targets_path: Path | None, encoding: str | None, output: Path, overwrite: bool
+) -> None:
     """Write the land-target report: per district, district totals with charts, consistency, floor areas, provenance.
 
     A spreadsheet has one sheet per view (frozen headers, filters, number formats, colours by
     status); an HTML report is one file that works with no network and prints on A4.
     """
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     click.echo(f"wrote {write_report(run, output, overwrite=overwrite)}")
 
 
