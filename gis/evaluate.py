@@ -561,12 +561,22 @@ def district_shares(
         rows = np.flatnonzero((codes == name) & (areas > 0))
         if not len(rows):
             continue
-        shapely.prepare(district)
-        inside = map_chunks(functools.partial(shapely.contains_properly, district), projected[rows])
+        inside = map_chunks(functools.partial(_contains_properly, district), projected[rows])
         shares[rows[inside]] = 100.0
         cut = rows[~inside]
         shares[cut] = shapely.area(shapely.intersection(projected[cut], district)) / areas[cut] * 100.0
     return pd.Series(shares, index=features.index, dtype=float)
+
+
+def _contains_properly(container: shapely.Geometry, geoms: np.ndarray) -> np.ndarray:
+    """Return which geometries lie properly inside ``container``, against a prepared copy of it.
+
+    A prepared geometry builds its index on first use and must not be shared between threads:
+    each call (one per thread in :func:`gis.parallel.map_chunks`) prepares its own copy.
+    """
+    own = shapely.from_wkb(shapely.to_wkb(container))
+    shapely.prepare(own)
+    return shapely.contains_properly(own, geoms)  # type: ignore[no-any-return]
 
 
 def _within_district(features: pd.DataFrame, shares: pd.Series) -> list[dict[str, object]]:

@@ -82,3 +82,28 @@ def test_parallel_reprojection_equals_to_crs(monkeypatch):
     ).to_crs("EPSG:4326")
     got = parallel.transform_geometries(np.asarray(geoms.array), geoms.crs, "EPSG:4547")
     assert shapely.equals_exact(got, np.asarray(geoms.to_crs("EPSG:4547").array), tolerance=0).all()
+
+
+def test_district_shares_in_threads_match_one_thread(monkeypatch):
+    """Each thread prepares its own copy of a district (a shared prepared geometry crashes GEOS)."""
+    import numpy as np
+
+    from gis import parallel
+    from gis.evaluate import district_shares
+    from gis.read import read_districts
+    from tests.conftest import REPO
+
+    districts = read_districts(REPO / "layers" / "districts.geojson")
+    rng = np.random.default_rng(2)
+    xy = rng.uniform([440000, 2490000], [560000, 2530000], (400, 2))
+    feats = gpd.GeoDataFrame(
+        {"district": rng.choice(["440307", "440309", "440310"], len(xy))},
+        geometry=[box(x, y, x + 300, y + 300) for x, y in xy],
+        crs="EPSG:4547",
+    ).to_crs("EPSG:4326")
+    monkeypatch.setenv("GIS_THREADS", "1")
+    one = district_shares(feats, districts)
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 10)
+    monkeypatch.setenv("GIS_THREADS", "2")
+    for _ in range(5):
+        assert district_shares(feats, districts).equals(one)
