@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Geod, Proj
+from pyproj import Geod, Proj, Transformer
 
 from gis import settings
 from gis.crs import AREA_CRS
@@ -68,18 +68,19 @@ def geodesic_areas(gdf: gpd.GeoSeries | gpd.GeoDataFrame, *, projected: np.ndarr
     geoms = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if projected is None:
         projected = project(geoms)
-    lonlat = transform_geometries(np.asarray(geoms.array), geoms.crs, "EPSG:4490")
     planar = shapely.area(projected)
     x0, y0, x1, y1 = shapely.bounds(projected).T
     large = np.hypot(x1 - x0, y1 - y0) > GEODESIC_EXACT_M
     areas = np.full(len(planar), np.nan)
     small = ~large & ~shapely.is_missing(projected)
-    if small.any():
-        lon0, lat0, lon1, lat1 = shapely.bounds(lonlat[small]).T
-        factors = _AREA_PROJ.get_factors((lon0 + lon1) / 2.0, (lat0 + lat1) / 2.0)
+    if small.any():  # the centre of the bounds, back to lon/lat: one point per feature
+        to_lonlat = Transformer.from_crs(AREA_CRS, "EPSG:4490", always_xy=True)  # per call: not thread-safe
+        lon, lat = to_lonlat.transform((x0[small] + x1[small]) / 2.0, (y0[small] + y1[small]) / 2.0)
+        factors = _AREA_PROJ.get_factors(lon, lat)
         areas[small] = planar[small] / np.asarray(factors.areal_scale) / 10_000.0
-    for i in np.flatnonzero(large):
-        areas[i] = abs(_GEOD.geometry_area_perimeter(lonlat[i])[0]) / 10_000.0
+    if large.any():
+        lonlat = transform_geometries(projected[large], AREA_CRS, "EPSG:4490")
+        areas[large] = [abs(_GEOD.geometry_area_perimeter(g)[0]) / 10_000.0 for g in lonlat]
     return pd.Series(areas, index=geoms.index, name="geodesic_ha", dtype="float64")
 
 
