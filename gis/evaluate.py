@@ -18,16 +18,20 @@ figure is not larger than its parent's (``planned_le_parent``).
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import math
+from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from gis import settings
-from gis.crs import AREA_CRS
 from gis.errors import InputError
+from gis.measure import project
+from gis.parallel import map_chunks
 
 log = logging.getLogger(__name__)
 
@@ -206,12 +210,11 @@ def validate_join(
                 problems.append(f"{where}: a plot_ratio needs an area row for fid {fid}, part {t['part']}. Add it.")
     if problems:
         raise InputError(problems)
-    notes = [
-        f"layer {r['layer']}, feature {r['fid']} ({r['name_zh']}): no target refers to it (the plans give it no figure)"
-        for _, r in features.iterrows()
-        if r["fid"] not in used
+    return [
+        f"layer {layer}, feature {fid} ({name}): no target refers to it (the plans give it no figure)"
+        for layer, fid, name in zip(features["layer"], features["fid"], features["name_zh"], strict=True)
+        if fid not in used
     ]
-    return notes
 
 
 def _preferred(rows: pd.DataFrame) -> pd.Series:
@@ -264,13 +267,96 @@ def _with_values(rec: dict[str, object], planned: float, measured: float | None,
     rec["status"] = status
 
 
-def _union_ha(geoms: gpd.GeoSeries) -> float:
-    projected = geoms.to_crs(AREA_CRS)
-    return float(shapely.union_all(projected.to_numpy()).area) / 10_000.0
+@dataclass
+class Shapes:
+    """What the checks need of the features' geometries, aligned with the features' rows.
+
+    Parameters
+    ----------
+    projected
+        Geometries in EPSG:4547; None where no check needs it (a part, a parent, a feature whose
+        bounds meet another's in its layer and district): see :func:`needed_geometries`.
+    bounds
+        x0, y0, x1, y1 of every feature in EPSG:4547, shape (n, 4).
+    shares
+        Per cent of every feature's area inside its own district (:func:`district_shares`), or None
+        when no districts are checked.
+    """
+
+    projected: np.ndarray
+    bounds: np.ndarray
+    shares: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, projected: np.ndarray, features: pd.DataFrame, districts: gpd.GeoDataFrame | None) -> Shapes:
+        """Return the shapes of features whose every geometry is at hand (in EPSG:4547)."""
+        shares = None if districts is None else district_shares(features, districts, projected=projected).to_numpy()
+        return cls(projected, shapely.bounds(projected), shares)
+
+
+def overlap_candidates(bounds: np.ndarray, groups: pd.Series) -> np.ndarray:
+    """Return the pairs (i, j), i < j, of features of one group whose bounds intersect (shape (2, k))."""
+    boxes = shapely.box(*np.asarray(bounds, dtype=float).T)
+    i, j = shapely.STRtree(boxes).query(boxes, predicate="intersects")
+    codes = pd.factorize(groups)[0]
+    keep = (i < j) & (codes[i] == codes[j])
+    return np.vstack([i[keep], j[keep]])
+
+
+def needed_geometries(features: pd.DataFrame, bounds: np.ndarray) -> np.ndarray:
+    """Return a mask of the features whose geometry the checks need beyond their measures.
+
+    Parts and their parents (``within_parent``) and features whose bounds meet another's in the
+    same layer and district (an aggregate's union counts an overlap once). Every other feature is
+    checked from its area, bounds and district share alone.
+    """
+    need = features["parent"].notna().to_numpy() | features["fid"].isin(set(features["parent"].dropna())).to_numpy()
+    pairs = overlap_candidates(bounds, features["layer"].astype(str) + "/" + features["district"].astype(str))
+    need[pairs.ravel()] = True
+    return need
+
+
+def _union_ha(sel: pd.DataFrame, shapes: Shapes) -> float:
+    """Return the area (ha) of the union of the selected features: overlaps counted once.
+
+    Features whose interiors meet no other selected feature's count with their own area; those
+    that overlap are unioned cluster by cluster. The sum is exact (:func:`math.fsum`), so it does
+    not depend on the order of the features.
+    """
+    rows = sel.index.to_numpy()
+    area = sel["area_ha"].to_numpy(dtype=float)
+    i, j = overlap_candidates(shapes.bounds[rows], sel["layer"])  # one layer and district: one group
+    if len(i):
+        geoms = shapes.projected[rows]
+        meet = shapely.relate_pattern(geoms[i], geoms[j], "T********")
+        i, j = i[meet], j[meet]
+    root = list(range(len(rows)))
+
+    def find(a: int) -> int:
+        while root[a] != a:
+            root[a] = root[root[a]]
+            a = root[a]
+        return a
+
+    for a, b in zip(i.tolist(), j.tolist(), strict=True):
+        root[find(a)] = find(b)
+    clusters: dict[int, list[int]] = {}
+    for a in set(i.tolist()) | set(j.tolist()):
+        clusters.setdefault(find(a), []).append(a)
+    single = np.ones(len(rows), dtype=bool)
+    parts = []
+    for members in clusters.values():
+        single[members] = False
+        parts.append(float(shapely.union_all(shapes.projected[rows[members]]).area) / 10_000.0)
+    return math.fsum([*area[single].tolist(), *parts])
 
 
 def check_targets(
-    features: gpd.GeoDataFrame, targets: pd.DataFrame, *, districts: gpd.GeoDataFrame | None = None
+    features: gpd.GeoDataFrame | pd.DataFrame,
+    targets: pd.DataFrame,
+    *,
+    districts: gpd.GeoDataFrame | None = None,
+    shapes: Shapes | None = None,
 ) -> pd.DataFrame:
     """Evaluate every target against the measured features, plus the derived consistency checks.
 
@@ -282,12 +368,18 @@ def check_targets(
         Output of :func:`gis.read.read_targets`, already checked by :func:`validate_join`.
     districts
         District boundaries; when given, every feature is also checked to lie inside its district.
+    shapes
+        The geometries in EPSG:4547 as the checks need them; by default reprojected from
+        ``features`` (which must then be a GeoDataFrame). The dask engine passes them.
 
     Returns
     -------
     pandas.DataFrame
         One row per target with the columns of :data:`RESULT_COLUMNS`. Areas are in hectares.
     """
+    features = features.reset_index(drop=True)
+    if shapes is None:
+        shapes = Shapes.of(project(features.geometry), features, districts)
     index = _Index(features)
     records: list[dict[str, object]] = []
     planned_ha_by_fid: dict[str, tuple[float, str]] = {}  # resolved feature fid -> (planned ha, target id)
@@ -339,7 +431,7 @@ def check_targets(
                 if sel.empty:
                     _with_values(rec, planned, None, "ha", settings.NO_POLYGON)
                 else:
-                    measured = _union_ha(sel.geometry)
+                    measured = _union_ha(sel, shapes)
                     status = compare(
                         t["comparator"], planned, measured, tolerance_pct=float(t["tolerance_pct"]), half_step=half
                     )
@@ -364,9 +456,9 @@ def check_targets(
                     part_rows.append((t, target_feat["fid"], planned))
         records.append(rec)
     records.extend(_planned_le_parent(index, part_rows, planned_ha_by_fid))
-    records.extend(_within_parent(features, index))
-    if districts is not None:
-        records.extend(_within_district(features, districts))
+    records.extend(_within_parent(features, index, shapes.projected))
+    if shapes.shares is not None:
+        records.extend(_within_district(features, pd.Series(shapes.shares, index=features.index)))
     out = pd.DataFrame.from_records(records)
     return out.reindex(columns=list(RESULT_COLUMNS))
 
@@ -424,53 +516,79 @@ def _share_record(row: pd.Series, metric: str, share: float, note: str) -> dict[
     return rec
 
 
-def _within_parent(features: gpd.GeoDataFrame, index: _Index) -> list[dict[str, object]]:
+def _within_parent(features: pd.DataFrame, index: _Index, projected: np.ndarray) -> list[dict[str, object]]:
     """Check that every part lies inside its parent: the share of its area inside the parent, in per cent."""
     parts = features[features["parent"].notna()]
     if parts.empty:
         return []
-    projected = features.geometry.to_crs(AREA_CRS)
     records = []
-    for i, row in parts.iterrows():
-        parent = index.row(row["parent"])
-        geom = projected.loc[i]
-        share = float(geom.intersection(projected.loc[parent.name]).area / geom.area * 100.0) if geom.area else 0.0
+    for pos in np.flatnonzero(features["parent"].notna().to_numpy()):
+        row = features.iloc[pos]
+        parent = index.by_fid[row["parent"]]
+        geom = projected[pos]
+        share = float(geom.intersection(projected[parent]).area / geom.area * 100.0) if geom.area else 0.0
         records.append(
             _share_record(row, "within_parent", share, f"share of {row['fid']} inside its parent {row['parent']}")
         )
     return records
 
 
-def district_shares(features: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Series:
+def district_shares(
+    features: gpd.GeoDataFrame | pd.DataFrame, districts: gpd.GeoDataFrame, *, projected: np.ndarray | None = None
+) -> pd.Series:
     """Return the percentage of each feature's area (EPSG:4547) that lies inside its own district.
 
     The result is indexed like ``features``; it is NaN where the district is not in ``districts``
-    or the feature has no area.
+    or the feature has no area. A feature properly inside its district (tested at once for all,
+    on every core, against the prepared boundary) is 100; only the others are intersected.
+
+    Parameters
+    ----------
+    features
+        Features with a ``district`` field.
+    districts
+        District boundaries.
+    projected
+        The features' geometries in EPSG:4547, if already computed (else from ``features``).
     """
-    projected = features.geometry.to_crs(AREA_CRS)
-    boundary = dict(zip(districts["district"], districts.geometry.to_crs(AREA_CRS), strict=True))
-    shares = {}
-    for i, name in features["district"].items():
-        district = boundary.get(name)
-        geom = projected.loc[i]
-        shares[i] = (
-            float(geom.intersection(district).area / geom.area * 100.0)
-            if district is not None and geom.area
-            else math.nan
-        )
+    if projected is None:
+        projected = project(features.geometry)
+    boundary = dict(zip(districts["district"], project(districts.geometry), strict=True))
+    shares = np.full(len(features), math.nan)
+    areas = shapely.area(projected)
+    codes = features["district"].to_numpy(dtype=object)
+    for name, district in boundary.items():
+        rows = np.flatnonzero((codes == name) & (areas > 0))
+        if not len(rows):
+            continue
+        inside = map_chunks(functools.partial(_contains_properly, district), projected[rows])
+        shares[rows[inside]] = 100.0
+        cut = rows[~inside]
+        shares[cut] = shapely.area(shapely.intersection(projected[cut], district)) / areas[cut] * 100.0
     return pd.Series(shares, index=features.index, dtype=float)
 
 
-def _within_district(features: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> list[dict[str, object]]:
+def _contains_properly(container: shapely.Geometry, geoms: np.ndarray) -> np.ndarray:
+    """Return which geometries lie properly inside ``container``, against a prepared copy of it.
+
+    A prepared geometry builds its index on first use and must not be shared between threads:
+    each call (one per thread in :func:`gis.parallel.map_chunks`) prepares its own copy.
+    """
+    own = shapely.from_wkb(shapely.to_wkb(container))
+    shapely.prepare(own)
+    return shapely.contains_properly(own, geoms)  # type: ignore[no-any-return]
+
+
+def _within_district(features: pd.DataFrame, shares: pd.Series) -> list[dict[str, object]]:
     """Check that every feature lies inside its district: only features that stick out are listed."""
-    shares = district_shares(features, districts)
     records = []
-    for i, row in features[shares < settings.WITHIN_PARENT_PCT].iterrows():
+    out = (shares < settings.WITHIN_PARENT_PCT).to_numpy()
+    for (_, row), share in zip(features[out].iterrows(), shares[out].tolist(), strict=True):
         note = (
             f"share of {row['fid']} inside district {row['district']}; "
             "redraw it inside its district or correct field district"
         )
-        records.append(_share_record(row, "within_district", shares.loc[i], note))
+        records.append(_share_record(row, "within_district", share, note))
     return records
 
 

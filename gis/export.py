@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -23,6 +24,7 @@ from gis import __version__, settings
 from gis._atomic import atomic_folder, atomic_path, check_output, replace_set, write_failure
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
+from gis.parallel import transform_geometries
 from gis.pipeline import CheckRun
 from gis.qgis_style import district_qml, qa_qml, qml_for, sld_for
 
@@ -124,50 +126,59 @@ def resolve_driver(path: Path, driver: str | None) -> str:
 
 
 def feature_table(run: CheckRun) -> gpd.GeoDataFrame:
-    """Return every feature with its computed fields (planned, delta, status, citation), EPSG:4326."""
+    """Return every feature with its computed fields (planned, delta, status, citation), EPSG:4326.
+
+    Built by columns: the computed fields are looked up per feature id from the (few) features
+    that have targets, so a million parcels take about a second.
+    """
     f = run.features
     results = run.results
     area = results[(results["metric"] == "area") & results["feature_fid"].notna()]
     status = feature_status(results)
-    rows = []
-    for rec in f.itertuples(index=False):
-        own = area[area["feature_fid"] == rec.fid]
-        primary = own[own["comparator"] == "approx"] if (own["comparator"] == "approx").any() else own
-        first = primary.iloc[0] if len(primary) else None
-        cite_file = first["source_file"] if first is not None else rec.source_file
-        cite_ref = first["source_ref"] if first is not None else rec.source_ref
-        rows.append(
-            {
-                "feature_id": rec.fid,
-                "layer": rec.layer,
-                "name_zh": rec.name_zh,
-                "name_en": rec.name_en,
-                "district": rec.district,
-                "street": rec.street,
-                "part": rec.part,
-                "parent": rec.parent,
-                "category": rec.category,
-                "area_ha": round(float(rec.area_ha), 6),
-                "geodesic_ha": round(float(rec.geodesic_ha), 6),
-                "planned_ha": _float(first["planned"]) if first is not None else None,
-                "delta_ha": _float(first["delta"]) if first is not None else None,
-                "delta_pct": _float(first["delta_pct"]) if first is not None else None,
-                "status": status.at[rec.fid, "status"] if rec.fid in status.index else None,
-                "checks_failed": status.at[rec.fid, "checks_failed"] if rec.fid in status.index else None,
-                "target_ids": ";".join(own["target_id"]) or None,
-                "citation": f"{settings.SOURCES.get(cite_file, cite_file)} · {cite_ref}" if cite_file else None,
-                "source_file": rec.source_file,
-                "source_ref": rec.source_ref,
-                "location_basis": rec.location_basis,
-                "location_confidence": rec.location_confidence,
-                "accuracy": rec.accuracy,
-                "method": rec.method,
-            }
+    own: dict[str, tuple[object, object, object, str | None, object, object]] = {}
+    for fid, rows in area.groupby("feature_fid", sort=False):
+        primary = rows[rows["comparator"] == "approx"] if (rows["comparator"] == "approx").any() else rows
+        first = primary.iloc[0]
+        own[str(fid)] = (
+            _float(first["planned"]),
+            _float(first["delta"]),
+            _float(first["delta_pct"]),
+            ";".join(rows["target_id"]) or None,
+            first["source_file"],
+            first["source_ref"],
         )
-    table = pd.DataFrame(rows, columns=list(EXPORT_FIELDS))
+    fids = f["fid"].tolist()
+    none = (None, None, None, None, None, None)
+    computed = [own.get(fid, none) for fid in fids]
+    cite_file = [c[4] if fid in own else s for fid, c, s in zip(fids, computed, f["source_file"].tolist(), strict=True)]
+    cite_ref = [c[5] if fid in own else r for fid, c, r in zip(fids, computed, f["source_ref"].tolist(), strict=True)]
+    st = status.reindex(fids)
+    table = pd.DataFrame(
+        {
+            "feature_id": fids,
+            "layer": f["layer"].tolist(),
+            **{col: f[col].tolist() for col in settings.FEATURE_FIELDS[1:8]},
+            "area_ha": [round(float(v), 6) for v in f["area_ha"].tolist()],
+            "geodesic_ha": [round(float(v), 6) for v in f["geodesic_ha"].tolist()],
+            "planned_ha": [c[0] for c in computed],
+            "delta_ha": [c[1] for c in computed],
+            "delta_pct": [c[2] for c in computed],
+            "status": st["status"].tolist(),
+            "checks_failed": st["checks_failed"].tolist(),
+            "target_ids": [c[3] for c in computed],
+            "citation": [
+                f"{settings.SOURCES.get(str(cf), cf)} · {cr}" if cf else None
+                for cf, cr in zip(cite_file, cite_ref, strict=True)
+            ],
+            **{col: f[col].tolist() for col in settings.FEATURE_FIELDS[8:]},
+        },
+        columns=list(EXPORT_FIELDS),
+    )
     for col in EXPORT_FIELDS:
         if col not in ("area_ha", "geodesic_ha", "planned_ha", "delta_ha", "delta_pct"):
             table[col] = table[col].astype(object).where(table[col].notna(), None)
+    for col in ("planned_ha", "delta_ha", "delta_pct"):
+        table[col] = table[col].astype(float)
     return gpd.GeoDataFrame(table, geometry=f.geometry.array, crs=f.crs)
 
 
@@ -239,7 +250,8 @@ def export(
         if drv == "ESRI Shapefile" or codecs.lookup(encoding).name == "utf-8"
         else [f"--encoding applies to Shapefiles only; {drv} is UTF-8"]
     )
-    features = feature_table(run).to_crs(crs)
+    table = feature_table(run)
+    features = table.set_geometry(transform_geometries(np.asarray(table.geometry.array), table.crs, crs), crs=crs)
     if drv == "GPKG":
         return _export_gpkg(run, features, path, crs=crs, overwrite=overwrite)
     if layer is not None:
@@ -299,6 +311,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
                 # GeoPackage 1.2: QGIS LTRs on GDAL < 3.7 open 1.4 files with a warning
                 dataset_options={"VERSION": "1.2"} if first else None,
                 layer_metadata={"description": settings.LAYER_TITLES[name][1]},
+                use_arrow=True,  # GDAL's arrow path: no per-feature Python
             )
             first = False
             counts[name] = len(gdf)

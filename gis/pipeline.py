@@ -12,8 +12,8 @@ import geopandas as gpd
 import pandas as pd
 
 from gis import __version__, settings
-from gis.evaluate import check_targets, validate_join
-from gis.measure import measure_features
+from gis.evaluate import Shapes, check_targets, validate_join
+from gis.measure import measure_layers
 from gis.read import read_layers, read_targets
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,11 @@ def run_check(
     layers = read_layers(layers_dir, encoding=encoding)
     targets = read_targets(Path(targets_path), encoding=encoding)
     log.info("read %d features and %d targets", sum(len(layers[n]) for n in settings.LAYER_NAMES), len(targets))
-    features = measure_features(layers)
+    measured = measure_layers(layers)
+    features = measured.features
     notes = validate_join(features, targets, targets_path=str(targets_path), missing_ok=missing_ok)
     for note in notes:
         log.info(note)
-    results = check_targets(features, targets, districts=layers["districts"])
+    shapes = Shapes.of(measured.projected, features, layers["districts"])
+    results = check_targets(features, targets, districts=layers["districts"], shapes=shapes)
     return CheckRun(layers_dir, targets_path, features, layers["districts"], results, notes)

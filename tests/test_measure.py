@@ -47,3 +47,63 @@ def test_geodesic_cross_check_agrees(test_layers):
     for fid, ha in expected.items():
         assert got[fid] == pytest.approx(ha, rel=1e-6)
     assert geodesic_areas(features).iloc[0] == pytest.approx(100, rel=1e-4)
+
+
+def test_geodesic_area_of_small_features_matches_geod():
+    """Below 1 km across, planar area / areal scale factor agrees with pyproj.Geod to 1e-8 or 0.001 m2."""
+    import numpy as np
+    import shapely
+    from pyproj import Geod
+
+    from gis.measure import GEODESIC_EXACT_M
+
+    centres = [(420000, 2490000), (500000, 2520000), (560000, 2510000)]
+    sizes = [40, 200, 600, GEODESIC_EXACT_M / 1.5, 3000]  # the last one is measured with Geod itself
+    geoms = [shapely.Point(x, y).buffer(s / 2, 16) for x, y in centres for s in sizes]
+    series = gpd.GeoSeries(geoms, crs="EPSG:4547").to_crs("EPSG:4326")
+    geod = Geod(ellps="GRS80")
+    exact = np.array([abs(geod.geometry_area_perimeter(g)[0]) / 1e4 for g in series.to_crs("EPSG:4490")])
+    got = geodesic_areas(series).to_numpy()
+    assert np.allclose(got, exact, rtol=1e-8, atol=1e-7)  # ha; Geod's own rounding is ~1e-4 m2
+
+
+def test_parallel_reprojection_equals_to_crs(monkeypatch):
+    import numpy as np
+    import shapely
+
+    from gis import parallel
+
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 10)
+    monkeypatch.setenv("GIS_THREADS", "2")
+    rng = np.random.default_rng(1)
+    geoms = gpd.GeoSeries(
+        [box(x, y, x + 50, y + 80) for x, y in rng.uniform([430000, 2490000], [560000, 2530000], (100, 2))],
+        crs="EPSG:4547",
+    ).to_crs("EPSG:4326")
+    got = parallel.transform_geometries(np.asarray(geoms.array), geoms.crs, "EPSG:4547")
+    assert shapely.equals_exact(got, np.asarray(geoms.to_crs("EPSG:4547").array), tolerance=0).all()
+
+
+def test_district_shares_in_threads_match_one_thread(monkeypatch):
+    """Each thread prepares its own copy of a district (a shared prepared geometry crashes GEOS)."""
+    import numpy as np
+
+    from gis import parallel
+    from gis.evaluate import district_shares
+    from gis.read import read_districts
+    from tests.conftest import REPO
+
+    districts = read_districts(REPO / "layers" / "districts.geojson")
+    rng = np.random.default_rng(2)
+    xy = rng.uniform([440000, 2490000], [560000, 2530000], (400, 2))
+    feats = gpd.GeoDataFrame(
+        {"district": rng.choice(["440307", "440309", "440310"], len(xy))},
+        geometry=[box(x, y, x + 300, y + 300) for x, y in xy],
+        crs="EPSG:4547",
+    ).to_crs("EPSG:4326")
+    monkeypatch.setenv("GIS_THREADS", "1")
+    one = district_shares(feats, districts)
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 10)
+    monkeypatch.setenv("GIS_THREADS", "2")
+    for _ in range(5):
+        assert district_shares(feats, districts).equals(one)

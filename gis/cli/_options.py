@@ -60,9 +60,13 @@ format_option = click.option(
 )
 
 
-def output_option(help: str = "Write to FILE instead of the terminal.", *, required: bool = False) -> Callable[[F], F]:
-    """Return the -o/--output FILE option with this help text."""
-    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=required, help=help)
+def output_option(
+    help: str = "Write to FILE instead of the terminal.", *, required: bool = False, dir_okay: bool = False
+) -> Callable[[F], F]:
+    """Return the -o/--output FILE option with this help text (``dir_okay``: or a folder)."""
+    return click.option(
+        "-o", "--output", type=click.Path(path_type=Path, dir_okay=dir_okay), required=required, help=help
+    )
 
 
 def handle_errors(func: F) -> F:

@@ -27,6 +27,15 @@ from gis.pipeline import run_check
 @click.command()
 @layers_option
 @targets_option
+@click.option(
+    "--engine",
+    type=click.Choice(["pandas", "dask"]),
+    default="pandas",
+    show_default=True,
+    help="pandas: the whole layers in memory. dask: --layers is a partitioned GeoParquet folder "
+    "(gis export --driver partitions -o DIR), checked partition by partition with dask-geopandas, "
+    "for layers larger than memory; same results.",
+)
 @encoding_option
 @district_option
 @format_option
@@ -36,6 +45,7 @@ from gis.pipeline import run_check
 def check(
     layers_dir: Path | None,
     targets_path: Path | None,
+    engine: str,
     encoding: str | None,
     district: str | None,
     fmt: str,
@@ -49,7 +59,14 @@ def check(
     """
     if output is not None:
         check_output(output, overwrite=overwrite)
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
+    if engine == "dask":
+        from gis.partitioned import run_check_dask
+
+        if layers_dir is None:
+            raise click.UsageError("--engine dask needs --layers DIR, a partitioned GeoParquet folder.")
+        run = run_check_dask(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
+    else:
+        run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     results = run.results if district is None else run.results[run.results["district"] == district]
     if fmt == "json":
         text = format_results(results, fmt, meta={**run.meta(), "district": district}, notes=run.notes)

@@ -15,7 +15,7 @@ from gis.cli._options import (
 )
 from gis.export import EXPORT_CRS, export
 from gis.pipeline import run_check
-from gis.settings import LAYER_NAMES
+from gis.settings import LAYER_NAMES, default_layers_dir
 
 
 @click.command("export")
@@ -27,7 +27,11 @@ from gis.settings import LAYER_NAMES
     metavar="NAME",
     help="Text encoding of the layers and the targets table when not UTF-8 (e.g. gbk).",
 )
-@output_option("Output file: .gpkg, .geojson, .fgb, .parquet or .shp.", required=True)
+@output_option(
+    "Output file: .gpkg, .geojson, .fgb, .parquet or .shp; a folder for --driver partitions.",
+    required=True,
+    dir_okay=True,
+)
 @click.option(
     "--crs",
     type=click.Choice(EXPORT_CRS),
@@ -35,7 +39,12 @@ from gis.settings import LAYER_NAMES
     help="Frame of the output (default EPSG:4547; GeoJSON is always EPSG:4326).",
 )
 @click.option(
-    "-f", "--driver", default=None, help="Format when the extension does not say: gpkg, geojson, fgb, parquet, shp."
+    "-f",
+    "--driver",
+    default=None,
+    help="Format when the extension does not say: gpkg, geojson, fgb, parquet, shp; or partitions: the layers "
+    "(data-model fields, EPSG:4326), districts and targets as a partitioned GeoParquet folder for "
+    "gis check --engine dask.",
 )
 @click.option(
     "--encoding", default="UTF-8", show_default=True, help="Shapefile text encoding; GBK for older desktop tools."
@@ -68,9 +77,34 @@ def export_command(
     The file is written beside the target and moved into place; an existing file is kept
     unless --overwrite is given.
     """
+    if driver is not None and driver.strip().lower() in ("partitions", "parquet-partitions"):
+        write_layer_partitions(layers_dir, targets_path, output, overwrite=overwrite, encoding=input_encoding)
+        return
     run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=input_encoding)
     report = export(run, output, crs=crs, driver=driver, encoding=encoding, layer=layer, overwrite=overwrite)
     counts = ", ".join(f"{name} {n}" for name, n in report.layers.items())
     click.echo(f"wrote {output} ({report.driver}, {report.crs}): {counts}")
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
+
+
+def write_layer_partitions(
+    layers_dir: Path | None,
+    targets_path: Path | None,
+    output: Path,
+    *,
+    overwrite: bool,
+    encoding: str | None = None,
+    rows: int = 100_000,
+) -> None:
+    """Write the layers as a partitioned GeoParquet folder (read and validated first)."""
+    from gis.partitioned import write_partitioned
+    from gis.read import read_layers
+
+    layers_dir = Path(layers_dir) if layers_dir is not None else default_layers_dir()
+    if targets_path is None:
+        targets_path = (layers_dir.parent if layers_dir.suffix.lower() == ".gpkg" else layers_dir) / "targets.csv"
+    layers = read_layers(layers_dir, encoding=encoding)
+    write_partitioned(layers, output, targets=targets_path, rows_per_partition=rows, overwrite=overwrite)
+    counts = ", ".join(f"{name} {len(layers[name])}" for name in LAYER_NAMES)
+    click.echo(f"wrote {output} (partitioned GeoParquet, {rows} features per file): {counts}")

@@ -1,0 +1,271 @@
+"""Layers larger than memory: a folder of partitioned GeoParquet, checked with dask-geopandas.
+
+The folder (``gis export --driver partitions -o DIR``, or :func:`write_partitioned`) holds:
+
+- one folder per thematic layer (``consolidation_zones/``, ``renewal_units/``,
+  ``industrial_land/``, ``parks/``), each with GeoParquet files ``part.00000.parquet`` ...
+  (the data model's fields, EPSG:4326); a missing layer folder is an empty layer;
+- ``districts.parquet``, the district boundaries;
+- ``targets.csv``, the targets table (or pass ``--targets``).
+
+:func:`run_check_dask` (``gis check --engine dask``) reads it with dask-geopandas and
+validates and measures every partition on its own (areas, geodesic cross-check, share inside
+the district, bounds), in parallel; only those measures are collected, plus, in a second pass,
+the geometries a check needs (parts and their parents, and features whose bounds meet another's
+in their layer and district, for the aggregates' unions). The results are identical to the
+default engine's (tests/test_dask.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis import settings
+from gis.crs import LAYER_CRS
+from gis.errors import InputError, InputFileError, OutputError
+
+log = logging.getLogger(__name__)
+
+DISTRICTS_FILE = "districts.parquet"
+#: Measures collected from every partition, besides the data model's fields.
+MEASURE_COLUMNS: tuple[str, ...] = ("area_ha", "geodesic_ha", "geodesic_diff_pct")
+_BOUNDS = ("x0", "y0", "x1", "y1")
+
+
+def write_partitioned(
+    layers: dict[str, gpd.GeoDataFrame],
+    folder: Path,
+    *,
+    targets: Path | None = None,
+    rows_per_partition: int = 100_000,
+    overwrite: bool = False,
+) -> Path:
+    """Write layers as a partitioned GeoParquet folder that ``gis check --engine dask`` reads.
+
+    Parameters
+    ----------
+    layers
+        Layer name -> features (the data model's fields), and ``"districts"``.
+    folder
+        The folder to write; it is written beside and moved into place.
+    targets
+        A targets table (``.csv`` or ``.xlsx``) to copy into the folder.
+    rows_per_partition
+        Features per GeoParquet file.
+    overwrite
+        Replace an existing folder.
+    """
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise OutputError(f"{folder}: already exists. Pass --overwrite to replace it, or choose another folder.")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name in settings.LAYER_NAMES:
+            if name not in layers:
+                continue
+            gdf = layers[name].drop(columns=["layer"], errors="ignore").reset_index(drop=True)
+            gdf.attrs = {}  # the reader's notes (source CRS, heights dropped) are no GeoParquet metadata
+            (tmp / name).mkdir()
+            for k, start in enumerate(range(0, max(len(gdf), 1), rows_per_partition)):
+                gdf.iloc[start : start + rows_per_partition].to_parquet(tmp / name / f"part.{k:05d}.parquet")
+        districts = layers["districts"].copy()
+        districts.attrs = {}
+        districts.to_parquet(tmp / DISTRICTS_FILE)
+        if targets is not None:
+            shutil.copyfile(targets, tmp / f"targets{Path(targets).suffix.lower()}")
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    except OSError as exc:
+        raise OutputError(f"{folder}: writing failed ({exc}); nothing was replaced.") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    """Return cells as stripped text, None where empty (as the readers do)."""
+    return pd.Series(
+        [
+            None if v is None or (isinstance(v, float) and np.isnan(v)) or not str(v).strip() else str(v).strip()
+            for v in values
+        ],
+        index=values.index,
+        dtype=object,
+    )
+
+
+def _measure_partition(
+    pdf: gpd.GeoDataFrame, *, layer: str, source: str, districts: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, list[str]]:
+    """Validate and measure one partition: its fields, measures, district share and bounds (no geometry)."""
+    import shapely
+
+    from gis.evaluate import district_shares
+    from gis.measure import measure_frame
+    from gis.read import validate_layer
+
+    if pdf.crs is None:
+        return pd.DataFrame(), [f"{source}: layer {layer} has no CRS. Write it with gis export --driver partitions."]
+    if not pdf.crs.equals(LAYER_CRS):
+        pdf = pdf.to_crs(LAYER_CRS)
+    parent = _clean_text(pdf["parent"]) if "parent" in pdf.columns else None
+    try:
+        # a parent may lie in another partition: checked over the whole layer once collected
+        gdf = validate_layer(pdf.assign(parent=None), source=source, layer=layer)
+    except InputError as exc:
+        return pd.DataFrame(), list(exc.problems)
+    if parent is not None:
+        gdf["parent"] = parent.to_numpy()
+    measured = measure_frame(gdf)
+    out = pd.DataFrame(measured.features.drop(columns="geometry"))
+    out["district_share"] = district_shares(out, districts, projected=measured.projected).to_numpy()
+    bounds = shapely.bounds(measured.projected)
+    for k, name in enumerate(_BOUNDS):
+        out[name] = bounds[:, k]
+    return out, []
+
+
+def _geometries(pdf: gpd.GeoDataFrame, rows: np.ndarray) -> np.ndarray:
+    """Return the geometries of some rows of a partition, in EPSG:4547."""
+    from gis.measure import project
+
+    if pdf.crs is not None and not pdf.crs.equals(LAYER_CRS):
+        pdf = pdf.to_crs(LAYER_CRS)
+    return project(pdf.geometry.iloc[rows])
+
+
+def _layer_paths(folder: Path) -> dict[str, Path]:
+    paths = {}
+    for name in settings.LAYER_NAMES:
+        path = folder / name
+        if path.is_dir() and any(path.glob("*.parquet")):
+            paths[name] = path
+        elif (folder / f"{name}.parquet").is_file():
+            paths[name] = folder / f"{name}.parquet"
+    return paths
+
+
+def read_partitioned_districts(folder: Path) -> gpd.GeoDataFrame:
+    """Read ``districts.parquet`` of a partitioned folder (EPSG:4326, ``district`` as text)."""
+    path = Path(folder) / DISTRICTS_FILE
+    if not path.is_file():
+        raise InputFileError(
+            f"{path}: no such file (the districts of a partitioned folder). Write the folder with "
+            "gis export --driver partitions -o DIR."
+        )
+    gdf = gpd.read_parquet(path)
+    if "district" not in gdf.columns:
+        raise InputError(
+            f"{path}: the districts lack the field district. Rebuild it with gis export --driver partitions."
+        )
+    gdf["district"] = _clean_text(gdf["district"]).to_numpy()
+    return gdf.to_crs(LAYER_CRS) if gdf.crs is not None and not gdf.crs.equals(LAYER_CRS) else gdf
+
+
+def run_check_dask(
+    *, layers_dir: Path, targets_path: Path | None = None, missing_ok: bool = False, encoding: str | None = None
+) -> Any:
+    """Run the check over a partitioned GeoParquet folder with dask-geopandas (see the module).
+
+    ``encoding`` is that of the targets table when not UTF-8 (GeoParquet text is always UTF-8).
+
+    Returns
+    -------
+    gis.pipeline.CheckRun
+        As :func:`gis.pipeline.run_check`, with identical results; its ``features`` hold the
+        measures but no geometries (they stay in the partitions).
+    """
+    try:
+        import dask
+        import dask_geopandas
+    except ImportError as exc:
+        raise InputError(
+            "--engine dask needs dask-geopandas: pip install 'gis[dask]' (or pip install dask-geopandas)."
+        ) from exc
+    from gis.evaluate import Shapes, check_targets, needed_geometries, validate_join
+    from gis.pipeline import CheckRun
+    from gis.read import read_targets
+
+    folder = Path(layers_dir)
+    if not folder.is_dir():
+        raise InputFileError(
+            f"{folder}: no such folder. --engine dask reads a partitioned GeoParquet folder "
+            "(write one with gis export --driver partitions -o DIR)."
+        )
+    targets_path = Path(targets_path) if targets_path is not None else folder / "targets.csv"
+    targets = read_targets(targets_path, encoding=encoding)
+    districts = read_partitioned_districts(folder)
+    paths = _layer_paths(folder)
+    if not paths:
+        raise InputFileError(
+            f"{folder}: holds no layer folder ({', '.join(settings.LAYER_NAMES)}) with GeoParquet files. "
+            "Write it with gis export --driver partitions -o DIR."
+        )
+    parts: list[tuple[str, Any]] = []  # (layer, delayed partition), in the default engine's order
+    for name, path in paths.items():
+        ddf = dask_geopandas.read_parquet(path)
+        parts.extend((name, p) for p in ddf.to_delayed())
+    tasks = [
+        dask.delayed(_measure_partition)(p, layer=name, source=str(paths[name]), districts=districts)
+        for name, p in parts
+    ]
+    collected = dask.compute(*tasks)
+    problems = [line for _, errs in collected for line in errs]
+    if problems:
+        raise InputError(problems)
+    frames = [frame for frame, _ in collected]
+    sizes = [len(f) for f in frames]
+    features = pd.concat(frames, ignore_index=True)
+    _check_ids(features, folder)
+    bounds = features[list(_BOUNDS)].to_numpy(dtype=float)
+    need = needed_geometries(features, bounds)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    fetch = []
+    for k, (_, p) in enumerate(parts):
+        rows = np.flatnonzero(need[offsets[k] : offsets[k + 1]])
+        if len(rows):
+            fetch.append((k, dask.delayed(_geometries)(p, rows)))
+    projected = np.full(len(features), None, dtype=object)
+    for (k, _), geoms in zip(fetch, dask.compute(*[t for _, t in fetch]), strict=True):
+        projected[offsets[k] + np.flatnonzero(need[offsets[k] : offsets[k + 1]])] = geoms
+    shapes = Shapes(projected, bounds, features["district_share"].to_numpy(dtype=float))
+    features = features.drop(columns=[*_BOUNDS, "district_share"])
+    log.info(
+        "measured %d features in %d partitions; %d geometries collected", len(features), len(parts), int(need.sum())
+    )
+    notes = validate_join(features, targets, targets_path=str(targets_path), missing_ok=missing_ok)
+    results = check_targets(features, targets, districts=districts, shapes=shapes)
+    frame = gpd.GeoDataFrame(features, geometry=np.full(len(features), None, dtype=object), crs=LAYER_CRS)
+    return CheckRun(folder, targets_path, frame, districts, results, notes)
+
+
+def _check_ids(features: pd.DataFrame, folder: Path) -> None:
+    """Check, over every partition, what one partition cannot: unique fids, and parents that exist."""
+    problems = []
+    dup = features["fid"][features["fid"].duplicated(keep=False)]
+    for fid in sorted(set(dup)):
+        layers = sorted(set(features.loc[features["fid"] == fid, "layer"]))
+        problems.append(
+            f"{folder}: fid {fid} is used by {int((dup == fid).sum())} features (layers {', '.join(layers)}). "
+            "Give each its own fid."
+        )
+    known = set(zip(features["layer"], features["fid"], strict=True))
+    orphans = features[features["parent"].notna()]
+    for layer, fid, parent in zip(orphans["layer"], orphans["fid"], orphans["parent"], strict=True):
+        if (layer, parent) not in known:
+            problems.append(
+                f"{folder}: layer {layer}, feature {fid}: field parent is {parent!r}, which is no fid of this "
+                "layer. Correct the parent or add that feature."
+            )
+    if problems:
+        raise InputError(problems)

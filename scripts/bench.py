@@ -1,0 +1,486 @@
+"""Benchmark: gis against the stack's floor and the obvious alternatives, side by side in one run.
+
+Stages (each timed in its own fresh subprocess, which reports its wall time after imports and its
+peak RSS; medians of ``--runs`` runs):
+
+- check: ``gis check`` (read GeoPackage, validate, reproject, areas with the geodesic
+  cross-check, aggregates, derived checks, results written) against the geopandas floor (pyogrio
+  arrow read + to_crs EPSG:4547 + area + groupby) and DuckDB's spatial extension (ST_Read +
+  ST_Transform + ST_Area + GROUP BY) on the same GeoPackage; ``gis check --engine dask`` on the
+  same layers as partitioned GeoParquet is listed for information;
+- export: gis's GeoPackage export against a raw pyogrio arrow write of the same frames;
+- map: the web map against ``GeoDataFrame.explore()`` (size, build time, draw time in headless
+  Chromium; scripts/bench_map.py's method).
+
+Synthetic parcels come from scripts/bench_data.py (cached in out/bench/). Writes
+out/bench/bench.json and out/bench/bench.md.
+
+Usage::
+
+    python scripts/bench.py [--sizes 1k,10k,100k,1M] [--runs 3] [--stages check,export,map] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+OUT = REPO / "out" / "bench"
+LAYERS = ("consolidation_zones", "renewal_units", "industrial_land", "parks")
+
+
+def _size(text: str) -> int:
+    text = text.strip().lower()
+    mult = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
+    return int(float(text.rstrip("km")) * mult)
+
+
+def _label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k" if n >= 1000 else str(n)
+
+
+# ----------------------------------------------------------------------------- workers
+def work_check_gis(folder: Path, tmp: Path) -> dict:
+    from gis.cli import cli
+
+    t0 = time.perf_counter()
+    try:
+        cli.main(
+            [
+                "-q",
+                "check",
+                "--layers",
+                str(folder / "layers.gpkg"),
+                "--targets",
+                str(folder / "targets.csv"),
+                "-f",
+                "csv",
+                "-o",
+                str(tmp / "check.csv"),
+                "--overwrite",
+            ],
+            standalone_mode=False,
+        )
+    except SystemExit as exc:
+        if exc.code not in (0, 1, None):
+            raise
+    return {"seconds": time.perf_counter() - t0}
+
+
+def work_check_dask(folder: Path, tmp: Path) -> dict:
+    from gis.cli import cli
+
+    t0 = time.perf_counter()
+    try:
+        cli.main(
+            [
+                "-q",
+                "check",
+                "--engine",
+                "dask",
+                "--layers",
+                str(folder / "parquet"),
+                "-f",
+                "csv",
+                "-o",
+                str(tmp / "check.csv"),
+                "--overwrite",
+            ],
+            standalone_mode=False,
+        )
+    except SystemExit as exc:
+        if exc.code not in (0, 1, None):
+            raise
+    return {"seconds": time.perf_counter() - t0}
+
+
+def work_check_floor(folder: Path, tmp: Path) -> dict:
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
+    t0 = time.perf_counter()
+    frames = []
+    for name in LAYERS:
+        gdf = pyogrio.read_dataframe(folder / "layers.gpkg", layer=name, use_arrow=True)
+        gdf["layer"] = name
+        frames.append(gdf)
+    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs).to_crs("EPSG:4547")
+    gdf["area_ha"] = gdf.area / 10_000
+    sums = gdf.groupby(["district", "layer"])["area_ha"].sum()
+    return {"seconds": time.perf_counter() - t0, "groups": len(sums)}
+
+
+def work_check_duckdb(folder: Path, tmp: Path) -> dict:
+    import duckdb
+    import duckdb_extension_spatial
+
+    ext = next(Path(duckdb_extension_spatial.__file__).parent.glob("extensions/*/spatial.duckdb_extension"))
+    con = duckdb.connect()
+    con.execute(f"LOAD '{ext}'")  # from the PyPI package's file: no network
+    gpkg = str(folder / "layers.gpkg")
+    union = " UNION ALL ".join(
+        f"SELECT district, '{name}' AS layer, geom FROM ST_Read('{gpkg}', layer='{name}')" for name in LAYERS
+    )
+    sql = (
+        "SELECT district, layer, sum(ST_Area(ST_Transform(geom, 'EPSG:4326', 'EPSG:4547', always_xy := true))) / 10000"
+        f" AS area_ha FROM ({union}) GROUP BY district, layer"
+    )
+    t0 = time.perf_counter()
+    rows = con.execute(sql).fetchall()
+    return {
+        "seconds": time.perf_counter() - t0,
+        "groups": len(rows),
+        "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
+    }
+
+
+def _checked(folder: Path):
+    from gis.pipeline import run_check
+
+    return run_check(layers_dir=folder / "layers.gpkg", targets_path=folder / "targets.csv")
+
+
+def work_export_gis(folder: Path, tmp: Path) -> dict:
+    from gis.export import export
+
+    run = _checked(folder)
+    t0 = time.perf_counter()
+    export(run, tmp / "gis.gpkg", overwrite=True)
+    return {"seconds": time.perf_counter() - t0, "bytes": (tmp / "gis.gpkg").stat().st_size}
+
+
+def work_export_raw(folder: Path, tmp: Path) -> dict:
+    import pyogrio
+
+    from gis.export import feature_table, target_table
+
+    run = _checked(folder)
+    table = feature_table(run).to_crs("EPSG:4547")  # the same frames, prepared untimed
+    frames = {name: table[table["layer"] == name].reset_index(drop=True) for name in LAYERS}
+    districts, targets = run.districts.to_crs("EPSG:4547"), target_table(run)
+    districts.attrs = {}
+    path = tmp / "raw.gpkg"
+    path.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    for name, gdf in frames.items():
+        pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG", use_arrow=True)
+    pyogrio.write_dataframe(districts, path, layer="districts", driver="GPKG", use_arrow=True)
+    pyogrio.write_dataframe(targets, path, layer="target_results", driver="GPKG", use_arrow=True)
+    return {"seconds": time.perf_counter() - t0, "bytes": path.stat().st_size}
+
+
+WORKERS = {
+    "check_gis": work_check_gis,
+    "check_floor": work_check_floor,
+    "check_duckdb": work_check_duckdb,
+    "check_dask": work_check_dask,
+    "export_gis": work_export_gis,
+    "export_raw": work_export_raw,
+}
+
+
+def measure(task: str, folder: Path, timeout: float = 1800) -> dict:
+    """Run one task in a fresh subprocess; return its report (seconds, peak RSS) or its failure."""
+    with tempfile.TemporaryDirectory(prefix="gis-bench-") as tmp:
+        cmd = [sys.executable, str(Path(__file__)), "--worker", task, "--folder", str(folder), "--tmp", tmp]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {timeout:.0f} s"}
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:300]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- stages
+def median_of(task: str, folder: Path, runs: int) -> dict:
+    reports = [measure(task, folder) for _ in range(runs)]
+    ok = [r for r in reports if "error" not in r]
+    if not ok:
+        return {"error": reports[0]["error"]}
+    return {
+        "seconds": statistics.median(r["seconds"] for r in ok),
+        "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in ok),
+        "runs": [round(r["seconds"], 3) for r in ok],
+        **{k: v for k, v in ok[0].items() if k not in ("seconds", "peak_rss_mb")},
+    }
+
+
+def stage_check(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
+    res = {t: median_of(t, folder, runs) for t in ("check_gis", "check_floor", "check_duckdb", "check_dask")}
+    raw[f"check/{n}"] = res
+    gis, floor, duck = res["check_gis"], res["check_floor"], res["check_duckdb"]
+    big = n >= 1_000_000
+    rows.append(_row("check: time", n, gis, floor, "seconds", "geopandas floor", 1.2 if big else None, "<= 1.2x floor"))
+    rows.append(_row("check: time", n, gis, duck, "seconds", "DuckDB spatial", 1.0 if big else None, "< 1x DuckDB"))
+    rows.append(
+        _row(
+            "check: peak memory", n, gis, floor, "peak_rss_mb", "geopandas floor", 1.5 if big else None, "<= 1.5x floor"
+        )
+    )
+    rows.append(
+        _row("check --engine dask: time", n, res["check_dask"], gis, "seconds", "gis check (pandas)", None, "(info)")
+    )
+
+
+def stage_export(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
+    res = {t: median_of(t, folder, runs) for t in ("export_gis", "export_raw")}
+    raw[f"export/{n}"] = res
+    rows.append(
+        _row(
+            "GeoPackage export: time",
+            n,
+            res["export_gis"],
+            res["export_raw"],
+            "seconds",
+            "raw pyogrio arrow write",
+            1.2 if n >= 100_000 else None,
+            "<= 1.2x raw",
+        )
+    )
+
+
+def stage_map(n: int, runs: int, rows: list, raw: dict) -> None:
+    """The web map against explore(): bench_map.py's method, with a size/time limit for explore."""
+    sys.path.insert(0, str(HERE))
+    import bench_map
+
+    from gis.read import read_districts
+
+    gdf = bench_map.synthetic_layer(n)
+    districts = read_districts(REPO / "layers" / "districts.geojson")
+    tmp = Path(tempfile.mkdtemp(prefix="gis-bench-map-"))
+    paths = {"ours": tmp / "ours.html", "explore": tmp / "explore.html"}
+    builds: dict[str, list[float]] = {"ours": [], "explore": []}
+    explore_error = None
+    for _ in range(runs):
+        run, _secs = bench_map.check_run(gdf, districts)
+        builds["ours"].append(bench_map.build_ours(run, paths["ours"]))
+        if explore_error is None:
+            try:
+                builds["explore"].append(bench_map.build_explore(gdf, paths["explore"]))
+            except MemoryError as exc:
+                explore_error = f"build failed: {exc}"
+    size = {k: p.stat().st_size for k, p in paths.items() if p.exists()}
+    draws: dict[str, object] = {}
+    for name in paths:
+        if name not in size:
+            continue
+        try:
+            draws[name] = statistics.median(
+                bench_map.draw_times({name: paths[name]}, n, runs if n <= 10_000 else 1)[name]
+            )
+        except Exception as exc:  # a page Chromium cannot draw in the time limit
+            draws[name] = f"not drawn: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+    raw[f"map/{n}"] = {
+        "bytes": size,
+        "build_s": {k: statistics.median(v) for k, v in builds.items() if v},
+        "draw_s": draws,
+        "explore_error": explore_error,
+    }
+    ours_b, exp_b = size.get("ours"), size.get("explore")
+    b_ours = statistics.median(builds["ours"])
+    b_exp = statistics.median(builds["explore"]) if builds["explore"] else None
+    if n <= 10_000:
+        rows.append(
+            _simple(
+                "map: page size",
+                n,
+                f"{ours_b / 1e6:.2f} MB",
+                f"{exp_b / 1e6:.2f} MB" if exp_b else explore_error,
+                ours_b / exp_b if exp_b else None,
+                0.25,
+                "<= 25 % of explore",
+            )
+        )
+        rows.append(
+            _simple(
+                "map: build time",
+                n,
+                f"{b_ours:.2f} s",
+                f"{b_exp:.2f} s" if b_exp else "-",
+                b_ours / b_exp if b_exp else None,
+                0.20,
+                "<= 20 % of explore",
+            )
+        )
+    else:
+        drawn = isinstance(draws.get("ours"), float)
+        rows.append(
+            {
+                "stage": "map: page size, drawn by Chromium",
+                "n": _label(n),
+                "gis": f"{ours_b / 1e6:.1f} MB, "
+                + (f"drawn in {draws['ours']:.1f} s" if drawn else str(draws.get("ours"))),
+                "alternative": "explore(): "
+                + (f"{exp_b / 1e6:.0f} MB, " if exp_b else "")
+                + (
+                    f"drawn in {draws['explore']:.1f} s"
+                    if isinstance(draws.get("explore"), float)
+                    else str(draws.get("explore", explore_error))
+                ),
+                "ratio": f"{ours_b / exp_b:.1%}" if exp_b else "-",
+                "target": "<= 50 MB and drawn",
+                "met": "yes" if drawn and ours_b <= 50e6 else "no",
+            }
+        )
+    draw_ours, draw_exp = draws.get("ours"), draws.get("explore")
+    if isinstance(draw_ours, float) and n <= 10_000:
+        rows.append(
+            _simple(
+                "map: draw time (Chromium)",
+                n,
+                f"{draw_ours:.2f} s",
+                f"{draw_exp:.2f} s" if isinstance(draw_exp, float) else str(draw_exp),
+                draw_ours / draw_exp if isinstance(draw_exp, float) else None,
+                None,
+                "(info)",
+            )
+        )
+
+
+def stage_build(runs: int, rows: list, raw: dict) -> None:
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            subprocess.run(
+                [
+                    str(Path(sys.executable).parent / "gis"),
+                    "build",
+                    "--out-dir",
+                    f"{tmp}/out",
+                    "--maps-dir",
+                    f"{tmp}/maps",
+                ],
+                cwd=REPO,
+                check=True,
+                capture_output=True,
+            )
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    raw["build"] = {"seconds": med, "runs": times}
+    rows.append(
+        {
+            "stage": "gis build (shipped layers, whole command)",
+            "n": "87",
+            "gis": f"{med:.1f} s",
+            "alternative": "-",
+            "ratio": "-",
+            "target": "< 10 s",
+            "met": "yes" if med < 10 else "no",
+        }
+    )
+
+
+def _fmt(res: dict, key: str) -> str:
+    if "error" in res:
+        return f"failed: {res['error']}"
+    return f"{res[key]:.2f} s" if key == "seconds" else f"{res[key]:.0f} MB"
+
+
+def _row(stage, n, ours, alt, key, alt_name, target, target_text) -> dict:
+    ratio = ours[key] / alt[key] if "error" not in ours and "error" not in alt else None
+    met = (
+        "-"
+        if target is None or ratio is None
+        else ("yes" if (ratio < target if target == 1.0 else ratio <= target) else "no")
+    )
+    return {
+        "stage": stage,
+        "n": _label(n),
+        "gis": _fmt(ours, key),
+        "alternative": f"{alt_name}: {_fmt(alt, key)}",
+        "ratio": f"{ratio:.2f}x" if ratio is not None else "-",
+        "target": target_text if target or target_text == "(info)" else f"({target_text} at 1M)",
+        "met": met,
+    }
+
+
+def _simple(stage, n, ours, alt, ratio, target, target_text) -> dict:
+    met = "-" if target is None or ratio is None else ("yes" if ratio <= target else "no")
+    return {
+        "stage": stage,
+        "n": _label(n),
+        "gis": ours,
+        "alternative": f"explore(): {alt}",
+        "ratio": f"{ratio:.1%}" if ratio is not None else "-",
+        "target": target_text,
+        "met": met,
+    }
+
+
+def markdown(rows: list, meta: dict) -> str:
+    head = "| stage | n | gis | alternative | ratio | target | met? |\n|---|---:|---:|---|---:|---|---|\n"
+    body = "".join(
+        f"| {r['stage']} | {r['n']} | {r['gis']} | {r['alternative']} | {r['ratio']} | {r['target']} | {r['met']} |\n"
+        for r in rows
+    )
+    return f"Machine: {meta['machine']}. Medians of {meta['runs']} runs, each in a fresh process.\n\n" + head + body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1k,10k,100k,1M")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--stages", default="check,export,map,build")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1k and 10k, one run")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        report = WORKERS[args.worker](args.folder, args.tmp)
+        report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(report))
+        return
+    sys.path.insert(0, str(HERE))
+    import bench_data
+
+    sizes = [1_000, 10_000] if args.quick else [_size(s) for s in args.sizes.split(",")]
+    runs = 1 if args.quick else args.runs
+    stages = args.stages.split(",")
+    rows: list[dict] = []
+    raw: dict = {}
+    for n in sizes:
+        t0 = time.perf_counter()
+        folder = bench_data.dataset(n, args.seed)
+        print(f"data {_label(n)}: {folder.relative_to(REPO)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+        if "check" in stages:
+            stage_check(n, folder, runs, rows, raw)
+        if "export" in stages:
+            stage_export(n, folder, runs, rows, raw)
+        if "map" in stages and 10_000 <= n <= 100_000:
+            stage_map(n, runs, rows, raw)
+        print(markdown(rows, {"machine": "", "runs": runs}), file=sys.stderr)
+    if "build" in stages:
+        stage_build(runs, rows, raw)
+    meta = {
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "runs": runs,
+        "sizes": sizes,
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench.json").write_text(
+        json.dumps({"meta": meta, "rows": rows, "raw": raw}, indent=1) + "\n", encoding="utf-8"
+    )
+    text = markdown(rows, meta)
+    (OUT / "bench.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
