@@ -404,7 +404,7 @@ def _row(stage, n, ours, alt, key, alt_name, target, target_text) -> dict:
         "gis": _fmt(ours, key),
         "alternative": f"{alt_name}: {_fmt(alt, key)}",
         "ratio": f"{ratio:.2f}x" if ratio is not None else "-",
-        "target": target_text if target or target_text == "(info)" else f"({target_text} at 1M)",
+        "target": target_text if target or target_text == "(info)" else f"({target_text} at scale)",
         "met": met,
     }
 
