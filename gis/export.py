@@ -27,6 +27,7 @@ from gis.evaluate import RESULT_COLUMNS, feature_status
 from gis.parallel import transform_geometries
 from gis.pipeline import CheckRun
 from gis.qgis_style import district_qml, qa_qml, qml_for, sld_for
+from gis.read import unknown_encoding
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +377,7 @@ def shapefile_encoding(encoding: str, table: pd.DataFrame) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError as exc:
-        raise InputError(f"--encoding {encoding!r} is not an encoding Python knows; use utf-8 or gbk.") from exc
+        raise unknown_encoding(encoding) from exc
     gdal_name = {"utf-8": "UTF-8", "gbk": "GBK", "gb2312": "GB2312", "gb18030": "GB18030"}.get(name, name.upper())
     problems = []
     for col in table.columns.drop("geometry"):

@@ -27,7 +27,7 @@ from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
 from gis.evaluate import district_shares
 from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES
-from gis.read import read_layers, validate_layer
+from gis.read import read_layers, unknown_encoding, validate_layer
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +141,7 @@ def read_incoming(
         kwargs: dict[str, Any] = {"encoding": encoding} if encoding else {}
         gdf = gpd.read_file(path, layer=source_layer, engine="pyogrio", **kwargs)
     except LookupError as exc:
-        raise InputError(
-            f"--encoding {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8."
-        ) from exc
+        raise unknown_encoding(encoding) from exc
     except Exception as exc:
         raise InputFileError(
             f"{path}: cannot be read ({type(exc).__name__}: {exc}). Export it again as GeoPackage, GeoJSON or Shapefile."

@@ -49,6 +49,7 @@ def run_check(
     targets_path: Path | None = None,
     missing_ok: bool = False,
     encoding: str | None = None,
+    layers: dict[str, gpd.GeoDataFrame] | None = None,
 ) -> CheckRun:
     """Read the layers and targets, measure every feature and evaluate every target.
 
@@ -65,11 +66,15 @@ def run_check(
     missing_ok
         A target naming a feature no layer has is ``no polygon`` instead of an error (for
         comparing versions, where a feature was deleted).
+    layers
+        The layers already read and validated (:attr:`gis.qa.QaReport.layers` of a QA run with no
+        error); they are not read again.
     """
     layers_dir = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
     if targets_path is None:
         targets_path = (layers_dir.parent if layers_dir.suffix.lower() == ".gpkg" else layers_dir) / "targets.csv"
-    layers = read_layers(layers_dir, encoding=encoding)
+    if layers is None:
+        layers = read_layers(layers_dir, encoding=encoding)
     targets = read_targets(Path(targets_path), encoding=encoding)
     log.info("read %d features and %d targets", sum(len(layers[n]) for n in settings.LAYER_NAMES), len(targets))
     measured = measure_layers(layers)

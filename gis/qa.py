@@ -39,7 +39,7 @@ from gis.errors import InputError
 from gis.evaluate import district_shares
 from gis.findings import ERROR, WARNING, Finding
 from gis.output import _clip, _pad
-from gis.read import feature_frame, layer_findings, read_districts, read_source_layer
+from gis.read import feature_frame, layer_findings, polygonal, read_districts, read_source_layer
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,9 @@ class QaReport:
     source: Path
     findings: list[Finding] = field(default_factory=list)
     features: int = 0
+    #: The layers as :func:`gis.read.read_layers` returns them, and ``"districts"``; when there is no
+    #: error they are what a check reads, so ``gis build`` passes them on instead of reading again.
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -140,21 +143,19 @@ def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> Qa
     frames: dict[str, gpd.GeoDataFrame] = {}
     for name in settings.LAYER_NAMES:
         try:
-            raw, where = read_source_layer(source, name, encoding=encoding)
+            raw, path = read_source_layer(source, name, encoding=encoding)
         except InputError as exc:
             report.findings += [Finding(ERROR, "unreadable_layer", p, layer=None) for p in exc.problems]
             continue
-        path = where.split(" (layer")[0]
         found = layer_findings(raw, source=path, layer=name)
         report.findings += found
         if any(f.check == "missing_field" for f in found):
             continue
-        frame = feature_frame(raw, layer=name)
-        frame["source"] = path
+        report.layers[name] = feature_frame(raw, layer=name)
         broken = {f.fid for f in found if f.field == "geometry" and f.severity == ERROR}
-        frame["usable"] = [fid not in broken for fid in frame["fid"]] if broken else True
-        frames[name] = frame
-    districts = read_districts(source, encoding=encoding)
+        ok = [fid not in broken for fid in report.layers[name]["fid"]] if broken else True
+        frames[name] = report.layers[name].assign(source=path, usable=ok)
+    districts = report.layers["districts"] = read_districts(source, encoding=encoding)
     report.features = sum(len(f) for f in frames.values())
     report.findings += _shared_fids(frames)
     usable = {name: f[f["usable"] & f["fid"].notna()].reset_index(drop=True) for name, f in frames.items()}
@@ -236,7 +237,7 @@ def _overlaps(gdf: gpd.GeoDataFrame, layer: str) -> list[Finding]:
         fi, fj = gdf.at[i, "fid"], gdf.at[j, "fid"]
         if a < settings.QA_OVERLAP_MIN_M2 or fj in ancestors[fi] or fi in ancestors[fj]:
             continue
-        geom = _polygonal(geom)
+        geom = polygonal(geom)
         width = _width_m(geom)
         sliver = width < settings.QA_SLIVER_WIDTH_M
         findings.append(
@@ -263,16 +264,11 @@ def _overlaps(gdf: gpd.GeoDataFrame, layer: str) -> list[Finding]:
     return findings
 
 
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else geom
-
-
 def _gap_area(a: shapely.Geometry, b: shapely.Geometry, distance: float) -> shapely.Geometry:
     """Return the gap between two nearly touching polygons: what closing their union by ``distance`` fills in."""
     union = shapely.union(a, b)
     closed = shapely.buffer(shapely.buffer(union, distance, join_style="mitre"), -distance, join_style="mitre")
-    return _polygonal(shapely.difference(closed, union))
+    return polygonal(shapely.difference(closed, union))
 
 
 def _gaps(gdf: gpd.GeoDataFrame, layer: str) -> list[Finding]:
@@ -360,7 +356,7 @@ def _conflicts(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, check: str, what: st
                 other_layer=b.at[j, "layer"],
                 other_fid=b.at[j, "fid"],
                 area_m2=round(area, 2),
-                geometry=_to_lonlat(_polygonal(geom)),
+                geometry=_to_lonlat(polygonal(geom)),
             )
         )
     return findings
@@ -394,7 +390,7 @@ def _containment(
                 fid=gdf.at[i, "fid"],
                 field="district",
                 area_m2=round(outside_m2, 2),
-                geometry=_to_lonlat(_polygonal(shapely.difference(geom, district))),
+                geometry=_to_lonlat(polygonal(shapely.difference(geom, district))),
             )
         )
     by_fid = {fid: k for k, fid in enumerate(gdf["fid"])}
@@ -419,7 +415,7 @@ def _containment(
                 other_layer=layer,
                 other_fid=parent,
                 area_m2=round(float(outside.area), 2),
-                geometry=_to_lonlat(_polygonal(outside)),
+                geometry=_to_lonlat(polygonal(outside)),
             )
         )
     return findings

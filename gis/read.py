@@ -45,6 +45,11 @@ def _require_file(path: Path, *, what: str) -> None:
         )
 
 
+def unknown_encoding(encoding: str | None) -> InputError:
+    """Return the error for an ``--encoding`` Python does not know."""
+    return InputError(f"--encoding {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8.")
+
+
 def _is_utf8(path: Path) -> bool:
     """Return whether a text file decodes as UTF-8."""
     try:
@@ -153,9 +158,7 @@ def _ogr_read(
             "Pass --encoding with the file's encoding, or save it as UTF-8."
         ) from exc
     except LookupError as exc:
-        raise InputError(
-            f"--encoding {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8."
-        ) from exc
+        raise unknown_encoding(encoding) from exc
     except InputError:
         raise
     except Exception as exc:  # pyogrio/GDAL raise several types for unreadable files
@@ -385,7 +388,7 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
 
     missing = shapely.is_missing(arr) | shapely.is_empty(arr)
     type_ids = shapely.get_type_id(arr)
-    polygonal = np.isin(type_ids, (3, 6))
+    is_polygon = np.isin(type_ids, (3, 6))
     xy, index = shapely.get_coordinates(arr, return_index=True)
     nonfinite = np.bincount(index[~np.isfinite(xy).all(axis=1)], minlength=len(arr)).astype(bool)
     with np.errstate(invalid="ignore"):
@@ -393,15 +396,15 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
     minx, miny, maxx, maxy = settings.LONLAT_BOUNDS
     outside = (
         ~missing
-        & polygonal
+        & is_polygon
         & ~nonfinite
         & ((bounds[:, 0] < minx) | (bounds[:, 2] > maxx) | (bounds[:, 1] < miny) | (bounds[:, 3] > maxy))
     )
-    checkable = ~missing & polygonal & ~nonfinite & ~outside
+    checkable = ~missing & is_polygon & ~nonfinite & ~outside
     invalid = np.zeros(len(arr), dtype=bool)
     invalid[checkable] = ~shapely.is_valid(arr[checkable])
     source_crs = gdf.attrs.get("source_crs", "EPSG:4326")
-    for i in np.flatnonzero(missing | ~polygonal | nonfinite | outside | invalid):
+    for i in np.flatnonzero(missing | ~is_polygon | nonfinite | outside | invalid):
         if isinstance(notes[i], str):
             add(
                 i,
@@ -410,7 +413,7 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
             )
         elif missing[i]:
             add(i, "empty_geometry", "geometry is missing or empty. Draw the polygon or remove the feature.")
-        elif not polygonal[i]:
+        elif not is_polygon[i]:
             add(
                 i,
                 "not_polygon",
@@ -449,7 +452,7 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
         else:
             reason = shapely.is_valid_reason(arr[i])
             location = _reason_point(reason)
-            repaired = _polygonal(shapely.make_valid(arr[i]))
+            repaired = polygonal(shapely.make_valid(arr[i]))
             before, after = _areas_m2([arr[i], repaired])
             add(
                 i,
@@ -478,8 +481,8 @@ def _reason_point(reason: str) -> shapely.Geometry | None:
     return shapely.Point(float(match.group(1)), float(match.group(2))) if match else None
 
 
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    """Keep the polygons of a repaired geometry (make_valid may add lines and points)."""
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep the polygons of a geometry (make_valid and intersections may add lines and points); empty if none."""
     parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
@@ -503,7 +506,7 @@ def _container_layers(path: Path) -> list[str]:
 
 
 def read_source_layer(source: Path, name: str, *, encoding: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
-    """Read one layer, unvalidated, from a folder of GeoJSON files or a GeoPackage; return it and its place."""
+    """Read one layer, unvalidated, from a folder of GeoJSON files or a GeoPackage; return it and its file."""
     source = Path(source)
     if source.suffix.lower() == ".gpkg":
         names = _container_layers(source)
@@ -515,7 +518,7 @@ def read_source_layer(source: Path, name: str, *, encoding: str | None = None) -
         gdf = _read_vector(source, layer=name, encoding=encoding, container_layer=name)
         if GPKG_FID_FIELD in gdf.columns:
             gdf = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns]).rename(columns={GPKG_FID_FIELD: "fid"})
-        return gdf, f"{source} (layer {name})"
+        return gdf, str(source)
     path = source / f"{name}.geojson"
     return _read_vector(path, layer=name, encoding=encoding), str(path)
 
@@ -577,7 +580,7 @@ def read_layers(source: Path, *, encoding: str | None = None) -> dict[str, gpd.G
     for name in settings.LAYER_NAMES:
         try:
             gdf, where = read_source_layer(source, name, encoding=encoding)
-            layers[name] = validate_layer(gdf, source=where.split(" (layer")[0], layer=name)
+            layers[name] = validate_layer(gdf, source=where, layer=name)
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -628,9 +631,7 @@ def _read_table(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
             "Pass --encoding with the file's encoding, or save it as UTF-8 CSV."
         ) from exc
     except LookupError as exc:
-        raise InputError(
-            f"--encoding {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8."
-        ) from exc
+        raise unknown_encoding(encoding) from exc
     except Exception as exc:
         raise InputFileError(
             f"{path}: the targets table cannot be read ({type(exc).__name__}: {exc}). "

@@ -67,7 +67,7 @@ def build(
             err=True,
         )
         sys.exit(2)
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding, layers=qa.layers)
     run.qa = qa
     outputs = {
         "check.json": format_json(run.results, meta=run.meta(), notes=run.notes),
