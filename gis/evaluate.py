@@ -29,9 +29,10 @@ import pandas as pd
 import shapely
 
 from gis import settings
+from gis.crs import AREA_CRS
 from gis.errors import InputError
-from gis.measure import project
-from gis.parallel import map_chunks
+from gis.measure import GEODESIC_EXACT_M, Measured, measure_geometries, project
+from gis.parallel import map_chunks, transform_geometries
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,10 @@ class _Index:
 
     def __init__(self, features: gpd.GeoDataFrame) -> None:
         self.features = features
-        self.by_fid = {fid: i for i, fid in zip(features.index, features["fid"], strict=True)}
+        self.by_fid = dict(zip(features["fid"].tolist(), features.index.tolist(), strict=True))
         self.children: dict[str, list[str]] = {}
-        for fid, parent in zip(features["fid"], features["parent"], strict=True):
+        has_parent = features["parent"].notna().to_numpy()
+        for fid, parent in zip(features["fid"][has_parent], features["parent"][has_parent], strict=True):
             if parent:
                 self.children.setdefault(parent, []).append(fid)
 
@@ -210,10 +212,15 @@ def validate_join(
                 problems.append(f"{where}: a plot_ratio needs an area row for fid {fid}, part {t['part']}. Add it.")
     if problems:
         raise InputError(problems)
+    unused = ~features["fid"].isin(used).to_numpy()
     return [
         f"layer {layer}, feature {fid} ({name}): no target refers to it (the plans give it no figure)"
-        for layer, fid, name in zip(features["layer"], features["fid"], features["name_zh"], strict=True)
-        if fid not in used
+        for layer, fid, name in zip(
+            features["layer"].to_numpy()[unused].tolist(),
+            features["fid"].to_numpy()[unused].tolist(),
+            features["name_zh"].to_numpy()[unused].tolist(),
+            strict=True,
+        )
     ]
 
 
@@ -286,24 +293,40 @@ class Shapes:
     projected: np.ndarray
     bounds: np.ndarray
     shares: np.ndarray | None = None
+    #: The pairs of features of one layer and district whose bounds meet (:func:`candidate_pairs`), if known.
+    pairs: np.ndarray | None = None
 
     @classmethod
-    def of(cls, projected: np.ndarray, features: pd.DataFrame, districts: gpd.GeoDataFrame | None) -> Shapes:
-        """Return the shapes of features whose every geometry is at hand (in EPSG:4547)."""
-        shares = None if districts is None else district_shares(features, districts, projected=projected).to_numpy()
-        return cls(projected, shapely.bounds(projected), shares)
+    def of(cls, measured: Measured, features: pd.DataFrame, districts: gpd.GeoDataFrame | None) -> Shapes:
+        """Return the shapes of measured features: the geometries the checks need are reprojected now."""
+        shares = None if districts is None else district_shares(features, districts, measured=measured).to_numpy()
+        pairs = candidate_pairs(features, measured.bounds)
+        need = needed_geometries(features, measured.bounds, pairs=pairs)
+        projected = np.full(len(features), None, dtype=object)
+        projected[need] = measured.geometries(need)
+        return cls(projected, measured.bounds, shares, pairs)
 
 
-def overlap_candidates(bounds: np.ndarray, groups: pd.Series) -> np.ndarray:
-    """Return the pairs (i, j), i < j, of features of one group whose bounds intersect (shape (2, k))."""
+def overlap_candidates(bounds: np.ndarray, groups: pd.Series | np.ndarray) -> np.ndarray:
+    """Return the pairs (i, j), i < j, of features of one group whose bounds intersect (shape (2, k)).
+
+    ``groups`` holds a label or an integer code per feature.
+    """
     boxes = shapely.box(*np.asarray(bounds, dtype=float).T)
     i, j = shapely.STRtree(boxes).query(boxes, predicate="intersects")
-    codes = pd.factorize(groups)[0]
+    codes = groups if isinstance(groups, np.ndarray) and groups.dtype.kind == "i" else pd.factorize(groups)[0]
     keep = (i < j) & (codes[i] == codes[j])
     return np.vstack([i[keep], j[keep]])
 
 
-def needed_geometries(features: pd.DataFrame, bounds: np.ndarray) -> np.ndarray:
+def candidate_pairs(features: pd.DataFrame, bounds: np.ndarray) -> np.ndarray:
+    """Return the pairs of features of one layer and district whose bounds meet (see :func:`overlap_candidates`)."""
+    layer = pd.factorize(features["layer"])[0].astype(np.int64)
+    district = pd.factorize(features["district"])[0].astype(np.int64)  # -1 where missing: a group of its own
+    return overlap_candidates(bounds, layer * (int(district.max(initial=0)) + 2) + district)
+
+
+def needed_geometries(features: pd.DataFrame, bounds: np.ndarray, *, pairs: np.ndarray | None = None) -> np.ndarray:
     """Return a mask of the features whose geometry the checks need beyond their measures.
 
     Parts and their parents (``within_parent``) and features whose bounds meet another's in the
@@ -311,7 +334,8 @@ def needed_geometries(features: pd.DataFrame, bounds: np.ndarray) -> np.ndarray:
     checked from its area, bounds and district share alone.
     """
     need = features["parent"].notna().to_numpy() | features["fid"].isin(set(features["parent"].dropna())).to_numpy()
-    pairs = overlap_candidates(bounds, features["layer"].astype(str) + "/" + features["district"].astype(str))
+    if pairs is None:
+        pairs = candidate_pairs(features, bounds)
     need[pairs.ravel()] = True
     return need
 
@@ -325,7 +349,14 @@ def _union_ha(sel: pd.DataFrame, shapes: Shapes) -> float:
     """
     rows = sel.index.to_numpy()
     area = sel["area_ha"].to_numpy(dtype=float)
-    i, j = overlap_candidates(shapes.bounds[rows], sel["layer"])  # one layer and district: one group
+    if shapes.pairs is not None:  # the pairs of the whole layer and district, those of the selection kept
+        local = np.full(len(shapes.bounds), -1, dtype=np.int64)
+        local[rows] = np.arange(len(rows))
+        i, j = local[shapes.pairs]
+        keep = (i >= 0) & (j >= 0)
+        i, j = i[keep], j[keep]
+    else:
+        i, j = overlap_candidates(shapes.bounds[rows], sel["layer"])  # one layer and district: one group
     if len(i):
         geoms = shapes.projected[rows]
         meet = shapely.relate_pattern(geoms[i], geoms[j], "T********")
@@ -379,7 +410,7 @@ def check_targets(
     """
     features = features.reset_index(drop=True)
     if shapes is None:
-        shapes = Shapes.of(project(features.geometry), features, districts)
+        shapes = Shapes.of(measure_geometries(features.geometry), features, districts)
     index = _Index(features)
     records: list[dict[str, object]] = []
     planned_ha_by_fid: dict[str, tuple[float, str]] = {}  # resolved feature fid -> (planned ha, target id)
@@ -533,38 +564,67 @@ def _within_parent(features: pd.DataFrame, index: _Index, projected: np.ndarray)
     return records
 
 
+#: A feature (under 1 km across) properly inside its district shrunk by this many metres, tested
+#: in lon/lat, is inside the district in EPSG:4547 too: between the two frames a straight edge of
+#: 1.4 km bends by a few centimetres, the district's edges are cut to 500 m first.
+INNER_MARGIN_M = 10.0
+
+
 def district_shares(
-    features: gpd.GeoDataFrame | pd.DataFrame, districts: gpd.GeoDataFrame, *, projected: np.ndarray | None = None
+    features: gpd.GeoDataFrame | pd.DataFrame,
+    districts: gpd.GeoDataFrame,
+    *,
+    measured: Measured | None = None,
 ) -> pd.Series:
     """Return the percentage of each feature's area (EPSG:4547) that lies inside its own district.
 
     The result is indexed like ``features``; it is NaN where the district is not in ``districts``
-    or the feature has no area. A feature properly inside its district (tested at once for all,
-    on every core, against the prepared boundary) is 100; only the others are intersected.
+    or the feature has no area. A feature properly inside its district is 100; only the others
+    are intersected. The test runs on every core against the prepared boundary: first in the
+    features' lon/lat against the district shrunk by :data:`INNER_MARGIN_M` (no feature needs
+    reprojecting for it), then in EPSG:4547 for the features near the boundary or outside it.
 
     Parameters
     ----------
     features
-        Features with a ``district`` field.
+        Features with a ``district`` field (and a geometry unless ``measured`` has them).
     districts
         District boundaries.
-    projected
-        The features' geometries in EPSG:4547, if already computed (else from ``features``).
+    measured
+        The features' measures in EPSG:4547 (:func:`gis.measure.measure_geometries`), if
+        already computed (else from ``features``).
     """
-    if projected is None:
-        projected = project(features.geometry)
+    if measured is None:
+        measured = measure_geometries(features.geometry)
+    lonlat = measured.features.geometry
+    near_test = lonlat.crs is not None and lonlat.crs.is_geographic
+    geoms = np.asarray(lonlat.array, dtype=object)
     boundary = dict(zip(districts["district"], project(districts.geometry), strict=True))
     shares = np.full(len(features), math.nan)
-    areas = shapely.area(projected)
+    areas = measured.area_m2
+    x0, y0, x1, y1 = measured.bounds.T
+    with np.errstate(invalid="ignore"):
+        small = np.hypot(x1 - x0, y1 - y0) <= GEODESIC_EXACT_M
     codes = features["district"].to_numpy(dtype=object)
     for name, district in boundary.items():
-        rows = np.flatnonzero((codes == name) & (areas > 0))
+        with np.errstate(invalid="ignore"):
+            rows = np.flatnonzero((codes == name) & (areas > 0))
         if not len(rows):
             continue
-        inside = map_chunks(functools.partial(_contains_properly, district), projected[rows])
+        inside = np.zeros(len(rows), dtype=bool)
+        if near_test and small[rows].any():
+            inner = shapely.segmentize(district.buffer(-INNER_MARGIN_M), 500.0)
+            inner = transform_geometries(np.array([inner], dtype=object), AREA_CRS, lonlat.crs)[0]
+            test = small[rows]
+            inside[test] = map_chunks(functools.partial(_contains_properly, inner), geoms[rows[test]])
+        rest = rows[~inside]
+        if len(rest):
+            projected = measured.geometries(rest)
+            within = map_chunks(functools.partial(_contains_properly, district), projected)
+            inside[~inside] = within
+            cut = rest[~within]
+            shares[cut] = shapely.area(shapely.intersection(projected[~within], district)) / areas[cut] * 100.0
         shares[rows[inside]] = 100.0
-        cut = rows[~inside]
-        shares[cut] = shapely.area(shapely.intersection(projected[cut], district)) / areas[cut] * 100.0
     return pd.Series(shares, index=features.index, dtype=float)
 
 

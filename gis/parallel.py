@@ -66,3 +66,28 @@ def transform_geometries(geoms: np.ndarray, src: Any, dst: Any) -> np.ndarray:
         return shapely.transform(chunk, xy)  # type: ignore[no-any-return]
 
     return map_chunks(reproject, np.asarray(geoms, dtype=object))
+
+
+def transform_xy(x: np.ndarray, y: np.ndarray, src: Any, dst: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return coordinate arrays reprojected from ``src`` to ``dst`` (x = easting/longitude), on every core."""
+    src_crs, dst_crs = CRS.from_user_input(src), CRS.from_user_input(dst)
+
+    def reproject(xy: np.ndarray) -> np.ndarray:
+        transformer = Transformer.from_crs(src_crs, dst_crs, always_xy=True)  # one per thread: not thread-safe
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    out = map_chunks(reproject, np.column_stack([x, y]))
+    return out[:, 0], out[:, 1]
+
+
+def map_batches(func: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, batch: int = 100_000) -> np.ndarray:
+    """Return ``func(values)`` computed on batches of at most ``batch`` elements in a thread per core.
+
+    Like :func:`map_chunks`, for work whose intermediate arrays are large (coordinates): one batch
+    per thread at a time keeps them small. ``func`` must work element by element.
+    """
+    if len(values) <= batch:
+        return np.asarray(func(values))
+    parts = np.array_split(values, -(-len(values) // batch))
+    with ThreadPoolExecutor(workers()) as pool:
+        return np.concatenate(list(pool.map(func, parts)))

@@ -108,8 +108,6 @@ def _measure_partition(
     pdf: gpd.GeoDataFrame, *, layer: str, source: str, districts: gpd.GeoDataFrame
 ) -> tuple[pd.DataFrame, list[str]]:
     """Validate and measure one partition: its fields, measures, district share and bounds (no geometry)."""
-    import shapely
-
     from gis.evaluate import district_shares
     from gis.measure import measure_frame
     from gis.read import validate_layer
@@ -128,8 +126,8 @@ def _measure_partition(
         gdf["parent"] = parent.to_numpy()
     measured = measure_frame(gdf)
     out = pd.DataFrame(measured.features.drop(columns="geometry"))
-    out["district_share"] = district_shares(out, districts, projected=measured.projected).to_numpy()
-    bounds = shapely.bounds(measured.projected)
+    out["district_share"] = district_shares(out, districts, measured=measured).to_numpy()
+    bounds = measured.bounds
     for k, name in enumerate(_BOUNDS):
         out[name] = bounds[:, k]
     return out, []

@@ -80,8 +80,9 @@ def run_check(
     measured = measure_layers(layers)
     features = measured.features
     notes = validate_join(features, targets, targets_path=str(targets_path), missing_ok=missing_ok)
-    for note in notes:
-        log.info(note)
-    shapes = Shapes.of(measured.projected, features, layers["districts"])
+    if log.isEnabledFor(logging.INFO):
+        for note in notes:
+            log.info(note)
+    shapes = Shapes.of(measured, features, layers["districts"])
     results = check_targets(features, targets, districts=layers["districts"], shapes=shapes)
     return CheckRun(layers_dir, targets_path, features, layers["districts"], results, notes)

@@ -3,7 +3,7 @@
 ``gis qa`` and the first stage of ``gis build`` run :func:`run_qa`. It reads the layers
 leniently (a broken feature is a finding, not the end of the run) and reports:
 
-- per feature (from :func:`gis.read.layer_findings`): missing or duplicate fids, empty required
+- per feature (from :func:`gis.read.check_layer`): missing or duplicate fids, empty required
   fields, unknown district, part or parent, null/empty/non-polygon geometries, unclosed rings,
   NaN coordinates, coordinates outside the three districts (swapped axes, metres labelled as
   degrees, a wrong CRS), invalid geometries with GEOS's reason, location and the area change a
@@ -39,7 +39,7 @@ from gis.errors import InputError
 from gis.evaluate import district_shares
 from gis.findings import ERROR, WARNING, Finding
 from gis.output import _clip, _pad
-from gis.read import feature_frame, layer_findings, polygonal, read_districts, read_source_layer
+from gis.read import check_layer, polygonal, read_districts, read_source_layer
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +147,11 @@ def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> Qa
         except InputError as exc:
             report.findings += [Finding(ERROR, "unreadable_layer", p, layer=None) for p in exc.problems]
             continue
-        found = layer_findings(raw, source=path, layer=name)
+        found, frame = check_layer(raw, source=path, layer=name)
         report.findings += found
         if any(f.check == "missing_field" for f in found):
             continue
-        report.layers[name] = feature_frame(raw, layer=name)
+        report.layers[name] = frame
         broken = {f.fid for f in found if f.field == "geometry" and f.severity == ERROR}
         ok = [fid not in broken for fid in report.layers[name]["fid"]] if broken else True
         frames[name] = report.layers[name].assign(source=path, usable=ok)

@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import pyogrio.raw
 import shapely
@@ -28,6 +29,7 @@ from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError, InputFileError
 from gis.findings import ERROR, WARNING, Finding, errors
+from gis.parallel import map_chunks
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +224,7 @@ def _read_vector(
 
 def _text(value: object) -> str | None:
     """Return a cell as stripped text, or None when empty/missing."""
-    if value is None:
+    if value is None or value is pd.NA:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -230,14 +232,45 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+#: A character class (RE2, as Arrow's regex functions use) of every character ``str.strip()``
+#: removes (``str.isspace()``: ASCII whitespace, the separators \x1c-\x1f, NEL and Unicode's Z
+#: classes, e.g. the ideographic space U+3000), so text that does not match needs no strip.
+_EDGE_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f\x85\pZ]"
+
+
+#: A text column whose first this many values hold fewer than half as many distinct ones is
+#: converted through Arrow's dictionary encoding.
+_SAMPLE = 10_000
+
+
 def _text_column(values: pd.Series) -> pd.Series:
-    """Return a column as stripped text with None where empty, without a Python call per cell for text columns."""
+    """Return a column as stripped text with None where empty.
+
+    A column of text is handled in Arrow: only the values that begin or end with whitespace are
+    stripped in Python, so a million names cost no Python call each; a column of few distinct
+    values (district codes, parts) is cleaned once per distinct value. Other columns (numbers typed
+    as numbers, mixed values) go cell by cell through :func:`_text`.
+    """
     if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
-        kinds = {type(v) for v in values.iloc[:1000] if v is not None}
-        if kinds <= {str}:
-            text = values.astype("string").str.strip()
-            text = text.mask(text == "")
-            return pd.Series(text.astype(object).where(text.notna(), None).to_numpy(), dtype=object)
+        try:
+            arr = pa.array(values, from_pandas=True)  # no copy for Arrow-backed text (pandas' str)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed values
+            arr = None
+        if arr is not None and pa.types.is_null(arr.type):
+            return pd.Series([None] * len(values), dtype=object)
+        if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            head = arr.slice(0, _SAMPLE)
+            if len(arr) > _SAMPLE and pc.count_distinct(head, mode="all").as_py() < _SAMPLE // 2:
+                # few distinct values (codes, parts, sources): each is cleaned and made a Python str once
+                coded = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
+                uniques = np.array([*(_text(v) for v in coded.dictionary.to_pylist()), None], dtype=object)
+                return pd.Series(uniques[coded.indices.fill_null(len(uniques) - 1).to_numpy()], dtype=object)
+            out = arr.to_numpy(zero_copy_only=False)
+            edges = pc.match_substring_regex(arr, f"^{_EDGE_SPACE}|{_EDGE_SPACE}$").fill_null(False)
+            for i in np.flatnonzero(edges.to_numpy(zero_copy_only=False)):
+                out[i] = out[i].strip()
+            out[out == ""] = None
+            return pd.Series(out, dtype=object)
     return pd.Series([_text(v) for v in values], dtype=object)
 
 
@@ -275,7 +308,14 @@ def feature_frame(gdf: gpd.GeoDataFrame, *, layer: str) -> gpd.GeoDataFrame:
 
 
 def layer_findings(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> list[Finding]:
-    """Check a layer's features against the data model, one finding per problem.
+    """Check a layer's features against the data model, one finding per problem (see :func:`check_layer`)."""
+    return check_layer(gdf, source=source, layer=layer)[0]
+
+
+def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list[Finding], gpd.GeoDataFrame]:
+    """Check a layer's features against the data model; return the findings and the layer in the toolkit's form.
+
+    One finding per problem.
 
     Errors: missing fields, empty required values, unknown district or part, unknown parent,
     missing or duplicate fids, and geometries that are missing, empty, not polygons, unclosed,
@@ -284,16 +324,19 @@ def layer_findings(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> list[Fi
     """
     missing = [f for f in settings.REQUIRED_FEATURE_FIELDS if f not in gdf.columns]
     if missing:
-        return [
-            Finding(
-                ERROR,
-                "missing_field",
-                f"lacks the field(s) {', '.join(missing)}. Add them to every feature (see layers/README.md for the data model).",
-                source=source,
-                layer=layer,
-                field=missing[0],
-            )
-        ]
+        return (
+            [
+                Finding(
+                    ERROR,
+                    "missing_field",
+                    f"lacks the field(s) {', '.join(missing)}. Add them to every feature (see layers/README.md for the data model).",
+                    source=source,
+                    layer=layer,
+                    field=missing[0],
+                )
+            ],
+            feature_frame(gdf, layer=layer),
+        )
     out = feature_frame(gdf, layer=layer)
     fids = out["fid"].to_numpy()
     labels = np.array([f if f is not None else f"#{i + 1}" for i, f in enumerate(fids)], dtype=object)
@@ -339,7 +382,7 @@ def layer_findings(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> list[Fi
             f"field parent is {parents.iloc[i]!r}, which is no fid of this layer. Correct the parent or add that feature.",
             "parent",
         )
-    return findings
+    return findings, out
 
 
 def validate_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> gpd.GeoDataFrame:
@@ -348,13 +391,13 @@ def validate_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> gpd.Geo
     ``source`` names the file in messages. Raises :class:`InputError` listing every error of
     :func:`layer_findings` (warnings are logged).
     """
-    findings = layer_findings(gdf, source=source, layer=layer)
+    findings, out = check_layer(gdf, source=source, layer=layer)
     for f in findings:
         if f.severity != ERROR:
             log.warning("%s", f.text())
     if errors(findings):
         raise InputError([f.text() for f in errors(findings)])
-    return feature_frame(gdf, layer=layer)
+    return out
 
 
 def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str, layer: str) -> list[Finding]:
@@ -389,8 +432,14 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
     missing = shapely.is_missing(arr) | shapely.is_empty(arr)
     type_ids = shapely.get_type_id(arr)
     is_polygon = np.isin(type_ids, (3, 6))
-    xy, index = shapely.get_coordinates(arr, return_index=True)
-    nonfinite = np.bincount(index[~np.isfinite(xy).all(axis=1)], minlength=len(arr)).astype(bool)
+    # GEOS's validity test fails every polygon with a NaN or infinite coordinate ("Invalid
+    # Coordinate"): one test on every core, and the coordinates of the failures only are looked at
+    polygons = np.flatnonzero(~missing & is_polygon)
+    failed = np.zeros(len(arr), dtype=bool)
+    failed[polygons] = ~map_chunks(shapely.is_valid, arr[polygons])
+    nonfinite = np.zeros(len(arr), dtype=bool)
+    for i in np.flatnonzero(failed):
+        nonfinite[i] = not np.isfinite(shapely.get_coordinates(arr[i])).all()
     with np.errstate(invalid="ignore"):
         bounds = shapely.bounds(arr)
     minx, miny, maxx, maxy = settings.LONLAT_BOUNDS
@@ -400,9 +449,7 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
         & ~nonfinite
         & ((bounds[:, 0] < minx) | (bounds[:, 2] > maxx) | (bounds[:, 1] < miny) | (bounds[:, 3] > maxy))
     )
-    checkable = ~missing & is_polygon & ~nonfinite & ~outside
-    invalid = np.zeros(len(arr), dtype=bool)
-    invalid[checkable] = ~shapely.is_valid(arr[checkable])
+    invalid = failed & ~nonfinite & ~outside
     source_crs = gdf.attrs.get("source_crs", "EPSG:4326")
     for i in np.flatnonzero(missing | ~is_polygon | nonfinite | outside | invalid):
         if isinstance(notes[i], str):
@@ -585,14 +632,13 @@ def read_layers(source: Path, *, encoding: str | None = None) -> dict[str, gpd.G
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
-    seen: dict[str, str] = {}
-    for name, gdf in layers.items():
-        for fid in gdf["fid"]:
-            if fid in seen:
-                problems.append(
-                    f"{source}: fid {fid} is used in both {seen[fid]} and {name}. fids must be unique across layers."
-                )
-            seen[fid] = name
+    fids = pd.concat([gdf["fid"] for gdf in layers.values()], ignore_index=True)
+    names = np.repeat(list(layers), [len(gdf) for gdf in layers.values()])
+    for i in np.flatnonzero(fids.duplicated().to_numpy()):  # unique within each layer: a repeat is in two layers
+        first = names[(fids == fids[i]).to_numpy().argmax()]
+        problems.append(
+            f"{source}: fid {fids[i]} is used in both {first} and {names[i]}. fids must be unique across layers."
+        )
     if problems:
         raise InputError(problems)
     layers["districts"] = read_districts(source, encoding=encoding)

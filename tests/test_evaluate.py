@@ -197,3 +197,40 @@ def test_feature_outside_its_district_is_reported(test_layers):
     row = results.set_index("target_id").loc["TT-PK-02:within_district"]
     assert row["status"] == "short" and row["measured"] < 1
     assert "TT-PK-01:within_district" not in set(results["target_id"])
+
+
+def test_district_shares_near_the_boundary_equal_the_exact_test():
+    """The lon/lat pre-test (district shrunk by INNER_MARGIN_M) gives the shares of the exact test in
+    EPSG:4547: squares on, just inside (1-40 m), and just outside the boundary, small and large."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from gis.evaluate import INNER_MARGIN_M, district_shares
+    from gis.measure import measure_geometries, project
+    from gis.read import read_districts
+
+    districts = read_districts(settings.default_layers_dir())
+    code = "440307"
+    district = project(districts[districts["district"] == code].geometry)[0]
+    ring = shapely.get_exterior_ring(max(shapely.get_parts(district), key=lambda g: g.area))
+    centre = district.representative_point()
+    squares = []
+    for t in np.linspace(0, ring.length, 60, endpoint=False):
+        p = ring.interpolate(t)
+        dx, dy = centre.x - p.x, centre.y - p.y
+        norm = np.hypot(dx, dy)
+        for shift in (-15.0, 0.0, 1.0, 6.0, INNER_MARGIN_M + 0.5, 25.0, 40.0, 300.0):
+            for half in (3.0, 30.0, 800.0):  # 800: over GEODESIC_EXACT_M across, the exact test only
+                x, y = p.x + dx / norm * (shift + half), p.y + dy / norm * (shift + half)
+                squares.append(shapely.box(x - half, y - half, x + half, y + half))
+    geoms = gpd.GeoSeries(squares, crs="EPSG:4547").to_crs("EPSG:4326")
+    features = gpd.GeoDataFrame({"district": [code] * len(geoms)}, geometry=geoms)
+    got = district_shares(features, districts, measured=measure_geometries(geoms)).to_numpy()
+    projected = project(geoms)
+    inside = shapely.contains_properly(district, projected)
+    expected = np.where(
+        inside, 100.0, shapely.area(shapely.intersection(projected, district)) / shapely.area(projected) * 100
+    )
+    np.testing.assert_array_equal(got, expected)
+    assert 0 < inside.mean() < 1 and ((expected > 0) & (expected < 100)).any()

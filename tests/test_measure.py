@@ -107,3 +107,73 @@ def test_district_shares_in_threads_match_one_thread(monkeypatch):
     monkeypatch.setenv("GIS_THREADS", "2")
     for _ in range(5):
         assert district_shares(feats, districts).equals(one)
+
+
+def _stars(n: int, seed: int = 3) -> gpd.GeoSeries:
+    """n star-shaped polygons (5-60 vertices, 10 m to 3 km across) round Longgang, in EPSG:4326."""
+    import numpy as np
+    from shapely import Polygon
+
+    rng = np.random.default_rng(seed)
+    polys = []
+    for _ in range(n):
+        k = int(rng.integers(5, 61))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
+        radii = rng.uniform(0.3, 1.0, k) * rng.choice([5.0, 50.0, 500.0, 1500.0])
+        x0, y0 = rng.uniform(510_000, 560_000), rng.uniform(2_490_000, 2_530_000)
+        polys.append(Polygon(np.column_stack([x0 + radii * np.cos(angles), y0 + radii * np.sin(angles)])))
+    return gpd.GeoSeries(polys, crs="EPSG:4547").to_crs("EPSG:4326")
+
+
+def test_ring_measures_agree_with_geos_on_reprojected_polygons():
+    """Areas and bounds from reprojected coordinates (numpy) equal GEOS's on the reprojected polygons."""
+    import numpy as np
+    import shapely
+
+    from gis.measure import measure_geometries, project
+
+    stars = _stars(3000)
+    measured = measure_geometries(stars)
+    assert measured.projected.tolist() == [None] * len(stars)  # no polygon was built
+    projected = project(stars)
+    np.testing.assert_allclose(measured.area_m2, shapely.area(projected), rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(measured.bounds, shapely.bounds(projected))
+
+
+def test_measure_geometries_mixed_kinds_and_lazy_geometries():
+    """Holes, several parts, empty and missing geometries go through GEOS; geometries() builds on demand."""
+    import numpy as np
+    import shapely
+    from shapely import MultiPolygon, Polygon
+
+    from gis.measure import measure_geometries, project
+
+    outer = box(520000, 2505000, 521000, 2506000)
+    holed = Polygon(outer.exterior.coords, [box(520100, 2505100, 520200, 2505200).exterior.coords])
+    multi = MultiPolygon([box(530000, 2505000, 530100, 2505100), box(530200, 2505000, 530300, 2505100)])
+    geoms = gpd.GeoSeries([outer, holed, multi, Polygon(), None, outer], crs="EPSG:4547").to_crs("EPSG:4326")
+    measured = measure_geometries(geoms)
+    np.testing.assert_allclose(measured.area_m2[:3], [1e6, 1e6 - 1e4, 2e4], rtol=1e-7)
+    assert measured.area_m2[5] == pytest.approx(1e6, rel=1e-7)
+    assert measured.area_m2[3] == 0 and np.isnan(measured.area_m2[4])
+    assert measured.projected[0] is None and measured.projected[1] is not None  # holes: built at once
+    got = measured.geometries(np.array([0, 5]))
+    assert shapely.equals_exact(got, project(geoms.iloc[[0, 5]]), tolerance=0).all()
+    assert measured.projected[0] is got[0]  # kept for the next call
+
+
+def test_ring_measures_do_not_depend_on_batches(monkeypatch):
+    """Batches run in threads; the measures are the same whatever the batch size."""
+    import functools
+
+    import numpy as np
+
+    import gis.measure
+    from gis.parallel import map_batches
+
+    stars = _stars(500, seed=5)
+    whole = gis.measure.measure_geometries(stars)
+    monkeypatch.setattr(gis.measure, "map_batches", functools.partial(map_batches, batch=37))
+    split = gis.measure.measure_geometries(stars)
+    np.testing.assert_array_equal(whole.area_m2, split.area_m2)
+    np.testing.assert_array_equal(whole.bounds, split.bounds)

@@ -62,11 +62,12 @@ def test_gcj02_inverse_then_forward_is_under_a_metre(lon, lat):
 def star_polygons(draw) -> Polygon:
     """A simple polygon in EPSG:4547 metres: vertices at increasing angles round a centre in the districts.
 
-    50 m to 2 km across; a vertex per angle, so the ring never crosses itself.
+    50 m to 2 km across; a vertex per angle and every angle between neighbours under 180 degrees
+    (at most 2*pi / 2.5 with these gaps), so the ring never crosses itself.
     """
     x0, y0 = TO_4547.transform(draw(lons), draw(lats))
-    n = draw(st.integers(3, 24))
-    gaps = draw(st.lists(st.floats(0.05, 1.0), min_size=n, max_size=n))
+    n = draw(st.integers(4, 24))
+    gaps = draw(st.lists(st.floats(0.5, 1.0), min_size=n, max_size=n))
     angles = np.cumsum(gaps) / sum(gaps) * 2 * math.pi
     radii = draw(st.lists(st.floats(25.0, 1000.0), min_size=n, max_size=n))
     ring = [(x0 + r * math.cos(a), y0 + r * math.sin(a)) for r, a in zip(radii, angles, strict=True)]

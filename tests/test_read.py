@@ -184,3 +184,67 @@ def test_targets_part_value_and_underscores(test_layers):
     assert "TT-02: field part is 'consolidaton'" in text
     assert "TT-03: field value is 0; a planned figure is larger than 0" in text
     assert "TT-04: field value is '1_4.9', not a number" in text
+
+
+def test_text_column_strips_as_python_does():
+    """The Arrow path strips exactly what str.strip() strips (every str.isspace() character) and
+    turns empty text into None; numbers and mixed columns go cell by cell."""
+    from gis.read import _text_column
+
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert "\u3000" in spaces and "\x1c" in spaces  # the ideographic space, a file separator
+    values = [f"{s}龙岗{s}" for s in spaces] + [f"中{s}心" for s in spaces] + ["", " ", None, float("nan"), "x"]
+    out = _text_column(pd.Series(values, dtype=object)).tolist()
+    expected = [None if v is None or v != v or not v.strip() else v.strip() for v in values]
+    assert out == expected
+    assert out[: len(spaces)] == ["龙岗"] * len(spaces)
+    assert _text_column(pd.Series([440307, 440309])).tolist() == ["440307", "440309"]
+    assert _text_column(pd.Series(["LG-PK-01", 7, None], dtype=object)).tolist() == ["LG-PK-01", "7", None]
+    assert _text_column(pd.Series(["a ", None], dtype="string")).tolist() == ["a", None]
+    assert _text_column(pd.Series([None, None], dtype=object)).tolist() == [None, None]
+    assert _text_column(pd.Series([float("nan"), 1.5])).tolist() == [None, "1.5"]
+
+
+def test_nonfinite_coordinates_found_by_the_validity_test():
+    """NaN and infinite coordinates fail GEOS's validity test; they are reported as such, not as invalid."""
+    import warnings
+
+    import geopandas as gpd
+    from shapely import Polygon, box
+
+    from gis.read import check_layer
+
+    base = dict(name_zh="样例", district="440307", part="extent", accuracy="schematic")
+    nan, inf = float("nan"), float("inf")
+    with warnings.catch_warnings():  # shapely warns of the non-finite values it is given
+        warnings.simplefilter("ignore", RuntimeWarning)
+        odd = [
+            Polygon([(114.2, 22.7), (inf, 22.7), (114.21, 22.71), (114.2, 22.7)]),
+            Polygon([(114.2, 22.7), (114.21, nan), (114.21, 22.71), (114.2, 22.7)]),
+        ]
+    geoms = [
+        box(114.20, 22.70, 114.21, 22.71),
+        *odd,
+        Polygon([(114.20, 22.70), (114.21, 22.71), (114.21, 22.70), (114.20, 22.71), (114.20, 22.70)]),  # bowtie
+    ]
+    gdf = gpd.GeoDataFrame([dict(base, fid=f"X-{i}") for i in range(4)], geometry=geoms, crs="EPSG:4326")
+    findings, frame = check_layer(gdf, source="x.geojson", layer="parks")
+    assert [(f.fid, f.check) for f in findings] == [
+        ("X-1", "nonfinite_coordinates"),
+        ("X-2", "nonfinite_coordinates"),
+        ("X-3", "invalid_geometry"),
+    ]
+    assert frame["fid"].tolist() == ["X-0", "X-1", "X-2", "X-3"]
+
+
+def test_text_column_of_few_distinct_values_is_cleaned_per_value():
+    """Over _SAMPLE rows with repeated values the dictionary path gives what the cell-by-cell rule gives."""
+    from gis.read import _SAMPLE, _text, _text_column
+
+    cycle = ["440307", " 440309\u3000", "", None, "\t", "site", float("nan"), "坪山 "]
+    values = (cycle * (_SAMPLE // len(cycle) * 3))[: _SAMPLE * 3]
+    for dtype in (object, "string", "str"):
+        series = pd.Series(values, dtype=dtype)
+        out = _text_column(series).tolist()
+        assert out == [_text(v) for v in series.tolist()], dtype
+        assert out[:8] == ["440307", "440309", None, None, None, "site", None, "坪山"]
