@@ -312,8 +312,11 @@ def overlap_candidates(bounds: np.ndarray, groups: pd.Series | np.ndarray) -> np
 
     ``groups`` holds a label or an integer code per feature.
     """
-    boxes = shapely.box(*np.asarray(bounds, dtype=float).T)
-    i, j = shapely.STRtree(boxes).query(boxes, predicate="intersects")
+    bounds = np.asarray(bounds, dtype=float)
+    finite = np.isfinite(bounds).all(axis=1)  # an empty geometry has no bounds, and no pair
+    boxes = np.full(len(bounds), None, dtype=object)
+    boxes[finite] = shapely.box(*bounds[finite].T)
+    i, j = shapely.STRtree(boxes).query(boxes)  # a box is its own envelope: the tree's envelope test is the test
     codes = groups if isinstance(groups, np.ndarray) and groups.dtype.kind == "i" else pd.factorize(groups)[0]
     keep = (i < j) & (codes[i] == codes[j])
     return np.vstack([i[keep], j[keep]])

@@ -15,7 +15,7 @@ from pyproj import Geod, Proj, Transformer
 from gis import settings
 from gis.crs import AREA_CRS
 from gis.errors import InputError
-from gis.parallel import map_batches, transform_geometries
+from gis.parallel import map_batches, transform_geometries, transformer
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +104,12 @@ def _ring_measures(geoms: np.ndarray, crs: Any) -> np.ndarray:
     """
 
     def batch(chunk: np.ndarray) -> np.ndarray:
-        transformer = Transformer.from_crs(crs, AREA_CRS, always_xy=True)  # one per thread: not thread-safe
         xy = shapely.get_coordinates(chunk)
         counts = shapely.get_num_coordinates(chunk).astype(np.int64)
-        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        lon, lat = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
         del xy
+        x, y = transformer(crs, AREA_CRS, lon, lat).transform(lon, lat)
+        del lon, lat
         starts = np.zeros(len(chunk), dtype=np.int64)
         np.cumsum(counts[:-1], out=starts[1:])
         term = np.zeros(len(x))

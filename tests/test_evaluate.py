@@ -234,3 +234,18 @@ def test_district_shares_near_the_boundary_equal_the_exact_test():
     )
     np.testing.assert_array_equal(got, expected)
     assert 0 < inside.mean() < 1 and ((expected > 0) & (expected < 100)).any()
+
+
+def test_overlap_candidates_are_the_pairs_of_meeting_bounds():
+    """Overlapping and touching bounds pair up within a group; empty geometries (NaN bounds) never do."""
+    import numpy as np
+
+    from gis.evaluate import overlap_candidates
+
+    nan = float("nan")
+    bounds = np.array(
+        [[0, 0, 1, 1], [1, 1, 2, 2], [3, 3, 4, 4], [nan, nan, nan, nan], [0.5, 0.5, 0.6, 0.6], [2, 0, 3, 1], [0, 0, 9, 9]]
+    )
+    groups = np.array([0, 0, 0, 0, 0, 0, 1])  # the last one covers all, in another group
+    assert sorted(overlap_candidates(bounds, groups).T.tolist()) == [[0, 1], [0, 4], [1, 5]]
+    assert sorted(overlap_candidates(bounds, pd.Series(list("aaaaaab"))).T.tolist()) == [[0, 1], [0, 4], [1, 5]]

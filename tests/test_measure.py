@@ -177,3 +177,25 @@ def test_ring_measures_do_not_depend_on_batches(monkeypatch):
     split = gis.measure.measure_geometries(stars)
     np.testing.assert_array_equal(whole.area_m2, split.area_m2)
     np.testing.assert_array_equal(whole.bounds, split.bounds)
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [("EPSG:4326", "EPSG:4547"), ("EPSG:4490", "EPSG:4547"), ("EPSG:4547", "EPSG:4490"), ("EPSG:3857", "EPSG:4547")],
+)
+def test_transformer_gives_the_always_xy_results_bit_for_bit(src, dst):
+    """The direct PROJ pipeline is used only where it reproduces pyproj's always_xy transformer exactly."""
+    import numpy as np
+    from pyproj import Transformer
+
+    from gis.parallel import transformer
+
+    lon, lat = np.meshgrid(np.linspace(113.9, 114.65, 200), np.linspace(22.45, 22.9, 200))
+    x, y = Transformer.from_crs("EPSG:4326", src, always_xy=True).transform(lon.ravel(), lat.ravel())
+    fast = transformer(src, dst, x, y)
+    if src == "EPSG:4326":
+        assert "axisswap" not in fast.to_proj4()  # the direct pipeline was chosen
+    got = fast.transform(x, y)
+    want = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
