@@ -14,17 +14,20 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
+import shapely
 
 from gis import __version__, settings
 from gis._atomic import atomic_folder, atomic_path, check_output, replace_set, write_failure
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
-from gis.parallel import transform_geometries
+from gis.parallel import reprojected_wkb, transform_geometries
 from gis.pipeline import CheckRun
 from gis.qgis_style import district_qml, qa_qml, qml_for, sld_for
 from gis.read import unknown_encoding
@@ -129,58 +132,72 @@ def resolve_driver(path: Path, driver: str | None) -> str:
 def feature_table(run: CheckRun) -> gpd.GeoDataFrame:
     """Return every feature with its computed fields (planned, delta, status, citation), EPSG:4326.
 
-    Built by columns: the computed fields are looked up per feature id from the (few) features
-    that have targets, so a million parcels take about a second.
+    Built by columns: the computed fields are filled in at the rows of the (few) features that
+    have targets, text stays in object columns (None where empty), so a million parcels take
+    about a second.
     """
     f = run.features
     results = run.results
+    n = len(f)
+    fids = f["fid"].to_numpy(dtype=object)
+    at = pd.Index(fids)
     area = results[(results["metric"] == "area") & results["feature_fid"].notna()]
-    status = feature_status(results)
-    own: dict[str, tuple[object, object, object, str | None, object, object]] = {}
+    planned, delta, delta_pct = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    target_ids = np.full(n, None, dtype=object)
+    cite_file = f["source_file"].to_numpy(dtype=object).copy()
+    cite_ref = f["source_ref"].to_numpy(dtype=object).copy()
     for fid, rows in area.groupby("feature_fid", sort=False):
+        i = at.get_indexer([fid])[0]
+        if i < 0:
+            continue
         primary = rows[rows["comparator"] == "approx"] if (rows["comparator"] == "approx").any() else rows
         first = primary.iloc[0]
-        own[str(fid)] = (
-            _float(first["planned"]),
-            _float(first["delta"]),
-            _float(first["delta_pct"]),
-            ";".join(rows["target_id"]) or None,
-            first["source_file"],
-            first["source_ref"],
-        )
-    fids = f["fid"].tolist()
-    none = (None, None, None, None, None, None)
-    computed = [own.get(fid, none) for fid in fids]
-    cite_file = [c[4] if fid in own else s for fid, c, s in zip(fids, computed, f["source_file"].tolist(), strict=True)]
-    cite_ref = [c[5] if fid in own else r for fid, c, r in zip(fids, computed, f["source_ref"].tolist(), strict=True)]
-    st = status.reindex(fids)
-    table = pd.DataFrame(
-        {
-            "feature_id": fids,
-            "layer": f["layer"].tolist(),
-            **{col: f[col].tolist() for col in settings.FEATURE_FIELDS[1:8]},
-            "area_ha": [round(float(v), 6) for v in f["area_ha"].tolist()],
-            "geodesic_ha": [round(float(v), 6) for v in f["geodesic_ha"].tolist()],
-            "planned_ha": [c[0] for c in computed],
-            "delta_ha": [c[1] for c in computed],
-            "delta_pct": [c[2] for c in computed],
-            "status": st["status"].tolist(),
-            "checks_failed": st["checks_failed"].tolist(),
-            "target_ids": [c[3] for c in computed],
-            "citation": [
-                f"{settings.SOURCES.get(str(cf), cf)} · {cr}" if cf else None
-                for cf, cr in zip(cite_file, cite_ref, strict=True)
-            ],
-            **{col: f[col].tolist() for col in settings.FEATURE_FIELDS[8:]},
-        },
-        columns=list(EXPORT_FIELDS),
-    )
-    for col in EXPORT_FIELDS:
-        if col not in ("area_ha", "geodesic_ha", "planned_ha", "delta_ha", "delta_pct"):
-            table[col] = table[col].astype(object).where(table[col].notna(), None)
-    for col in ("planned_ha", "delta_ha", "delta_pct"):
-        table[col] = table[col].astype(float)
-    return gpd.GeoDataFrame(table, geometry=f.geometry.array, crs=f.crs)
+        for column, key in ((planned, "planned"), (delta, "delta"), (delta_pct, "delta_pct")):
+            value = _float(first[key])
+            column[i] = np.nan if value is None else value
+        target_ids[i] = ";".join(rows["target_id"]) or None
+        cite_file[i], cite_ref[i] = first["source_file"], first["source_ref"]
+    status, checks_failed = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    st = feature_status(results)
+    rows_at = at.get_indexer(st.index)
+    found = rows_at >= 0
+    status[rows_at[found]] = st["status"].to_numpy(dtype=object)[found]
+    checks_failed[rows_at[found]] = st["checks_failed"].to_numpy(dtype=object)[found]
+    memo: dict[tuple[object, object], str | None] = {}  # a citation per distinct (file, place)
+
+    def cite(cf: object, cr: object) -> str | None:
+        return f"{settings.SOURCES.get(str(cf), cf)} · {cr}" if cf else None
+
+    citation = [
+        memo[k] if (k := (cf, cr)) in memo else memo.setdefault(k, cite(cf, cr))
+        for cf, cr in zip(cite_file, cite_ref, strict=True)
+    ]
+
+    def text(values: object) -> pd.Series:
+        out = np.array(values, dtype=object)
+        out[pd.isna(out)] = None
+        return pd.Series(out, dtype=object)
+
+    columns = {
+        "feature_id": text(fids),
+        "layer": text(f["layer"].to_numpy(dtype=object)),
+        **{col: text(f[col].to_numpy(dtype=object)) for col in settings.FEATURE_FIELDS[1:8]},
+        "area_ha": [round(v, 6) for v in f["area_ha"].to_numpy(dtype=float).tolist()],
+        "geodesic_ha": [round(v, 6) for v in f["geodesic_ha"].to_numpy(dtype=float).tolist()],
+        "planned_ha": planned,
+        "delta_ha": delta,
+        "delta_pct": delta_pct,
+        "status": text(status),
+        "checks_failed": text(checks_failed),
+        "target_ids": text(target_ids),
+        "citation": text(np.array(citation, dtype=object)),
+        **{col: text(f[col].to_numpy(dtype=object)) for col in settings.FEATURE_FIELDS[8:]},
+    }
+    table = pd.DataFrame({k: np.asarray(v, dtype=float) if k in _FLOAT_FIELDS else v for k, v in columns.items()})
+    return gpd.GeoDataFrame(table[list(EXPORT_FIELDS)], geometry=f.geometry.array, crs=f.crs)
+
+
+_FLOAT_FIELDS = ("area_ha", "geodesic_ha", "planned_ha", "delta_ha", "delta_pct")
 
 
 def _float(value: object) -> float | None:
@@ -252,9 +269,9 @@ def export(
         else [f"--encoding applies to Shapefiles only; {drv} is UTF-8"]
     )
     table = feature_table(run)
+    if drv == "GPKG":  # reprojected layer by layer, as it is written
+        return _export_gpkg(run, table, path, crs=crs, overwrite=overwrite)
     features = table.set_geometry(transform_geometries(np.asarray(table.geometry.array), table.crs, crs), crs=crs)
-    if drv == "GPKG":
-        return _export_gpkg(run, features, path, crs=crs, overwrite=overwrite)
     if layer is not None:
         features = features[features["layer"] == layer]
     if drv == "ESRI Shapefile":
@@ -303,16 +320,15 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
         first = True
         for name in settings.LAYER_NAMES:
             gdf = features[features["layer"] == name].reset_index(drop=True)
-            pyogrio.write_dataframe(
+            _write_layer(
                 gdf,
                 tmp,
                 layer=name,
-                driver="GPKG",
+                crs=crs,
                 dataset_metadata=provenance if first else None,
                 # GeoPackage 1.2: QGIS LTRs on GDAL < 3.7 open 1.4 files with a warning
                 dataset_options={"VERSION": "1.2"} if first else None,
                 layer_metadata={"description": settings.LAYER_TITLES[name][1]},
-                use_arrow=True,  # GDAL's arrow path: no per-feature Python
             )
             first = False
             counts[name] = len(gdf)
@@ -345,6 +361,33 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
             pd.DataFrame(styles), tmp, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"}
         )
     return ExportReport([path], "GPKG", crs, layers=counts, notes=notes)
+
+
+def _write_layer(gdf: gpd.GeoDataFrame, path: Path, *, layer: str, crs: str, **options: Any) -> None:
+    """Write one layer of lon/lat features to a GeoPackage in ``crs`` through GDAL's Arrow interface.
+
+    A layer of polygons goes to GDAL as one Arrow table whose WKB is written from the reprojected
+    coordinates (:func:`gis.parallel.reprojected_wkb`, in threads): no reprojected geometry is
+    built and no per-feature Python runs. A layer that mixes polygons and multipolygons goes
+    through geopandas (``write_dataframe``), which makes them all multipolygons.
+    """
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    if not len(gdf) or not (shapely.get_type_id(geoms) == 3).all():
+        projected = gdf.set_geometry(transform_geometries(geoms, gdf.crs, crs), crs=crs)
+        pyogrio.write_dataframe(projected, path, layer=layer, driver="GPKG", use_arrow=True, **options)
+        return
+    attrs = pa.Table.from_pandas(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), preserve_index=False)
+    for i, f in enumerate(attrs.schema):
+        if pa.types.is_null(f.type):  # a text field empty in every feature (as geopandas writes it: String)
+            attrs = attrs.set_column(i, f.name, pa.nulls(len(attrs), pa.string()))
+    parts = reprojected_wkb(geoms, gdf.crs, crs)
+    if len({p.type for p in parts}) > 1:  # a batch over 2 GB of WKB: all in 64-bit offsets
+        parts = [p.cast(pa.large_binary()) for p in parts]
+    wkb = pa.chunked_array(parts)
+    table = attrs.append_column(pa.field("geometry", wkb.type), wkb)
+    pyogrio.write_arrow(
+        table, path, layer=layer, driver="GPKG", geometry_name="geometry", geometry_type="Polygon", crs=crs, **options
+    )
 
 
 def _style_row(table: str, qml: str, sld: str | None, built: str) -> dict[str, object]:

@@ -244,7 +244,15 @@ def test_overlap_candidates_are_the_pairs_of_meeting_bounds():
 
     nan = float("nan")
     bounds = np.array(
-        [[0, 0, 1, 1], [1, 1, 2, 2], [3, 3, 4, 4], [nan, nan, nan, nan], [0.5, 0.5, 0.6, 0.6], [2, 0, 3, 1], [0, 0, 9, 9]]
+        [
+            [0, 0, 1, 1],
+            [1, 1, 2, 2],
+            [3, 3, 4, 4],
+            [nan, nan, nan, nan],
+            [0.5, 0.5, 0.6, 0.6],
+            [2, 0, 3, 1],
+            [0, 0, 9, 9],
+        ]
     )
     groups = np.array([0, 0, 0, 0, 0, 0, 1])  # the last one covers all, in another group
     assert sorted(overlap_candidates(bounds, groups).T.tolist()) == [[0, 1], [0, 4], [1, 5]]
