@@ -12,6 +12,7 @@ import codecs
 import datetime as dt
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -376,17 +377,33 @@ def _write_layer(gdf: gpd.GeoDataFrame, path: Path, *, layer: str, crs: str, **o
         projected = gdf.set_geometry(transform_geometries(geoms, gdf.crs, crs), crs=crs)
         pyogrio.write_dataframe(projected, path, layer=layer, driver="GPKG", use_arrow=True, **options)
         return
-    attrs = pa.Table.from_pandas(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), preserve_index=False)
-    for i, f in enumerate(attrs.schema):
-        if pa.types.is_null(f.type):  # a text field empty in every feature (as geopandas writes it: String)
-            attrs = attrs.set_column(i, f.name, pa.nulls(len(attrs), pa.string()))
-    parts = reprojected_wkb(geoms, gdf.crs, crs)
-    if len({p.type for p in parts}) > 1:  # a batch over 2 GB of WKB: all in 64-bit offsets
-        parts = [p.cast(pa.large_binary()) for p in parts]
-    wkb = pa.chunked_array(parts)
-    table = attrs.append_column(pa.field("geometry", wkb.type), wkb)
+    attrs = pa.RecordBatch.from_pandas(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), preserve_index=False)
+    columns = [
+        pa.nulls(len(attrs), pa.string()) if pa.types.is_null(f.type) else attrs.column(i)  # empty text: String
+        for i, f in enumerate(attrs.schema)
+    ]
+    schema = pa.schema(
+        [
+            *(pa.field(f.name, c.type) for f, c in zip(attrs.schema, columns, strict=True)),
+            pa.field("geometry", pa.large_binary()),
+        ]
+    )
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        start = 0
+        for wkb in reprojected_wkb(geoms, gdf.crs, crs):  # computed ahead while GDAL writes
+            yield pa.RecordBatch.from_arrays([*(c.slice(start, len(wkb)) for c in columns), wkb], schema=schema)
+            start += len(wkb)
+
     pyogrio.write_arrow(
-        table, path, layer=layer, driver="GPKG", geometry_name="geometry", geometry_type="Polygon", crs=crs, **options
+        pa.RecordBatchReader.from_batches(schema, batches()),
+        path,
+        layer=layer,
+        driver="GPKG",
+        geometry_name="geometry",
+        geometry_type="Polygon",
+        crs=crs,
+        **options,
     )
 
 

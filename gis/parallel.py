@@ -9,7 +9,8 @@ computed on its own).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -104,11 +105,28 @@ def map_batches(func: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *,
 
 def map_parts(func: Callable[[np.ndarray], Any], values: np.ndarray, *, batch: int = 100_000) -> list[Any]:
     """Return ``[func(part) for part in batches of values]``, computed in a thread per core (order kept)."""
+    return list(iter_parts(func, values, batch=batch))
+
+
+def iter_parts(func: Callable[[np.ndarray], Any], values: np.ndarray, *, batch: int = 100_000) -> Iterator[Any]:
+    """Yield ``func(part)`` for batches of at most ``batch`` values, in order, computed ahead in a thread per core.
+
+    While the caller consumes one result (e.g. GDAL writes it), the next ones are being computed
+    (at most two per core ahead, to bound memory).
+    """
     parts = np.array_split(values, max(1, -(-len(values) // batch)))
     if len(parts) == 1 or workers() == 1:
-        return [func(p) for p in parts]
+        yield from (func(p) for p in parts)
+        return
+    ahead = 2 * workers()
     with ThreadPoolExecutor(workers()) as pool:
-        return list(pool.map(func, parts))
+        pending = deque(pool.submit(func, p) for p in parts[:ahead])
+        for p in parts[ahead:]:
+            done = pending.popleft()
+            pending.append(pool.submit(func, p))
+            yield done.result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def polygon_wkb(xy: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,33 +153,30 @@ def polygon_wkb(xy: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return out, offsets
 
 
-def reprojected_wkb(geoms: np.ndarray, src: Any, dst: Any) -> list[Any]:
-    """Return the geometries reprojected from ``src`` to ``dst`` as WKB, in Arrow binary arrays (one per batch).
+def reprojected_wkb(geoms: np.ndarray, src: Any, dst: Any, *, batch: int | None = None) -> Iterator[Any]:
+    """Yield the geometries reprojected from ``src`` to ``dst`` as WKB, an Arrow ``large_binary`` array per batch.
 
     A batch of polygons without holes is reprojected as one coordinate array and its WKB
     written by :func:`polygon_wkb`, with no reprojected geometry built; any other batch goes
     through :func:`transform_geometries` and ``shapely.to_wkb``. Either way the bytes are
-    those of ``shapely.to_wkb(transform_geometries(geoms, src, dst))``.
+    those of ``shapely.to_wkb(transform_geometries(geoms, src, dst))``. Batches are computed
+    ahead in threads (:func:`iter_parts`) while the caller consumes them.
     """
     import pyarrow as pa
 
     src_crs, dst_crs = CRS.from_user_input(src), CRS.from_user_input(dst)
 
-    def batch(part: np.ndarray) -> Any:
+    def wkb(part: np.ndarray) -> Any:
         simple = (shapely.get_type_id(part) == 3) & (shapely.get_num_interior_rings(part) == 0)
         if not simple.all() or not len(part):
-            return pa.array(shapely.to_wkb(transform_geometries(part, src_crs, dst_crs)), type=pa.binary())
+            return pa.array(shapely.to_wkb(transform_geometries(part, src_crs, dst_crs)), type=pa.large_binary())
         xy = shapely.get_coordinates(part)
         x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
         del xy
         x, y = transformer(src_crs, dst_crs, x, y).transform(x, y)
         data, offsets = polygon_wkb(np.column_stack([x, y]), shapely.get_num_coordinates(part))
-        if offsets[-1] < 2**31:
-            return pa.BinaryArray.from_buffers(
-                pa.binary(), len(part), [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
-            )
         return pa.LargeBinaryArray.from_buffers(
             pa.large_binary(), len(part), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
 
-    return map_parts(batch, np.asarray(geoms, dtype=object))
+    return iter_parts(wkb, np.asarray(geoms, dtype=object), **({} if batch is None else {"batch": batch}))

@@ -302,17 +302,14 @@ def test_encodings_and_driver_names_are_checked(run, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_reprojected_wkb_is_shapelys_wkb_of_the_reprojected_geometries(monkeypatch):
+def test_reprojected_wkb_is_shapelys_wkb_of_the_reprojected_geometries():
     """WKB written from reprojected coordinates equals shapely.to_wkb(transform_geometries(...)) byte for
     byte: batches of plain polygons (numpy), and batches holding a hole or a multipolygon (GEOS)."""
-    import functools
-
     import numpy as np
     import shapely
     from shapely import MultiPolygon, Polygon, box
 
-    import gis.parallel
-    from gis.parallel import map_parts, reprojected_wkb, transform_geometries
+    from gis.parallel import reprojected_wkb, transform_geometries
 
     rng = np.random.default_rng(7)
     plain = []
@@ -327,8 +324,7 @@ def test_reprojected_wkb_is_shapelys_wkb_of_the_reprojected_geometries(monkeypat
     )
     multi = MultiPolygon([box(114.3, 22.7, 114.301, 22.701), box(114.31, 22.7, 114.311, 22.701)])
     geoms = np.array([*plain[:150], holed, multi, *plain[150:]], dtype=object)
-    monkeypatch.setattr(gis.parallel, "map_parts", functools.partial(map_parts, batch=100))  # 4 batches, 2 plain
-    parts = reprojected_wkb(geoms, "EPSG:4326", "EPSG:4547")
+    parts = list(reprojected_wkb(geoms, "EPSG:4326", "EPSG:4547", batch=100))  # 4 batches, 2 of plain polygons
     assert len(parts) == 4
     got = [b for p in parts for b in p.to_pylist()]
     assert got == shapely.to_wkb(transform_geometries(geoms, "EPSG:4326", "EPSG:4547")).tolist()

@@ -199,3 +199,26 @@ def test_transformer_gives_the_always_xy_results_bit_for_bit(src, dst):
     want = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_iter_parts_keeps_order_while_computing_ahead(monkeypatch):
+    """Results come in the order of the batches however long each takes; every value is computed once."""
+    import random
+    import time
+
+    import numpy as np
+
+    from gis.parallel import iter_parts
+
+    monkeypatch.setenv("GIS_THREADS", "2")
+    seen = []
+
+    def slow(part):
+        time.sleep(random.Random(int(part[0])).uniform(0, 0.02))
+        seen.extend(part.tolist())
+        return part * 2
+
+    out = list(iter_parts(slow, np.arange(1000), batch=37))
+    assert len(out) == 28
+    assert np.concatenate(out).tolist() == [2 * v for v in range(1000)]
+    assert sorted(seen) == list(range(1000))
