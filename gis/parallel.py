@@ -8,6 +8,7 @@ computed on its own).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.transformer import TransformerGroup
 
 #: Below this many geometries one thread is as fast (thread start-up costs more than it saves).
 MIN_CHUNK = 20_000
@@ -52,22 +54,51 @@ def transformer(src: Any, dst: Any, x: np.ndarray, y: np.ndarray) -> Transformer
 
     pyproj's ``always_xy`` transformer wraps PROJ's operation in two axis swaps; the operation's
     own pipeline, run in x/y order, skips them (about a quarter of the time of 4326 -> 4547). It
-    is used when it gives exactly (bit for bit) the wrapped transformer's results on the first
-    1000 of the coordinates; otherwise the wrapped one is returned. Transformers are not
-    thread-safe: one per thread.
+    is used when PROJ knows one operation only between the two CRS (so none is picked by
+    location) and it gives exactly (bit for bit) the wrapped transformer's results on the first
+    1000 of the coordinates; otherwise the wrapped transformer is returned. Transformers are not
+    thread-safe: call this in each thread.
     """
-    wrapped = Transformer.from_crs(src, dst, always_xy=True)
+    src_crs, dst_crs = CRS.from_user_input(src), CRS.from_user_input(dst)
+    pipeline = _direct_pipeline(src_crs.to_wkt(), dst_crs.to_wkt())
+    if pipeline is None:
+        return Transformer.from_crs(src_crs, dst_crs, always_xy=True)
+    direct = Transformer.from_pipeline(pipeline)
+    if _verified(pipeline, src_crs.to_wkt(), dst_crs.to_wkt(), direct, x, y):
+        return direct
+    return Transformer.from_crs(src_crs, dst_crs, always_xy=True)
+
+
+@functools.lru_cache(maxsize=32)
+def _direct_pipeline(src_wkt: str, dst_wkt: str) -> str | None:
+    """Return the PROJ pipeline of the only operation from one CRS to the other (x/y order), or None."""
+    group = TransformerGroup(CRS.from_wkt(src_wkt), CRS.from_wkt(dst_wkt), always_xy=True)
+    if len(group.transformers) != 1 or not group.best_available:
+        return None
     try:
-        direct = Transformer.from_pipeline(wrapped.to_proj4())
+        return Transformer.from_crs(CRS.from_wkt(src_wkt), CRS.from_wkt(dst_wkt), always_xy=True).to_proj4()
     except Exception:  # no PROJ string for this operation
-        return wrapped
+        return None
+
+
+_VERIFIED: set[tuple[str, str, str]] = set()
+
+
+def _verified(pipeline: str, src_wkt: str, dst_wkt: str, direct: Transformer, x: np.ndarray, y: np.ndarray) -> bool:
+    """Return whether ``direct`` reproduces the always_xy transformer bit for bit (once per CRS pair and pipeline)."""
+    key = (pipeline, src_wkt, dst_wkt)
+    if key in _VERIFIED:
+        return True
+    wrapped = Transformer.from_crs(CRS.from_wkt(src_wkt), CRS.from_wkt(dst_wkt), always_xy=True)
     x, y = np.asarray(x[:1000], dtype=float), np.asarray(y[:1000], dtype=float)
     with np.errstate(invalid="ignore"):
         same = all(
             np.array_equal(a, b, equal_nan=True)
             for a, b in zip(direct.transform(x, y), wrapped.transform(x, y), strict=True)
         )
-    return direct if same else wrapped
+    if same and len(x):
+        _VERIFIED.add(key)
+    return same
 
 
 def transform_geometries(geoms: np.ndarray, src: Any, dst: Any) -> np.ndarray:
@@ -153,6 +184,10 @@ def polygon_wkb(xy: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return out, offsets
 
 
+#: Features per WKB batch: several per layer, so that GDAL writes one while the next are computed.
+WKB_BATCH = 10_000
+
+
 def reprojected_wkb(geoms: np.ndarray, src: Any, dst: Any, *, batch: int | None = None) -> Iterator[Any]:
     """Yield the geometries reprojected from ``src`` to ``dst`` as WKB, an Arrow ``large_binary`` array per batch.
 
@@ -179,4 +214,4 @@ def reprojected_wkb(geoms: np.ndarray, src: Any, dst: Any, *, batch: int | None 
             pa.large_binary(), len(part), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
 
-    return iter_parts(wkb, np.asarray(geoms, dtype=object), **({} if batch is None else {"batch": batch}))
+    return iter_parts(wkb, np.asarray(geoms, dtype=object), batch=WKB_BATCH if batch is None else batch)
