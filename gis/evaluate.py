@@ -310,16 +310,65 @@ class Shapes:
 def overlap_candidates(bounds: np.ndarray, groups: pd.Series | np.ndarray) -> np.ndarray:
     """Return the pairs (i, j), i < j, of features of one group whose bounds intersect (shape (2, k)).
 
-    ``groups`` holds a label or an integer code per feature.
+    ``groups`` holds a label or an integer code per feature. Touching bounds count; a feature
+    without bounds (empty) has no pair. Bounds are hashed to a grid of cells twice the median
+    feature's size, and only boxes sharing a cell are compared (numpy, no geometry built); when
+    the boxes are too uneven for a grid (over 8 cells a box on average), an STRtree of boxes
+    is queried instead. Both give the same pairs (tests/test_evaluate.py).
     """
     bounds = np.asarray(bounds, dtype=float)
-    finite = np.isfinite(bounds).all(axis=1)  # an empty geometry has no bounds, and no pair
+    codes = groups if isinstance(groups, np.ndarray) and groups.dtype.kind == "i" else pd.factorize(groups)[0]
+    found = _grid_pairs(bounds, np.asarray(codes, dtype=np.int64))
+    if found is None:
+        found = _tree_pairs(bounds, np.asarray(codes, dtype=np.int64))
+    return found
+
+
+def _tree_pairs(bounds: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """:func:`overlap_candidates` with an STRtree of the boxes (a box is its own envelope)."""
+    finite = np.isfinite(bounds).all(axis=1)
     boxes = np.full(len(bounds), None, dtype=object)
     boxes[finite] = shapely.box(*bounds[finite].T)
-    i, j = shapely.STRtree(boxes).query(boxes)  # a box is its own envelope: the tree's envelope test is the test
-    codes = groups if isinstance(groups, np.ndarray) and groups.dtype.kind == "i" else pd.factorize(groups)[0]
+    i, j = shapely.STRtree(boxes).query(boxes)
     keep = (i < j) & (codes[i] == codes[j])
     return np.vstack([i[keep], j[keep]])
+
+
+def _grid_pairs(bounds: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """:func:`overlap_candidates` by a grid of cells, or None when the boxes are too uneven for one."""
+    rows = np.flatnonzero(np.isfinite(bounds).all(axis=1))
+    if len(rows) < 2:
+        return np.zeros((2, 0), dtype=np.int64)
+    b, code = bounds[rows], codes[rows]
+    size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    cell = 2.0 * float(np.median(size))
+    if not cell > 0:
+        cell = float(size.max()) or 1.0
+    gx0, gy0 = np.floor((b[:, 0] - b[:, 0].min()) / cell), np.floor((b[:, 1] - b[:, 1].min()) / cell)
+    gx1, gy1 = np.floor((b[:, 2] - b[:, 0].min()) / cell), np.floor((b[:, 3] - b[:, 1].min()) / cell)
+    nx, ny = (gx1 - gx0 + 1).astype(np.int64), (gy1 - gy0 + 1).astype(np.int64)
+    cells = nx * ny
+    if cells.sum() > 8 * len(rows):
+        return None
+    owner = np.repeat(np.arange(len(rows)), cells)  # one entry per box and cell it covers
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(cells) - cells, cells)
+    cx, cy = gx0[owner].astype(np.int64) + k % nx[owner], gy0[owner].astype(np.int64) + k // nx[owner]
+    order = np.lexsort((cy, cx, code[owner]))
+    owner, key = owner[order], np.column_stack([code[owner], cx, cy])[order]
+    start = np.r_[True, (key[1:] != key[:-1]).any(axis=1)]  # runs of boxes in one cell of one group
+    run = np.cumsum(start) - 1
+    first_of_run = np.flatnonzero(start)
+    length = np.diff(np.r_[first_of_run, len(owner)])
+    later = length[run] - (np.arange(len(owner)) - first_of_run[run]) - 1  # members after each in its run
+    if later.sum() > 50 * len(rows):
+        return None
+    a = np.repeat(np.arange(len(owner)), later)
+    step = np.arange(len(a)) - np.repeat(np.cumsum(later) - later, later) + 1
+    i, j = owner[a], owner[a + step]
+    meet = (b[i, 0] <= b[j, 2]) & (b[j, 0] <= b[i, 2]) & (b[i, 1] <= b[j, 3]) & (b[j, 1] <= b[i, 3])
+    lo, hi = np.minimum(i[meet], j[meet]), np.maximum(i[meet], j[meet])
+    pair = np.unique(lo * len(rows) + hi)  # a pair sharing several cells once
+    return np.vstack([rows[pair // len(rows)], rows[pair % len(rows)]])
 
 
 def candidate_pairs(features: pd.DataFrame, bounds: np.ndarray) -> np.ndarray:

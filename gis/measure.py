@@ -15,13 +15,12 @@ from pyproj import Geod, Proj, Transformer
 from gis import settings
 from gis.crs import AREA_CRS
 from gis.errors import InputError
-from gis.parallel import map_batches, transform_geometries, transformer
+from gis.parallel import map_batches, map_chunks, transform_geometries, transformer
 
 log = logging.getLogger(__name__)
 
 #: CGCS2000 uses an ellipsoid equal to GRS80 to within 0.1 mm in its semi-minor axis.
 _GEOD = Geod(ellps="GRS80")
-_AREA_PROJ = Proj(AREA_CRS)
 #: Features wider than this (metres, the diagonal of their bounds in EPSG:4547) get an exact
 #: geodesic area; smaller ones the planar area over the areal scale factor (see geodesic_areas).
 GEODESIC_EXACT_M = 1_000.0
@@ -84,12 +83,17 @@ def geodesic_areas(
     if small.any():  # the centre of the bounds, back to lon/lat: one point per feature
         to_lonlat = Transformer.from_crs(AREA_CRS, "EPSG:4490", always_xy=True)  # per call: not thread-safe
         lon, lat = to_lonlat.transform((x0[small] + x1[small]) / 2.0, (y0[small] + y1[small]) / 2.0)
-        factors = _AREA_PROJ.get_factors(lon, lat)
-        areas[small] = planar[small] / np.asarray(factors.areal_scale) / 10_000.0
+        scale = map_chunks(_areal_scale, np.column_stack([lon, lat]))  # on every core
+        areas[small] = planar[small] / scale / 10_000.0
     if large.any():
         lonlat = transform_geometries(measured.geometries(large), AREA_CRS, "EPSG:4490")
         areas[large] = [abs(_GEOD.geometry_area_perimeter(g)[0]) / 10_000.0 for g in lonlat]
     return pd.Series(areas, index=geoms.index, name="geodesic_ha", dtype="float64")
+
+
+def _areal_scale(lonlat: np.ndarray) -> np.ndarray:
+    """Return the areal scale factor of EPSG:4547 at lon/lat points (n, 2)."""
+    return np.asarray(Proj(AREA_CRS).get_factors(lonlat[:, 0], lonlat[:, 1]).areal_scale)  # a Proj per thread
 
 
 def _ring_measures(geoms: np.ndarray, crs: Any) -> np.ndarray:

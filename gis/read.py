@@ -174,7 +174,8 @@ def _parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
         warnings.simplefilter("ignore", RuntimeWarning)
         geoms = shapely.from_wkb(wkb, on_invalid="ignore")
         notes: list[str | None] = [None] * len(wkb)
-        bad = np.flatnonzero(shapely.is_missing(geoms) & np.array([w is not None for w in wkb], dtype=bool))
+        missing = shapely.is_missing(geoms)
+        bad = np.flatnonzero(missing & ~pd.isna(wkb)) if missing.any() else np.array([], dtype=np.int64)
         if len(bad):
             fixed = shapely.from_wkb(wkb[bad], on_invalid="fix")
             for i, geom in zip(bad, fixed, strict=True):
