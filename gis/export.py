@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import itertools
 import logging
 import warnings
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from gis import __version__, settings
 from gis._atomic import atomic_folder, atomic_path, check_output, replace_set, write_failure
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
-from gis.parallel import reprojected_wkb, transform_geometries
+from gis.parallel import WKB_BATCH, reprojected_wkb, transform_geometries
 from gis.pipeline import CheckRun
 from gis.qgis_style import district_qml, qa_qml, qml_for, sld_for
 from gis.read import unknown_encoding
@@ -319,13 +320,15 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
     with atomic_path(path, suffix=".gpkg", errors=DRIVER_ERRORS) as tmp:
         tmp.unlink()  # a fresh file: nothing for the driver to open for update
         first = True
-        for name in settings.LAYER_NAMES:
-            gdf = features[features["layer"] == name].reset_index(drop=True)
+        frames = {name: features[features["layer"] == name].reset_index(drop=True) for name in settings.LAYER_NAMES}
+        streams = _wkb_streams(frames, crs)
+        for name, gdf in frames.items():
             _write_layer(
                 gdf,
                 tmp,
                 layer=name,
                 crs=crs,
+                wkb=streams.get(name),
                 dataset_metadata=provenance if first else None,
                 # GeoPackage 1.2: QGIS LTRs on GDAL < 3.7 open 1.4 files with a warning
                 dataset_options={"VERSION": "1.2"} if first else None,
@@ -364,16 +367,44 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
     return ExportReport([path], "GPKG", crs, layers=counts, notes=notes)
 
 
-def _write_layer(gdf: gpd.GeoDataFrame, path: Path, *, layer: str, crs: str, **options: Any) -> None:
+def _wkb_streams(frames: dict[str, gpd.GeoDataFrame], crs: str) -> dict[str, Iterator[Any]]:
+    """Return, for each layer of polygons only, its reprojected WKB batches (:func:`_write_layer`).
+
+    The batches of every such layer come from one :func:`gis.parallel.reprojected_wkb`, so the
+    first batches of a layer are computed while GDAL still writes the one before.
+    """
+    polygons = [
+        name
+        for name, gdf in frames.items()
+        if len(gdf) and (shapely.get_type_id(np.asarray(gdf.geometry.array, dtype=object)) == 3).all()
+    ]
+    if not polygons:
+        return {}
+    geoms = np.concatenate([np.asarray(frames[name].geometry.array, dtype=object) for name in polygons])
+    parts, counts, start = [], {}, 0
+    for name in polygons:
+        rows = np.arange(start, start + len(frames[name]))
+        split = np.array_split(rows, -(-len(rows) // WKB_BATCH))
+        parts += split
+        counts[name] = len(split)
+        start += len(rows)
+    stream = reprojected_wkb(geoms, frames[polygons[0]].crs, crs, parts=parts)
+    return {name: itertools.islice(stream, counts[name]) for name in polygons}
+
+
+def _write_layer(
+    gdf: gpd.GeoDataFrame, path: Path, *, layer: str, crs: str, wkb: Iterator[Any] | None, **options: Any
+) -> None:
     """Write one layer of lon/lat features to a GeoPackage in ``crs`` through GDAL's Arrow interface.
 
-    A layer of polygons goes to GDAL as one Arrow table whose WKB is written from the reprojected
-    coordinates (:func:`gis.parallel.reprojected_wkb`, in threads): no reprojected geometry is
-    built and no per-feature Python runs. A layer that mixes polygons and multipolygons goes
-    through geopandas (``write_dataframe``), which makes them all multipolygons.
+    A layer of polygons goes to GDAL as Arrow batches whose WKB (``wkb``, from
+    :func:`_wkb_streams`) is written from the reprojected coordinates, in threads: no reprojected
+    geometry is built and no per-feature Python runs. Any other layer (``wkb`` None: empty, or
+    polygons mixed with multipolygons) goes through geopandas (``write_dataframe``), which makes
+    them all multipolygons.
     """
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
-    if not len(gdf) or not (shapely.get_type_id(geoms) == 3).all():
+    if wkb is None:
+        geoms = np.asarray(gdf.geometry.array, dtype=object)
         projected = gdf.set_geometry(transform_geometries(geoms, gdf.crs, crs), crs=crs)
         pyogrio.write_dataframe(projected, path, layer=layer, driver="GPKG", use_arrow=True, **options)
         return
@@ -391,9 +422,9 @@ def _write_layer(gdf: gpd.GeoDataFrame, path: Path, *, layer: str, crs: str, **o
 
     def batches() -> Iterator[pa.RecordBatch]:
         start = 0
-        for wkb in reprojected_wkb(geoms, gdf.crs, crs):  # computed ahead while GDAL writes
-            yield pa.RecordBatch.from_arrays([*(c.slice(start, len(wkb)) for c in columns), wkb], schema=schema)
-            start += len(wkb)
+        for part in wkb:  # computed ahead while GDAL writes
+            yield pa.RecordBatch.from_arrays([*(c.slice(start, len(part)) for c in columns), part], schema=schema)
+            start += len(part)
 
     pyogrio.write_arrow(
         pa.RecordBatchReader.from_batches(schema, batches()),

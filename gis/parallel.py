@@ -139,20 +139,27 @@ def map_parts(func: Callable[[np.ndarray], Any], values: np.ndarray, *, batch: i
     return list(iter_parts(func, values, batch=batch))
 
 
-def iter_parts(func: Callable[[np.ndarray], Any], values: np.ndarray, *, batch: int = 100_000) -> Iterator[Any]:
+def iter_parts(
+    func: Callable[[np.ndarray], Any],
+    values: np.ndarray,
+    *,
+    batch: int = 100_000,
+    parts: list[np.ndarray] | None = None,
+) -> Iterator[Any]:
     """Yield ``func(part)`` for batches of at most ``batch`` values, in order, computed ahead in a thread per core.
 
     While the caller consumes one result (e.g. GDAL writes it), the next ones are being computed
-    (at most two per core ahead, to bound memory).
+    (at most two per core ahead, to bound memory). ``parts`` (positions into ``values``) gives
+    the batches instead.
     """
-    parts = np.array_split(values, max(1, -(-len(values) // batch)))
-    if len(parts) == 1 or workers() == 1:
-        yield from (func(p) for p in parts)
+    chunks = np.array_split(values, max(1, -(-len(values) // batch))) if parts is None else [values[p] for p in parts]
+    if len(chunks) == 1 or workers() == 1:
+        yield from (func(p) for p in chunks)
         return
     ahead = 2 * workers()
     with ThreadPoolExecutor(workers()) as pool:
-        pending = deque(pool.submit(func, p) for p in parts[:ahead])
-        for p in parts[ahead:]:
+        pending = deque(pool.submit(func, p) for p in chunks[:ahead])
+        for p in chunks[ahead:]:
             done = pending.popleft()
             pending.append(pool.submit(func, p))
             yield done.result()
@@ -188,14 +195,17 @@ def polygon_wkb(xy: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
 WKB_BATCH = 10_000
 
 
-def reprojected_wkb(geoms: np.ndarray, src: Any, dst: Any, *, batch: int | None = None) -> Iterator[Any]:
+def reprojected_wkb(
+    geoms: np.ndarray, src: Any, dst: Any, *, batch: int | None = None, parts: list[np.ndarray] | None = None
+) -> Iterator[Any]:
     """Yield the geometries reprojected from ``src`` to ``dst`` as WKB, an Arrow ``large_binary`` array per batch.
 
     A batch of polygons without holes is reprojected as one coordinate array and its WKB
     written by :func:`polygon_wkb`, with no reprojected geometry built; any other batch goes
     through :func:`transform_geometries` and ``shapely.to_wkb``. Either way the bytes are
     those of ``shapely.to_wkb(transform_geometries(geoms, src, dst))``. Batches are computed
-    ahead in threads (:func:`iter_parts`) while the caller consumes them.
+    ahead in threads (:func:`iter_parts`) while the caller consumes them; ``parts`` (positions)
+    sets the batches.
     """
     import pyarrow as pa
 
@@ -214,4 +224,4 @@ def reprojected_wkb(geoms: np.ndarray, src: Any, dst: Any, *, batch: int | None 
             pa.large_binary(), len(part), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
 
-    return iter_parts(wkb, np.asarray(geoms, dtype=object), batch=WKB_BATCH if batch is None else batch)
+    return iter_parts(wkb, np.asarray(geoms, dtype=object), batch=WKB_BATCH if batch is None else batch, parts=parts)
