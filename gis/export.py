@@ -420,22 +420,33 @@ def _write_layer(
         ]
     )
 
+    failed: list[BaseException] = []
+
     def batches() -> Iterator[pa.RecordBatch]:
         start = 0
-        for part in wkb:  # computed ahead while GDAL writes
-            yield pa.RecordBatch.from_arrays([*(c.slice(start, len(part)) for c in columns), part], schema=schema)
-            start += len(part)
+        try:
+            for part in wkb:  # computed ahead while GDAL writes
+                yield pa.RecordBatch.from_arrays([*(c.slice(start, len(part)) for c in columns), part], schema=schema)
+                start += len(part)
+        except BaseException as exc:  # GDAL reports only "Error while accessing batch": keep the cause
+            failed.append(exc)
+            raise
 
-    pyogrio.write_arrow(
-        pa.RecordBatchReader.from_batches(schema, batches()),
-        path,
-        layer=layer,
-        driver="GPKG",
-        geometry_name="geometry",
-        geometry_type="Polygon",
-        crs=crs,
-        **options,
-    )
+    try:
+        pyogrio.write_arrow(
+            pa.RecordBatchReader.from_batches(schema, batches()),
+            path,
+            layer=layer,
+            driver="GPKG",
+            geometry_name="geometry",
+            geometry_type="Polygon",
+            crs=crs,
+            **options,
+        )
+    except Exception as exc:
+        if failed:
+            raise failed[0] from exc
+        raise
 
 
 def _style_row(table: str, qml: str, sld: str | None, built: str) -> dict[str, object]:

@@ -349,3 +349,49 @@ def test_gpkg_layers_written_through_arrow_read_back_equal(tmp_path, run):
         np.testing.assert_array_equal(back["area_ha"].to_numpy(), want["area_ha"].to_numpy())
         expected = transform_geometries(np.asarray(want.geometry.array), want.crs, "EPSG:4547")
         assert shapely.equals_exact(np.asarray(back.geometry.array), expected, tolerance=0).all(), name
+
+
+def test_a_batch_failing_while_gdal_writes_raises_its_own_error(run, tmp_path, monkeypatch):
+    """An error computing a WKB batch (GDAL pulls them while writing) reaches the caller as itself,
+    not as GDAL's "Error while accessing batch"; the old file is kept and no temporary is left."""
+    import gis.export
+
+    path = tmp_path / "planning.gpkg"
+    export(run, path)
+    before = path.read_bytes()
+    real = gis.export.reprojected_wkb
+
+    def fail_after_one(*args, **kwargs):
+        stream = real(*args, **kwargs)
+        yield next(stream)
+        raise MemoryError("no room for the next batch (simulated)")
+
+    monkeypatch.setattr(gis.export, "reprojected_wkb", fail_after_one)
+    with pytest.raises(MemoryError, match="simulated"):
+        export(run, path, overwrite=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["planning.gpkg"]
+
+
+def test_reprojected_wkb_of_empty_3d_and_unprojected_polygons():
+    """Empty and 3D polygons, and a reprojection to the same CRS, give shapely's bytes too."""
+    import numpy as np
+    import shapely
+    from shapely import Polygon, box
+
+    from gis.parallel import reprojected_wkb, transform_geometries
+
+    geoms = np.array(
+        [
+            box(114.2, 22.7, 114.21, 22.71),
+            Polygon(),
+            Polygon([(114.2, 22.7, 5), (114.21, 22.7, 6), (114.21, 22.71, 7)]),
+        ],
+        dtype=object,
+    )
+    for dst in ("EPSG:4547", "EPSG:4326"):
+        got = [b for part in reprojected_wkb(geoms, "EPSG:4326", dst) for b in part.to_pylist()]
+        assert got == shapely.to_wkb(transform_geometries(geoms, "EPSG:4326", dst)).tolist(), dst
+    plain = geoms[:1]
+    got = [b for part in reprojected_wkb(plain, "EPSG:4326", "EPSG:4326") for b in part.to_pylist()]
+    assert got == shapely.to_wkb(plain).tolist()
