@@ -95,46 +95,34 @@ def diff_versions(old: Version, new: Version) -> dict[str, pd.DataFrame]:
     b = new.features.set_index("fid")
     compared = [f for f in settings.FEATURE_FIELDS if f != "fid" and f in a.columns and f in b.columns]
     rows = []
+
+    def row(change: str, fid: str, before: pd.DataFrame | None, after: pd.DataFrame | None, **extra: str) -> None:
+        shown = after if after is not None else before
+        assert shown is not None
+        rows.append(
+            {
+                "change": change,
+                "fid": fid,
+                "layer": shown.at[fid, "layer"],
+                "name_zh": shown.at[fid, "name_zh"],
+                "area_before_ha": before.at[fid, "area_ha"] if before is not None else None,
+                "area_after_ha": after.at[fid, "area_ha"] if after is not None else None,
+                **extra,
+            }
+        )
+
     for fid in sorted(set(a.index) | set(b.index)):
         if fid not in a.index:
-            rows.append(
-                {
-                    "change": "added",
-                    "fid": fid,
-                    "layer": b.at[fid, "layer"],
-                    "name_zh": b.at[fid, "name_zh"],
-                    "area_before_ha": None,
-                    "area_after_ha": b.at[fid, "area_ha"],
-                }
-            )
+            row("added", fid, None, b)
             continue
         if fid not in b.index:
-            rows.append(
-                {
-                    "change": "removed",
-                    "fid": fid,
-                    "layer": a.at[fid, "layer"],
-                    "name_zh": a.at[fid, "name_zh"],
-                    "area_before_ha": a.at[fid, "area_ha"],
-                    "area_after_ha": None,
-                }
-            )
+            row("removed", fid, a, None)
             continue
         fields = [f for f in compared if _differs(a.at[fid, f], b.at[fid, f])]
         if abs(_area(a, fid) - _area(b, fid)) > 1e-4 or a.loc[fid, "wkb"] != b.loc[fid, "wkb"]:
             fields.insert(0, "geometry")
         if fields:
-            rows.append(
-                {
-                    "change": "changed",
-                    "fid": fid,
-                    "layer": b.at[fid, "layer"],
-                    "name_zh": b.at[fid, "name_zh"],
-                    "area_before_ha": a.at[fid, "area_ha"],
-                    "area_after_ha": b.at[fid, "area_ha"],
-                    "fields": ", ".join(fields),
-                }
-            )
+            row("changed", fid, a, b, fields=", ".join(fields))
     features = pd.DataFrame(
         rows, columns=["change", "fid", "layer", "name_zh", "area_before_ha", "area_after_ha", "fields"]
     )

@@ -47,12 +47,7 @@ def project(geoms: gpd.GeoSeries) -> np.ndarray:
     return transform_geometries(np.asarray(geoms.array), geoms.crs, AREA_CRS)
 
 
-def geodesic_areas(
-    gdf: gpd.GeoSeries | gpd.GeoDataFrame,
-    *,
-    projected: np.ndarray | None = None,
-    measured: Measured | None = None,
-) -> pd.Series:
+def geodesic_areas(gdf: gpd.GeoSeries | gpd.GeoDataFrame, *, measured: Measured | None = None) -> pd.Series:
     """Return geodesic areas in hectares on the GRS80/CGCS2000 ellipsoid.
 
     A feature larger than :data:`GEODESIC_EXACT_M` across (in EPSG:4547) is measured with
@@ -66,14 +61,12 @@ def geodesic_areas(
     ----------
     gdf
         Features with a CRS.
-    projected
-        The same geometries in EPSG:4547, if already computed.
     measured
         Their planar measures (:func:`measure_geometries`), if already computed.
     """
     geoms = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if measured is None:
-        measured = Measured.of_projected(geoms, project(geoms) if projected is None else projected)
+        measured = measure_geometries(geoms)
     planar = measured.area_m2
     x0, y0, x1, y1 = measured.bounds.T
     with np.errstate(invalid="ignore"):
@@ -169,13 +162,6 @@ class Measured:
     projected: np.ndarray
     area_m2: np.ndarray
     bounds: np.ndarray
-
-    @classmethod
-    def of_projected(cls, geoms: gpd.GeoSeries, projected: np.ndarray) -> Measured:
-        """Return the measures of geometries whose every reprojected form is at hand."""
-        projected = np.asarray(projected, dtype=object)
-        with np.errstate(invalid="ignore"):
-            return cls(gpd.GeoDataFrame(geometry=geoms), projected, shapely.area(projected), shapely.bounds(projected))
 
     def geometries(self, rows: np.ndarray) -> np.ndarray:
         """Return the geometries of ``rows`` (a mask or positions) in EPSG:4547, reprojecting those not yet built."""

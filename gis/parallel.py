@@ -129,19 +129,10 @@ def transform_geometries(geoms: np.ndarray, src: Any, dst: Any) -> np.ndarray:
 def map_batches(func: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, batch: int = 100_000) -> np.ndarray:
     """Return ``func(values)`` computed on batches of at most ``batch`` elements in a thread per core.
 
-    Like :func:`map_chunks`, for work whose intermediate arrays are large (coordinates): one batch
-    per thread at a time keeps them small. ``func`` must work element by element.
+    Like :func:`map_chunks`, for work whose intermediate arrays are large (coordinates): a few
+    batches at a time keep them small (:func:`iter_parts`). ``func`` must work element by element.
     """
-    if len(values) <= batch:
-        return np.asarray(func(values))
-    parts = np.array_split(values, -(-len(values) // batch))
-    with ThreadPoolExecutor(workers()) as pool:
-        return np.concatenate(list(pool.map(func, parts)))
-
-
-def map_parts(func: Callable[[np.ndarray], Any], values: np.ndarray, *, batch: int = 100_000) -> list[Any]:
-    """Return ``[func(part) for part in batches of values]``, computed in a thread per core (order kept)."""
-    return list(iter_parts(func, values, batch=batch))
+    return np.concatenate(list(iter_parts(func, values, batch=batch)))
 
 
 def iter_parts(

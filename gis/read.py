@@ -194,7 +194,7 @@ def _read_vector(
     """Read one layer (a GeoJSON file, or ``container_layer`` of a GeoPackage) into EPSG:4326.
 
     File-level problems (missing, empty, HTML, cut off, wrong encoding, no CRS) raise
-    :class:`InputFileError`; feature-level ones are left to :func:`layer_findings`: a geometry
+    :class:`InputFileError`; feature-level ones are left to :func:`check_layer`: a geometry
     GEOS cannot parse is None with its reason in the ``_geometry_note`` column, and the frame's
     ``attrs`` keep the source CRS and the features that had heights.
     """
@@ -308,11 +308,6 @@ def feature_frame(gdf: gpd.GeoDataFrame, *, layer: str) -> gpd.GeoDataFrame:
     return out
 
 
-def layer_findings(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> list[Finding]:
-    """Check a layer's features against the data model, one finding per problem (see :func:`check_layer`)."""
-    return check_layer(gdf, source=source, layer=layer)[0]
-
-
 def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list[Finding], gpd.GeoDataFrame]:
     """Check a layer's features against the data model; return the findings and the layer in the toolkit's form.
 
@@ -390,7 +385,7 @@ def validate_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> gpd.Geo
     """Check a layer's features against the data model; return them in the toolkit's form.
 
     ``source`` names the file in messages. Raises :class:`InputError` listing every error of
-    :func:`layer_findings` (warnings are logged).
+    :func:`check_layer` (warnings are logged).
     """
     findings, out = check_layer(gdf, source=source, layer=layer)
     for f in findings:
@@ -460,7 +455,12 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
                 f"geometry: {notes[i]}. Close the ring (end it on its first point) or redraw the outline.",
             )
         elif missing[i]:
-            add(i, "empty_geometry", "geometry is missing or empty. Draw the polygon or remove the feature.")
+            add(
+                i,
+                "empty_geometry",
+                "geometry is missing or empty (or GDAL could not read it, e.g. a coordinate that is not a number). "
+                "Draw the polygon or remove the feature.",
+            )
         elif not is_polygon[i]:
             add(
                 i,

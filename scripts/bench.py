@@ -51,58 +51,31 @@ def _label(n: int) -> str:
 
 
 # ----------------------------------------------------------------------------- workers
-def work_check_gis(folder: Path, tmp: Path) -> dict:
+def _gis(args: list[str]) -> dict:
+    """Run the gis CLI in this process (exit 0 or 1 are results, not failures); return its wall time."""
     from gis.cli import cli
 
     t0 = time.perf_counter()
     try:
-        cli.main(
-            [
-                "-q",
-                "check",
-                "--layers",
-                str(folder / "layers.gpkg"),
-                "--targets",
-                str(folder / "targets.csv"),
-                "-f",
-                "csv",
-                "-o",
-                str(tmp / "check.csv"),
-                "--overwrite",
-            ],
-            standalone_mode=False,
-        )
+        cli.main(["-q", *args], standalone_mode=False)
     except SystemExit as exc:
         if exc.code not in (0, 1, None):
             raise
     return {"seconds": time.perf_counter() - t0}
+
+
+def work_check_gis(folder: Path, tmp: Path) -> dict:
+    layers, targets = str(folder / "layers.gpkg"), str(folder / "targets.csv")
+    return _gis(
+        ["check", "--layers", layers, "--targets", targets, "-f", "csv", "-o", str(tmp / "check.csv"), "--overwrite"]
+    )
 
 
 def work_check_dask(folder: Path, tmp: Path) -> dict:
-    from gis.cli import cli
-
-    t0 = time.perf_counter()
-    try:
-        cli.main(
-            [
-                "-q",
-                "check",
-                "--engine",
-                "dask",
-                "--layers",
-                str(folder / "parquet"),
-                "-f",
-                "csv",
-                "-o",
-                str(tmp / "check.csv"),
-                "--overwrite",
-            ],
-            standalone_mode=False,
-        )
-    except SystemExit as exc:
-        if exc.code not in (0, 1, None):
-            raise
-    return {"seconds": time.perf_counter() - t0}
+    layers = str(folder / "parquet")
+    return _gis(
+        ["check", "--engine", "dask", "--layers", layers, "-f", "csv", "-o", str(tmp / "check.csv"), "--overwrite"]
+    )
 
 
 def work_check_floor(folder: Path, tmp: Path) -> dict:
