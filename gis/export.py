@@ -27,9 +27,10 @@ import shapely
 
 from gis import __version__, settings
 from gis._atomic import atomic_folder, atomic_path, check_output, replace_set, write_failure
+from gis._fast.wkb import WKB_BATCH, reprojected_wkb
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
-from gis.parallel import WKB_BATCH, reprojected_wkb, transform_geometries
+from gis.parallel import transform_geometries
 from gis.pipeline import CheckRun
 from gis.qgis_style import district_qml, qa_qml, qml_for, sld_for
 from gis.read import unknown_encoding
@@ -370,7 +371,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
 def _wkb_streams(frames: dict[str, gpd.GeoDataFrame], crs: str) -> dict[str, Iterator[Any]]:
     """Return, for each layer of polygons only, its reprojected WKB batches (:func:`_write_layer`).
 
-    The batches of every such layer come from one :func:`gis.parallel.reprojected_wkb`, so the
+    The batches of every such layer come from one :func:`gis._fast.wkb.reprojected_wkb`, so the
     first batches of a layer are computed while GDAL still writes the one before.
     """
     polygons = [

@@ -25,9 +25,9 @@ from gis import settings
 from gis._atomic import write_text_atomic
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
-from gis.evaluate import district_shares
 from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES
 from gis.read import read_layers, unknown_encoding, validate_layer
+from gis.spatial import district_shares
 
 log = logging.getLogger(__name__)
 

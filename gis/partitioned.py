@@ -108,9 +108,9 @@ def _measure_partition(
     pdf: gpd.GeoDataFrame, *, layer: str, source: str, districts: gpd.GeoDataFrame
 ) -> tuple[pd.DataFrame, list[str]]:
     """Validate and measure one partition: its fields, measures, district share and bounds (no geometry)."""
-    from gis.evaluate import district_shares
     from gis.measure import measure_frame
     from gis.read import validate_layer
+    from gis.spatial import district_shares
 
     if pdf.crs is None:
         return pd.DataFrame(), [f"{source}: layer {layer} has no CRS. Write it with gis export --driver partitions."]
@@ -190,9 +190,11 @@ def run_check_dask(
         raise InputError(
             "--engine dask needs dask-geopandas: pip install 'gis[dask]' (or pip install dask-geopandas)."
         ) from exc
-    from gis.evaluate import Shapes, check_targets, needed_geometries, validate_join
+    from gis.evaluate import check_targets
+    from gis.join import validate_join
     from gis.pipeline import CheckRun
     from gis.read import read_targets
+    from gis.spatial import Shapes, needed_geometries
 
     folder = Path(layers_dir)
     if not folder.is_dir():

@@ -12,9 +12,11 @@ import geopandas as gpd
 import pandas as pd
 
 from gis import __version__, settings
-from gis.evaluate import Shapes, check_targets, validate_join
+from gis.evaluate import check_targets
+from gis.join import validate_join
 from gis.measure import measure_layers
 from gis.read import read_layers, read_targets
+from gis.spatial import Shapes
 
 log = logging.getLogger(__name__)
 

@@ -36,10 +36,10 @@ import shapely
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError
-from gis.evaluate import district_shares
 from gis.findings import ERROR, WARNING, Finding
 from gis.output import _clip, _pad
 from gis.read import check_layer, polygonal, read_districts, read_source_layer
+from gis.spatial import district_shares
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ import pytest
 
 from gis import settings
 from gis.errors import InputError
-from gis.evaluate import check_targets, compare, exit_code, validate_join
+from gis.evaluate import check_targets, compare, exit_code
+from gis.join import validate_join
 from gis.measure import measure_features
 from gis.read import read_layers, read_targets
 
@@ -206,9 +207,9 @@ def test_district_shares_near_the_boundary_equal_the_exact_test():
     import numpy as np
     import shapely
 
-    from gis.evaluate import INNER_MARGIN_M, district_shares
     from gis.measure import measure_geometries, project
     from gis.read import read_districts
+    from gis.spatial import INNER_MARGIN_M, district_shares
 
     districts = read_districts(settings.default_layers_dir())
     code = "440307"
@@ -240,7 +241,7 @@ def test_overlap_candidates_are_the_pairs_of_meeting_bounds():
     """Overlapping and touching bounds pair up within a group; empty geometries (NaN bounds) never do."""
     import numpy as np
 
-    from gis.evaluate import overlap_candidates
+    from gis.spatial import overlap_candidates
 
     nan = float("nan")
     bounds = np.array(
@@ -257,33 +258,3 @@ def test_overlap_candidates_are_the_pairs_of_meeting_bounds():
     groups = np.array([0, 0, 0, 0, 0, 0, 1])  # the last one covers all, in another group
     assert sorted(overlap_candidates(bounds, groups).T.tolist()) == [[0, 1], [0, 4], [1, 5]]
     assert sorted(overlap_candidates(bounds, pd.Series(list("aaaaaab"))).T.tolist()) == [[0, 1], [0, 4], [1, 5]]
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_grid_pairs_equal_the_strtree_pairs(seed):
-    """The grid gives exactly the STRtree's pairs: parcels, duplicates, touching and zero-size boxes,
-    a few large boxes, empty ones, three groups; uneven boxes fall back to the tree."""
-    import numpy as np
-
-    from gis.evaluate import _grid_pairs, _tree_pairs
-
-    rng = np.random.default_rng(seed)
-    n = 3000
-    x0, y0 = rng.uniform(0, 5000, n).round(), rng.uniform(0, 5000, n).round()
-    w, h = rng.uniform(0, 120, n).round(), rng.uniform(0, 120, n).round()
-    w[:20], h[:20] = 0, 0  # points
-    w[20:30], h[20:30] = rng.uniform(400, 900, 10), rng.uniform(400, 900, 10)  # large
-    bounds = np.column_stack([x0, y0, x0 + w, y0 + h])
-    bounds[30:40] = bounds[40:50]  # duplicates
-    bounds[50:55] = np.nan  # empty geometries
-    bounds[60] = [*bounds[61, 2:], *(bounds[61, 2:] + 50)]  # touching at a corner
-    codes = rng.integers(0, 3, n)
-    codes[60] = codes[61]
-    want = {tuple(p) for p in _tree_pairs(bounds, codes).T.tolist()}
-    got = _grid_pairs(bounds, codes)
-    assert got is not None
-    assert [tuple(p) for p in got.T.tolist()] == sorted(want)
-    assert (60, 61) in want
-    uneven = bounds.copy()
-    uneven[:, 2:] += rng.uniform(0, 4000, (n, 1))  # huge boxes: over 8 cells each on average
-    assert _grid_pairs(uneven, codes) is None

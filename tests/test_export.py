@@ -302,34 +302,6 @@ def test_encodings_and_driver_names_are_checked(run, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_reprojected_wkb_is_shapelys_wkb_of_the_reprojected_geometries():
-    """WKB written from reprojected coordinates equals shapely.to_wkb(transform_geometries(...)) byte for
-    byte: batches of plain polygons (numpy), and batches holding a hole or a multipolygon (GEOS)."""
-    import numpy as np
-    import shapely
-    from shapely import MultiPolygon, Polygon, box
-
-    from gis.parallel import reprojected_wkb, transform_geometries
-
-    rng = np.random.default_rng(7)
-    plain = []
-    for _ in range(300):
-        k = int(rng.integers(4, 40))
-        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
-        r = rng.uniform(10, 300, k)
-        x0, y0 = rng.uniform(114.0, 114.6), rng.uniform(22.5, 22.85)
-        plain.append(Polygon(np.column_stack([x0 + r * np.cos(angles) / 1e5, y0 + r * np.sin(angles) / 1e5])))
-    holed = Polygon(
-        box(114.2, 22.7, 114.21, 22.71).exterior.coords, [box(114.202, 22.702, 114.203, 22.703).exterior.coords]
-    )
-    multi = MultiPolygon([box(114.3, 22.7, 114.301, 22.701), box(114.31, 22.7, 114.311, 22.701)])
-    geoms = np.array([*plain[:150], holed, multi, *plain[150:]], dtype=object)
-    parts = list(reprojected_wkb(geoms, "EPSG:4326", "EPSG:4547", batch=100))  # 4 batches, 2 of plain polygons
-    assert len(parts) == 4
-    got = [b for p in parts for b in p.to_pylist()]
-    assert got == shapely.to_wkb(transform_geometries(geoms, "EPSG:4326", "EPSG:4547")).tolist()
-
-
 def test_gpkg_layers_written_through_arrow_read_back_equal(tmp_path, run):
     """The GeoPackage's thematic layers (written from reprojected coordinates through GDAL's Arrow
     interface) hold the features of the table reprojected by GEOS, field by field."""
@@ -371,27 +343,3 @@ def test_a_batch_failing_while_gdal_writes_raises_its_own_error(run, tmp_path, m
         export(run, path, overwrite=True)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["planning.gpkg"]
-
-
-def test_reprojected_wkb_of_empty_3d_and_unprojected_polygons():
-    """Empty and 3D polygons, and a reprojection to the same CRS, give shapely's bytes too."""
-    import numpy as np
-    import shapely
-    from shapely import Polygon, box
-
-    from gis.parallel import reprojected_wkb, transform_geometries
-
-    geoms = np.array(
-        [
-            box(114.2, 22.7, 114.21, 22.71),
-            Polygon(),
-            Polygon([(114.2, 22.7, 5), (114.21, 22.7, 6), (114.21, 22.71, 7)]),
-        ],
-        dtype=object,
-    )
-    for dst in ("EPSG:4547", "EPSG:4326"):
-        got = [b for part in reprojected_wkb(geoms, "EPSG:4326", dst) for b in part.to_pylist()]
-        assert got == shapely.to_wkb(transform_geometries(geoms, "EPSG:4326", dst)).tolist(), dst
-    plain = geoms[:1]
-    got = [b for part in reprojected_wkb(plain, "EPSG:4326", "EPSG:4326") for b in part.to_pylist()]
-    assert got == shapely.to_wkb(plain).tolist()

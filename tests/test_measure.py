@@ -89,8 +89,8 @@ def test_district_shares_in_threads_match_one_thread(monkeypatch):
     import numpy as np
 
     from gis import parallel
-    from gis.evaluate import district_shares
     from gis.read import read_districts
+    from gis.spatial import district_shares
     from tests.conftest import REPO
 
     districts = read_districts(REPO / "layers" / "districts.geojson")
@@ -107,37 +107,6 @@ def test_district_shares_in_threads_match_one_thread(monkeypatch):
     monkeypatch.setenv("GIS_THREADS", "2")
     for _ in range(5):
         assert district_shares(feats, districts).equals(one)
-
-
-def _stars(n: int, seed: int = 3) -> gpd.GeoSeries:
-    """n star-shaped polygons (5-60 vertices, 10 m to 3 km across) round Longgang, in EPSG:4326."""
-    import numpy as np
-    from shapely import Polygon
-
-    rng = np.random.default_rng(seed)
-    polys = []
-    for _ in range(n):
-        k = int(rng.integers(5, 61))
-        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
-        radii = rng.uniform(0.3, 1.0, k) * rng.choice([5.0, 50.0, 500.0, 1500.0])
-        x0, y0 = rng.uniform(510_000, 560_000), rng.uniform(2_490_000, 2_530_000)
-        polys.append(Polygon(np.column_stack([x0 + radii * np.cos(angles), y0 + radii * np.sin(angles)])))
-    return gpd.GeoSeries(polys, crs="EPSG:4547").to_crs("EPSG:4326")
-
-
-def test_ring_measures_agree_with_geos_on_reprojected_polygons():
-    """Areas and bounds from reprojected coordinates (numpy) equal GEOS's on the reprojected polygons, bit for bit."""
-    import numpy as np
-    import shapely
-
-    from gis.measure import measure_geometries, project
-
-    stars = _stars(3000)
-    measured = measure_geometries(stars)
-    assert measured.projected.tolist() == [None] * len(stars)  # no polygon was built
-    projected = project(stars)
-    np.testing.assert_array_equal(measured.area_m2, shapely.area(projected))  # bit for bit
-    np.testing.assert_array_equal(measured.bounds, shapely.bounds(projected))
 
 
 def test_measure_geometries_mixed_kinds_and_lazy_geometries():
@@ -162,45 +131,6 @@ def test_measure_geometries_mixed_kinds_and_lazy_geometries():
     assert measured.projected[0] is got[0]  # kept for the next call
 
 
-def test_ring_measures_do_not_depend_on_batches(monkeypatch):
-    """Batches run in threads; the measures are the same whatever the batch size."""
-    import functools
-
-    import numpy as np
-
-    import gis.measure
-    from gis.parallel import map_batches
-
-    stars = _stars(500, seed=5)
-    whole = gis.measure.measure_geometries(stars)
-    monkeypatch.setattr(gis.measure, "map_batches", functools.partial(map_batches, batch=37))
-    split = gis.measure.measure_geometries(stars)
-    np.testing.assert_array_equal(whole.area_m2, split.area_m2)
-    np.testing.assert_array_equal(whole.bounds, split.bounds)
-
-
-@pytest.mark.parametrize(
-    ("src", "dst"),
-    [("EPSG:4326", "EPSG:4547"), ("EPSG:4490", "EPSG:4547"), ("EPSG:4547", "EPSG:4490"), ("EPSG:3857", "EPSG:4547")],
-)
-def test_transformer_gives_the_always_xy_results_bit_for_bit(src, dst):
-    """The direct PROJ pipeline is used only where it reproduces pyproj's always_xy transformer exactly."""
-    import numpy as np
-    from pyproj import Transformer
-
-    from gis.parallel import transformer
-
-    lon, lat = np.meshgrid(np.linspace(113.9, 114.65, 200), np.linspace(22.45, 22.9, 200))
-    x, y = Transformer.from_crs("EPSG:4326", src, always_xy=True).transform(lon.ravel(), lat.ravel())
-    fast = transformer(src, dst, x, y)
-    if src == "EPSG:4326":
-        assert "axisswap" not in fast.to_proj4()  # the direct pipeline was chosen
-    got = fast.transform(x, y)
-    want = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
-    np.testing.assert_array_equal(got[0], want[0])
-    np.testing.assert_array_equal(got[1], want[1])
-
-
 def test_iter_parts_keeps_order_while_computing_ahead(monkeypatch):
     """Results come in the order of the batches however long each takes; every value is computed once."""
     import random
@@ -222,26 +152,3 @@ def test_iter_parts_keeps_order_while_computing_ahead(monkeypatch):
     assert len(out) == 28
     assert np.concatenate(out).tolist() == [2 * v for v in range(1000)]
     assert sorted(seen) == list(range(1000))
-
-
-def test_ring_areas_equal_geos_for_long_and_odd_rings():
-    """Rings of 4 to 3000 points, repeated points and a zero-area ring: GEOS's areas, bit for bit."""
-    import numpy as np
-    import shapely
-    from shapely import Polygon
-
-    from gis.measure import measure_geometries, project
-
-    rng = np.random.default_rng(11)
-    polys = []
-    for k in (3, 4, 7, 150, 999, 3000):
-        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
-        r = rng.uniform(200, 900, k)
-        polys.append(Polygon(np.column_stack([530000 + r * np.cos(angles), 2510000 + r * np.sin(angles)])))
-    ring = list(polys[3].exterior.coords)[:-1]
-    polys.append(Polygon(ring[:5] + [ring[5]] * 3 + ring[6:]))  # repeated points
-    polys.append(Polygon([(530000, 2510000), (530100, 2510000), (530200, 2510000), (530000, 2510000)]))  # no area
-    geoms = gpd.GeoSeries(polys, crs="EPSG:4547").to_crs("EPSG:4326")
-    measured = measure_geometries(geoms)
-    np.testing.assert_array_equal(measured.area_m2, shapely.area(project(geoms)))
-    assert measured.area_m2[-1] < 1e-6

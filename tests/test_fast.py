@@ -1,0 +1,185 @@
+"""The speed-ups of gis._fast, each against the plain geopandas/shapely result it replaces."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+
+
+def _stars(n: int, seed: int = 3) -> gpd.GeoSeries:
+    """n star-shaped polygons (5-60 vertices, 10 m to 3 km across) round Longgang, in EPSG:4326."""
+    import numpy as np
+    from shapely import Polygon
+
+    rng = np.random.default_rng(seed)
+    polys = []
+    for _ in range(n):
+        k = int(rng.integers(5, 61))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
+        radii = rng.uniform(0.3, 1.0, k) * rng.choice([5.0, 50.0, 500.0, 1500.0])
+        x0, y0 = rng.uniform(510_000, 560_000), rng.uniform(2_490_000, 2_530_000)
+        polys.append(Polygon(np.column_stack([x0 + radii * np.cos(angles), y0 + radii * np.sin(angles)])))
+    return gpd.GeoSeries(polys, crs="EPSG:4547").to_crs("EPSG:4326")
+
+
+def test_ring_measures_agree_with_geos_on_reprojected_polygons():
+    """Areas and bounds from reprojected coordinates (numpy) equal GEOS's on the reprojected polygons, bit for bit."""
+    import numpy as np
+    import shapely
+
+    from gis.measure import measure_geometries, project
+
+    stars = _stars(3000)
+    measured = measure_geometries(stars)
+    assert measured.projected.tolist() == [None] * len(stars)  # no polygon was built
+    projected = project(stars)
+    np.testing.assert_array_equal(measured.area_m2, shapely.area(projected))  # bit for bit
+    np.testing.assert_array_equal(measured.bounds, shapely.bounds(projected))
+
+
+def test_ring_measures_do_not_depend_on_batches(monkeypatch):
+    """Batches run in threads; the measures are the same whatever the batch size."""
+    import functools
+
+    import numpy as np
+
+    import gis._fast.rings
+    import gis.measure
+    from gis.parallel import map_batches
+
+    stars = _stars(500, seed=5)
+    whole = gis.measure.measure_geometries(stars)
+    monkeypatch.setattr(gis._fast.rings, "map_batches", functools.partial(map_batches, batch=37))
+    split = gis.measure.measure_geometries(stars)
+    np.testing.assert_array_equal(whole.area_m2, split.area_m2)
+    np.testing.assert_array_equal(whole.bounds, split.bounds)
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [("EPSG:4326", "EPSG:4547"), ("EPSG:4490", "EPSG:4547"), ("EPSG:4547", "EPSG:4490"), ("EPSG:3857", "EPSG:4547")],
+)
+def test_transformer_gives_the_always_xy_results_bit_for_bit(src, dst):
+    """The direct PROJ pipeline is used only where it reproduces pyproj's always_xy transformer exactly."""
+    import numpy as np
+    from pyproj import Transformer
+
+    from gis._fast.proj import transformer
+
+    lon, lat = np.meshgrid(np.linspace(113.9, 114.65, 200), np.linspace(22.45, 22.9, 200))
+    x, y = Transformer.from_crs("EPSG:4326", src, always_xy=True).transform(lon.ravel(), lat.ravel())
+    fast = transformer(src, dst, x, y)
+    if src == "EPSG:4326":
+        assert "axisswap" not in fast.to_proj4()  # the direct pipeline was chosen
+    got = fast.transform(x, y)
+    want = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_ring_areas_equal_geos_for_long_and_odd_rings():
+    """Rings of 4 to 3000 points, repeated points and a zero-area ring: GEOS's areas, bit for bit."""
+    import numpy as np
+    import shapely
+    from shapely import Polygon
+
+    from gis.measure import measure_geometries, project
+
+    rng = np.random.default_rng(11)
+    polys = []
+    for k in (3, 4, 7, 150, 999, 3000):
+        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
+        r = rng.uniform(200, 900, k)
+        polys.append(Polygon(np.column_stack([530000 + r * np.cos(angles), 2510000 + r * np.sin(angles)])))
+    ring = list(polys[3].exterior.coords)[:-1]
+    polys.append(Polygon(ring[:5] + [ring[5]] * 3 + ring[6:]))  # repeated points
+    polys.append(Polygon([(530000, 2510000), (530100, 2510000), (530200, 2510000), (530000, 2510000)]))  # no area
+    geoms = gpd.GeoSeries(polys, crs="EPSG:4547").to_crs("EPSG:4326")
+    measured = measure_geometries(geoms)
+    np.testing.assert_array_equal(measured.area_m2, shapely.area(project(geoms)))
+    assert measured.area_m2[-1] < 1e-6
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grid_pairs_equal_the_strtree_pairs(seed):
+    """The grid gives exactly the STRtree's pairs: parcels, duplicates, touching and zero-size boxes,
+    a few large boxes, empty ones, three groups; uneven boxes fall back to the tree."""
+    import numpy as np
+
+    from gis._fast.pairs import grid_pairs
+    from gis.spatial import tree_pairs
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    x0, y0 = rng.uniform(0, 5000, n).round(), rng.uniform(0, 5000, n).round()
+    w, h = rng.uniform(0, 120, n).round(), rng.uniform(0, 120, n).round()
+    w[:20], h[:20] = 0, 0  # points
+    w[20:30], h[20:30] = rng.uniform(400, 900, 10), rng.uniform(400, 900, 10)  # large
+    bounds = np.column_stack([x0, y0, x0 + w, y0 + h])
+    bounds[30:40] = bounds[40:50]  # duplicates
+    bounds[50:55] = np.nan  # empty geometries
+    bounds[60] = [*bounds[61, 2:], *(bounds[61, 2:] + 50)]  # touching at a corner
+    codes = rng.integers(0, 3, n)
+    codes[60] = codes[61]
+    want = {tuple(p) for p in tree_pairs(bounds, codes).T.tolist()}
+    got = grid_pairs(bounds, codes)
+    assert got is not None
+    assert [tuple(p) for p in got.T.tolist()] == sorted(want)
+    assert (60, 61) in want
+    uneven = bounds.copy()
+    uneven[:, 2:] += rng.uniform(0, 4000, (n, 1))  # huge boxes: over 8 cells each on average
+    assert grid_pairs(uneven, codes) is None
+
+
+def test_reprojected_wkb_is_shapelys_wkb_of_the_reprojected_geometries():
+    """WKB written from reprojected coordinates equals shapely.to_wkb(transform_geometries(...)) byte for
+    byte: batches of plain polygons (numpy), and batches holding a hole or a multipolygon (GEOS)."""
+    import numpy as np
+    import shapely
+    from shapely import MultiPolygon, Polygon, box
+
+    from gis._fast.wkb import reprojected_wkb
+    from gis.parallel import transform_geometries
+
+    rng = np.random.default_rng(7)
+    plain = []
+    for _ in range(300):
+        k = int(rng.integers(4, 40))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
+        r = rng.uniform(10, 300, k)
+        x0, y0 = rng.uniform(114.0, 114.6), rng.uniform(22.5, 22.85)
+        plain.append(Polygon(np.column_stack([x0 + r * np.cos(angles) / 1e5, y0 + r * np.sin(angles) / 1e5])))
+    holed = Polygon(
+        box(114.2, 22.7, 114.21, 22.71).exterior.coords, [box(114.202, 22.702, 114.203, 22.703).exterior.coords]
+    )
+    multi = MultiPolygon([box(114.3, 22.7, 114.301, 22.701), box(114.31, 22.7, 114.311, 22.701)])
+    geoms = np.array([*plain[:150], holed, multi, *plain[150:]], dtype=object)
+    parts = list(reprojected_wkb(geoms, "EPSG:4326", "EPSG:4547", batch=100))  # 4 batches, 2 of plain polygons
+    assert len(parts) == 4
+    got = [b for p in parts for b in p.to_pylist()]
+    assert got == shapely.to_wkb(transform_geometries(geoms, "EPSG:4326", "EPSG:4547")).tolist()
+
+
+def test_reprojected_wkb_of_empty_3d_and_unprojected_polygons():
+    """Empty and 3D polygons, and a reprojection to the same CRS, give shapely's bytes too."""
+    import numpy as np
+    import shapely
+    from shapely import Polygon, box
+
+    from gis._fast.wkb import reprojected_wkb
+    from gis.parallel import transform_geometries
+
+    geoms = np.array(
+        [
+            box(114.2, 22.7, 114.21, 22.71),
+            Polygon(),
+            Polygon([(114.2, 22.7, 5), (114.21, 22.7, 6), (114.21, 22.71, 7)]),
+        ],
+        dtype=object,
+    )
+    for dst in ("EPSG:4547", "EPSG:4326"):
+        got = [b for part in reprojected_wkb(geoms, "EPSG:4326", dst) for b in part.to_pylist()]
+        assert got == shapely.to_wkb(transform_geometries(geoms, "EPSG:4326", dst)).tolist(), dst
+    plain = geoms[:1]
+    got = [b for part in reprojected_wkb(plain, "EPSG:4326", "EPSG:4326") for b in part.to_pylist()]
+    assert got == shapely.to_wkb(plain).tolist()
