@@ -30,8 +30,8 @@ from gis._atomic import atomic_folder, atomic_path, check_output, replace_set, w
 from gis._fast.wkb import WKB_BATCH, reprojected_wkb
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
+from gis.model import CheckRun
 from gis.parallel import transform_geometries
-from gis.pipeline import CheckRun
 from gis.qgis_style import district_qml, qa_qml, qml_for, sld_for
 from gis.read import unknown_encoding
 

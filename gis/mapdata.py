@@ -31,7 +31,7 @@ import shapely
 from gis import __version__, settings, style
 from gis.crs import geometry_gcj02_from_wgs84
 from gis.evaluate import feature_status
-from gis.pipeline import CheckRun
+from gis.model import CheckRun
 
 SCALE = 1_000_000  # micro-degrees: 6 decimals, about 0.1 m
 #: Feature columns stored as indexes into the strings table.

@@ -179,7 +179,7 @@ def run_check_dask(
 
     Returns
     -------
-    gis.pipeline.CheckRun
+    gis.model.CheckRun
         As :func:`gis.pipeline.run_check`, with identical results; its ``features`` hold the
         measures but no geometries (they stay in the partitions).
     """
@@ -192,7 +192,7 @@ def run_check_dask(
         ) from exc
     from gis.evaluate import check_targets
     from gis.join import validate_join
-    from gis.pipeline import CheckRun
+    from gis.model import CheckRun
     from gis.read import read_targets
     from gis.spatial import Shapes, needed_geometries
 

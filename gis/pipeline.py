@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 
-from gis import __version__, settings
+from gis import settings
 from gis.evaluate import check_targets
 from gis.join import validate_join
 from gis.measure import measure_layers
+from gis.model import CheckRun
 from gis.read import read_layers, read_targets
 from gis.spatial import Shapes
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class CheckRun:
-    """Everything one check produced."""
-
-    layers_dir: Path
-    targets_path: Path
-    features: gpd.GeoDataFrame
-    districts: gpd.GeoDataFrame
-    results: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-    #: The findings of the QA stage (:class:`gis.qa.QaReport`) when it ran: the GeoPackage and the maps show them.
-    qa: Any = None
-
-    def meta(self) -> dict[str, str]:
-        """Return provenance for outputs (no machine paths: folder and file names only)."""
-        return {
-            "toolkit": f"gis {__version__}",
-            "checked_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            "layers_dir": self.layers_dir.name,
-            "targets_file": self.targets_path.name,
-            "area_crs": "EPSG:4547",
-        }
 
 
 def run_check(
@@ -69,7 +42,7 @@ def run_check(
         A target naming a feature no layer has is ``no polygon`` instead of an error (for
         comparing versions, where a feature was deleted).
     layers
-        The layers already read and validated (:attr:`gis.qa.QaReport.layers` of a QA run with no
+        The layers already read and validated (:attr:`gis.model.QaReport.layers` of a QA run with no
         error); they are not read again.
     """
     layers_dir = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()

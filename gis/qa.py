@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,88 +35,18 @@ import shapely
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError
-from gis.findings import ERROR, WARNING, Finding
+from gis.model import ERROR, WARNING, Finding, QaReport
 from gis.output import _clip, _pad
 from gis.read import check_layer, polygonal, read_districts, read_source_layer
 from gis.spatial import district_shares
 
 log = logging.getLogger(__name__)
 
-#: Columns of the findings table (CSV, JSON, GeoPackage layer).
-FINDING_COLUMNS: tuple[str, ...] = (
-    "severity",
-    "check",
-    "layer",
-    "fid",
-    "field",
-    "other_layer",
-    "other_fid",
-    "area_m2",
-    "lon",
-    "lat",
-    "source",
-    "message",
-)
-
 #: Checks whose findings are between two features of one or two layers.
 _CROSS_LAYER: tuple[tuple[str, str, str, str], ...] = (
     ("parks", "industrial_land", "park_on_industrial_land", "a park on industrial land"),
     ("renewal_units", "industrial_land", "renewal_on_industrial_land", "a renewal unit on industrial land"),
 )
-
-
-@dataclass
-class QaReport:
-    """The findings of one QA run and what was checked."""
-
-    source: Path
-    findings: list[Finding] = field(default_factory=list)
-    features: int = 0
-    #: The layers as :func:`gis.read.read_layers` returns them, and ``"districts"``; when there is no
-    #: error they are what a check reads, so ``gis build`` passes them on instead of reading again.
-    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
-
-    @property
-    def errors(self) -> list[Finding]:
-        """Return the findings of severity error."""
-        return [f for f in self.findings if f.severity == ERROR]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        """Return the findings of severity warning."""
-        return [f for f in self.findings if f.severity == WARNING]
-
-    def table(self) -> pd.DataFrame:
-        """Return the findings as a frame with the columns of :data:`FINDING_COLUMNS`."""
-        rows = []
-        for f in self.findings:
-            row = asdict(f)
-            row["source"] = _relative(f.source, self.source)
-            point = _point(f.geometry)
-            row["lon"], row["lat"] = (round(point.x, 6), round(point.y, 6)) if point is not None else (None, None)
-            row["message"] = f.message
-            rows.append(row)
-        return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
-
-    def frame(self) -> gpd.GeoDataFrame:
-        """Return the findings with a point geometry (EPSG:4326) where they have a place."""
-        table = self.table()
-        points = [_point(f.geometry) for f in self.findings]
-        return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(points, crs=LAYER_CRS), crs=LAYER_CRS)
-
-
-def _relative(path: str, source: Path) -> str:
-    """Name a file by its folder and name (``layers/parks.geojson``): outputs carry no machine paths."""
-    if not path:
-        return ""
-    p = Path(path)
-    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
-
-
-def _point(geom: shapely.Geometry | None) -> shapely.Point | None:
-    if geom is None or geom.is_empty:
-        return None
-    return geom if geom.geom_type == "Point" else geom.representative_point()
 
 
 def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> QaReport:

@@ -28,7 +28,7 @@ import shapely
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError, InputFileError
-from gis.findings import ERROR, WARNING, Finding, errors
+from gis.model import ERROR, WARNING, Finding, errors
 from gis.parallel import map_chunks
 
 log = logging.getLogger(__name__)

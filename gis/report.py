@@ -19,7 +19,7 @@ from gis import __version__, settings, style
 from gis._atomic import atomic_path, check_output, write_text_atomic
 from gis.errors import InputError
 from gis.evaluate import DERIVED_METRICS, summarize
-from gis.pipeline import CheckRun
+from gis.model import CheckRun
 
 FORMATS: tuple[str, ...] = (".xlsx", ".html", ".md")
 

@@ -23,7 +23,7 @@ from jinja2 import Template
 from gis import settings
 from gis._atomic import write_text_atomic
 from gis.mapdata import map_data
-from gis.pipeline import CheckRun
+from gis.model import CheckRun
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ import shapely
 
 from gis.evaluate import RESULT_COLUMNS
 from gis.measure import measure_features
-from gis.pipeline import CheckRun
+from gis.model import CheckRun
 from gis.read import read_districts
 from gis.webmap import build_map, write_map
 
