@@ -30,10 +30,10 @@ from gis._atomic import atomic_folder, atomic_path, check_output, replace_set, w
 from gis._fast.wkb import WKB_BATCH, reprojected_wkb
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
+from gis.io.vector import unknown_encoding
 from gis.model import CheckRun
 from gis.parallel import transform_geometries
 from gis.qgis_style import district_qml, qa_qml, qml_for, sld_for
-from gis.read import unknown_encoding
 
 log = logging.getLogger(__name__)
 

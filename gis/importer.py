@@ -26,8 +26,10 @@ from gis._atomic import write_text_atomic
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
 from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES
-from gis.read import read_layers, unknown_encoding, validate_layer
+from gis.io.vector import unknown_encoding
+from gis.read import read_layers
 from gis.spatial import district_shares
+from gis.validate import validate_layer
 
 log = logging.getLogger(__name__)
 

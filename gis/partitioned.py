@@ -31,6 +31,13 @@ import pandas as pd
 from gis import settings
 from gis.crs import LAYER_CRS
 from gis.errors import InputError, InputFileError, OutputError
+from gis.evaluate import check_targets
+from gis.join import validate_join
+from gis.measure import measure_frame, project
+from gis.model import CheckRun
+from gis.read import read_targets
+from gis.spatial import Shapes, district_shares, needed_geometries
+from gis.validate import duplicate_fids, validate_layer
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +115,6 @@ def _measure_partition(
     pdf: gpd.GeoDataFrame, *, layer: str, source: str, districts: gpd.GeoDataFrame
 ) -> tuple[pd.DataFrame, list[str]]:
     """Validate and measure one partition: its fields, measures, district share and bounds (no geometry)."""
-    from gis.measure import measure_frame
-    from gis.read import validate_layer
-    from gis.spatial import district_shares
-
     if pdf.crs is None:
         return pd.DataFrame(), [f"{source}: layer {layer} has no CRS. Write it with gis export --driver partitions."]
     if not pdf.crs.equals(LAYER_CRS):
@@ -135,8 +138,6 @@ def _measure_partition(
 
 def _geometries(pdf: gpd.GeoDataFrame, rows: np.ndarray) -> np.ndarray:
     """Return the geometries of some rows of a partition, in EPSG:4547."""
-    from gis.measure import project
-
     if pdf.crs is not None and not pdf.crs.equals(LAYER_CRS):
         pdf = pdf.to_crs(LAYER_CRS)
     return project(pdf.geometry.iloc[rows])
@@ -190,11 +191,6 @@ def run_check_dask(
         raise InputError(
             "--engine dask needs dask-geopandas: pip install 'gis[dask]' (or pip install dask-geopandas)."
         ) from exc
-    from gis.evaluate import check_targets
-    from gis.join import validate_join
-    from gis.model import CheckRun
-    from gis.read import read_targets
-    from gis.spatial import Shapes, needed_geometries
 
     folder = Path(layers_dir)
     if not folder.is_dir():
@@ -251,14 +247,9 @@ def run_check_dask(
 
 def _check_ids(features: pd.DataFrame, folder: Path) -> None:
     """Check, over every partition, what one partition cannot: unique fids, and parents that exist."""
-    problems = []
-    dup = features["fid"][features["fid"].duplicated(keep=False)]
-    for fid in sorted(set(dup)):
-        layers = sorted(set(features.loc[features["fid"] == fid, "layer"]))
-        problems.append(
-            f"{folder}: fid {fid} is used by {int((dup == fid).sum())} features (layers {', '.join(layers)}). "
-            "Give each its own fid."
-        )
+    problems = [
+        f.text() for f in duplicate_fids(features[["layer", "fid"]].assign(source=str(folder)), within_layers=True)
+    ]
     known = set(zip(features["layer"], features["fid"], strict=True))
     orphans = features[features["parent"].notna()]
     for layer, fid, parent in zip(orphans["layer"], orphans["fid"], orphans["parent"], strict=True):

@@ -1,4 +1,4 @@
-"""The pipeline: read -> measure -> join -> evaluate, and the build that writes its results."""
+"""The pipeline, the only place that orders the stages: read -> validate -> qa, and read -> measure -> join -> evaluate."""
 
 from __future__ import annotations
 
@@ -11,11 +11,46 @@ from gis import settings
 from gis.evaluate import check_targets
 from gis.join import validate_join
 from gis.measure import measure_layers
-from gis.model import CheckRun
-from gis.read import read_layers, read_targets
+from gis.model import ERROR, WARNING, CheckRun, QaReport
+from gis.qa import topology_findings
+from gis.read import check_layers, read_layers, read_targets
 from gis.spatial import Shapes
 
 log = logging.getLogger(__name__)
+
+
+def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> QaReport:
+    """Read every layer leniently and return every finding, errors first.
+
+    Validation (:func:`gis.read.check_layers`) and then topology and containment
+    (:func:`gis.qa.topology_findings`) on the features whose geometry is usable.
+
+    Parameters
+    ----------
+    layers_dir
+        A folder of layers or a GeoPackage of them; default :func:`gis.settings.default_layers_dir`.
+    encoding
+        Text encoding of the layer files when not UTF-8 (e.g. ``gbk``).
+
+    Raises
+    ------
+    InputError
+        When the districts cannot be read (nothing can be placed without them) or the folder
+        does not exist. An unreadable thematic layer is an error finding.
+
+    Examples
+    --------
+    >>> report = run_qa("tests/data/layers")
+    >>> report.features, report.errors, report.warnings
+    (10, [], [])
+    """
+    source = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
+    layers, findings = check_layers(source, encoding=encoding)
+    findings = findings + topology_findings(layers, findings)
+    order = {ERROR: 0, WARNING: 1}
+    findings.sort(key=lambda f: (order[f.severity], f.layer or "", f.fid or "", f.check))
+    features = sum(len(frame) for name, frame in layers.items() if name != "districts")
+    return QaReport(source, findings, features, layers)
 
 
 def run_check(

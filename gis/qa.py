@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -34,11 +33,10 @@ import shapely
 
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
-from gis.errors import InputError
 from gis.model import ERROR, WARNING, Finding, QaReport
 from gis.output import _clip, _pad
-from gis.read import check_layer, polygonal, read_districts, read_source_layer
 from gis.spatial import district_shares
+from gis.validate import polygonal
 
 log = logging.getLogger(__name__)
 
@@ -49,76 +47,42 @@ _CROSS_LAYER: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> QaReport:
-    """Read every layer leniently and return every finding, errors first.
+def topology_findings(layers: dict[str, gpd.GeoDataFrame], findings: list[Finding]) -> list[Finding]:
+    """Return the topology and containment findings of validated layers.
 
     Parameters
     ----------
-    layers_dir
-        A folder of layers or a GeoPackage of them; default :func:`gis.settings.default_layers_dir`.
-    encoding
-        Text encoding of the layer files when not UTF-8 (e.g. ``gbk``).
+    layers
+        The layers as :func:`gis.read.check_layers` returns them (with ``"districts"``).
+    findings
+        Their validation findings: features with a geometry error are left out of these checks.
 
-    Raises
-    ------
-    InputError
-        When the districts cannot be read (nothing can be placed without them) or the folder
-        does not exist. An unreadable thematic layer is an error finding.
+    Returns
+    -------
+    list of Finding
+        Overlaps and slivers, gaps, cross-layer conflicts, and features outside their district
+        or parent, measured in EPSG:4547.
     """
-    source = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
-    if not (source.is_dir() or source.suffix.lower() == ".gpkg"):
-        raise InputError(f"{source}: no such folder of layers. Pass --layers DIR (or a GeoPackage of the layers).")
-    report = QaReport(source)
-    frames: dict[str, gpd.GeoDataFrame] = {}
+    districts = layers["districts"]
+    out: list[Finding] = []
+    usable: dict[str, gpd.GeoDataFrame] = {}
     for name in settings.LAYER_NAMES:
-        try:
-            raw, path = read_source_layer(source, name, encoding=encoding)
-        except InputError as exc:
-            report.findings += [Finding(ERROR, "unreadable_layer", p, layer=None) for p in exc.problems]
+        if name not in layers:
             continue
-        found, frame = check_layer(raw, source=path, layer=name)
-        report.findings += found
-        if any(f.check == "missing_field" for f in found):
-            continue
-        report.layers[name] = frame
-        broken = {f.fid for f in found if f.field == "geometry" and f.severity == ERROR}
-        ok = [fid not in broken for fid in report.layers[name]["fid"]] if broken else True
-        frames[name] = report.layers[name].assign(source=path, usable=ok)
-    districts = report.layers["districts"] = read_districts(source, encoding=encoding)
-    report.features = sum(len(f) for f in frames.values())
-    report.findings += _shared_fids(frames)
-    usable = {name: f[f["usable"] & f["fid"].notna()].reset_index(drop=True) for name, f in frames.items()}
+        frame = layers[name]
+        broken = {f.fid for f in findings if f.layer == name and f.field == "geometry" and f.severity == ERROR}
+        ok = ~frame["fid"].isin(broken).to_numpy() if broken else np.ones(len(frame), dtype=bool)
+        keep = frame[ok & frame["fid"].notna().to_numpy()].reset_index(drop=True)
+        usable[name] = keep.assign(source=frame.attrs.get("source", ""))
     projected = {name: f.to_crs(AREA_CRS) for name, f in usable.items()}
     for name, gdf in projected.items():
-        report.findings += _overlaps(gdf, name)
-        report.findings += _gaps(gdf, name)
-        report.findings += _containment(usable[name], gdf, districts, name)
+        out += _overlaps(gdf, name)
+        out += _gaps(gdf, name)
+        out += _containment(usable[name], gdf, districts, name)
     for a, b, check, what in _CROSS_LAYER:
         if a in projected and b in projected:
-            report.findings += _conflicts(projected[a], projected[b], check=check, what=what)
-    order = {ERROR: 0, WARNING: 1}
-    report.findings.sort(key=lambda f: (order[f.severity], f.layer or "", f.fid or "", f.check))
-    return report
-
-
-def _shared_fids(frames: dict[str, gpd.GeoDataFrame]) -> list[Finding]:
-    stacked = pd.concat([f[["layer", "fid", "source"]] for f in frames.values()], ignore_index=True)
-    stacked = stacked[stacked["fid"].notna()].drop_duplicates(["layer", "fid"])
-    shared = stacked[stacked["fid"].duplicated(keep=False)]
-    return [
-        Finding(
-            ERROR,
-            "fid_in_two_layers",
-            f"fid {fid} is used in layers {', '.join(group['layer'])}. fids must be unique across layers: rename one.",
-            source=str(group["source"].iloc[0]),
-            layer=str(group["layer"].iloc[0]),
-            fid=str(fid),
-            field="fid",
-            other_layer=str(group["layer"].iloc[1]),
-            other_fid=str(fid),
-        )
-        for fid, group in shared.groupby("fid", sort=True)
-    ]
+            out += _conflicts(projected[a], projected[b], check=check, what=what)
+    return out
 
 
 def _ancestors(gdf: gpd.GeoDataFrame) -> dict[str, set[str]]:

@@ -342,7 +342,7 @@ def test_raster_background_draws_offline(browser, tmp_path):
 
 
 def test_qa_findings_are_shown_and_open_a_popup(browser, tmp_path):
-    from gis.qa import run_qa
+    from gis.pipeline import run_qa
 
     run = run_check()
     run.qa = run_qa()

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from gis.cli import cli
-from gis.qa import run_qa
+from gis.pipeline import run_qa
 from tests.conftest import REPO
 from tests.data.make_data import TO_LONLAT, X0, Y0, feature, rect
 

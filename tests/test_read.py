@@ -69,7 +69,7 @@ def test_missing_required_field(test_layers):
 
 def test_fids_unique_across_layers(test_layers):
     edit_layer(test_layers / "parks.geojson", lambda doc: doc["features"][0]["properties"].update(fid="TT-CZ-01"))
-    with pytest.raises(InputError, match="used in both consolidation_zones and parks"):
+    with pytest.raises(InputError, match="used in layers consolidation_zones, parks"):
         read_layers(test_layers)
 
 
@@ -189,7 +189,7 @@ def test_targets_part_value_and_underscores(test_layers):
 def test_text_column_strips_as_python_does():
     """The Arrow path strips exactly what str.strip() strips (every str.isspace() character) and
     turns empty text into None; numbers and mixed columns go cell by cell."""
-    from gis.read import _text_column
+    from gis.validate import _text_column
 
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     assert "\u3000" in spaces and "\x1c" in spaces  # the ideographic space, a file separator
@@ -212,7 +212,7 @@ def test_nonfinite_coordinates_found_by_the_validity_test():
     import geopandas as gpd
     from shapely import Polygon, box
 
-    from gis.read import check_layer
+    from gis.validate import check_layer
 
     base = dict(name_zh="样例", district="440307", part="extent", accuracy="schematic")
     nan, inf = float("nan"), float("inf")
@@ -239,7 +239,7 @@ def test_nonfinite_coordinates_found_by_the_validity_test():
 
 def test_text_column_of_few_distinct_values_is_cleaned_per_value():
     """Over _SAMPLE rows with repeated values the dictionary path gives what the cell-by-cell rule gives."""
-    from gis.read import _SAMPLE, _text, _text_column
+    from gis.validate import _SAMPLE, _text, _text_column
 
     cycle = ["440307", " 440309\u3000", "", None, "\t", "site", float("nan"), "坪山 "]
     values = (cycle * (_SAMPLE // len(cycle) * 3))[: _SAMPLE * 3]

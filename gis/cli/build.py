@@ -12,8 +12,8 @@ from gis.cli._options import encoding_option, handle_errors, layers_option, targ
 from gis.evaluate import exit_code, summarize
 from gis.export import export
 from gis.output import format_csv, format_features_csv, format_json, format_table
-from gis.pipeline import run_check
-from gis.qa import format_qa, run_qa, summary_line
+from gis.pipeline import run_check, run_qa
+from gis.qa import format_qa, summary_line
 from gis.report import write_report
 from gis.webmap import write_maps
 

@@ -17,7 +17,8 @@ from gis.cli._options import (
     output_option,
     overwrite_option,
 )
-from gis.qa import format_qa, run_qa, summary_line
+from gis.pipeline import run_qa
+from gis.qa import format_qa, summary_line
 
 
 @click.command("qa")
