@@ -14,7 +14,7 @@ import pandas as pd
 from gis import __version__, settings
 from gis.evaluate import Shapes, check_targets, validate_join
 from gis.measure import measure_layers
-from gis.read import read_layers, read_targets
+from gis.read import default_targets_path, read_layers, read_targets
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def run_check(
     """
     layers_dir = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
     if targets_path is None:
-        targets_path = (layers_dir.parent if layers_dir.suffix.lower() == ".gpkg" else layers_dir) / "targets.csv"
+        targets_path = default_targets_path(layers_dir)
     if layers is None:
         layers = read_layers(layers_dir, encoding=encoding)
     targets = read_targets(Path(targets_path), encoding=encoding)

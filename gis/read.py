@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import re
+import stat
 import warnings
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,31 @@ from gis.parallel import map_chunks
 log = logging.getLogger(__name__)
 
 
+def not_a_file(path: Path) -> str | None:
+    """Say what ``path`` is when it exists but is no regular file ("a folder", "a device", "a pipe"); else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    return "a socket" if stat.S_ISSOCK(mode) else "something else"
+
+
 def _require_file(path: Path, *, what: str) -> None:
     if not path.exists():
         raise InputFileError(
             f"{path}: no such file ({what}). Check the path, or pass --layers/--targets to point at it."
         )
-    if not path.is_file():
-        raise InputFileError(f"{path}: is a folder, not a file ({what}).")
+    kind = not_a_file(path)
+    if kind is not None:
+        raise InputFileError(f"{path}: is {kind}, not a regular file ({what}). Pass the path of the file itself.")
     if path.stat().st_size == 0:
         raise InputFileError(
             f"{path}: the file is empty (0 bytes; {what}). Restore it (e.g. git checkout -- {path.name}) or export it again."
@@ -587,6 +606,20 @@ def read_districts(path: Path, *, encoding: str | None = None) -> gpd.GeoDataFra
         )
     gdf["district"] = pd.Series([_text(v) for v in gdf["district"]], index=gdf.index, dtype=object)
     return gdf
+
+
+def default_targets_path(source: Path) -> Path:
+    """Return the targets table read with the layers of ``source``: ``targets.csv`` in the folder, or beside a GeoPackage."""
+    source = Path(source)
+    return (source.parent if source.suffix.lower() == ".gpkg" else source) / "targets.csv"
+
+
+def source_files(source: Path) -> list[tuple[Path, str]]:
+    """Return the files :func:`read_layers` reads from ``source`` (a folder or a GeoPackage), each with what it is."""
+    source = Path(source)
+    if source.suffix.lower() == ".gpkg":
+        return [(source, "the GeoPackage of layers")]
+    return [(source / f"{name}.geojson", f"the {name} layer") for name in (*settings.LAYER_NAMES, "districts")]
 
 
 def _check_source(source: Path) -> None:
