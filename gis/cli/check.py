@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import check_output
 from gis.cli._options import (
+    check_outputs,
     district_option,
     emit,
     encoding_option,
     format_option,
     handle_errors,
+    layer_inputs,
     layers_option,
     output_option,
     overwrite_option,
@@ -57,8 +58,7 @@ def check(
     Exit code 0 when every checkable target is met or within tolerance, 1 when any is
     short or over, 2 on bad input.
     """
-    if output is not None:
-        check_output(output, overwrite=overwrite)
+    check_outputs([output], layer_inputs(layers_dir, targets_path, engine=engine), overwrite=overwrite)
     if engine == "dask":
         from gis.partitioned import run_check_dask
 
