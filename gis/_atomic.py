@@ -12,7 +12,11 @@ set of files). The guarantee:
   that names the file;
 - a killed process (SIGKILL, power loss) cannot remove its temporary file, so temporary names
   carry the writer's process id, ``.{name}.{pid}.{random}.tmp[.ext]``, and the next atomic write
-  to the same target removes those whose process no longer runs (see :func:`remove_stale_temps`).
+  to the same target removes those whose process no longer runs (see :func:`remove_stale_temps`);
+- a target that is a symbolic link is written through: the file it points to is replaced and the
+  link kept (:func:`real_path`); a target that is a device or a named pipe (``/dev/null``) is
+  written into, never replaced;
+- an output is never one of the command's inputs (:func:`refuse_inputs`).
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gis.errors import GisError, OutputError, OutputExistsError
+from gis.errors import GisError, InputError, OutputError, OutputExistsError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,77 @@ def check_output(path: Path, *, overwrite: bool) -> None:
     """Refuse an existing output unless ``overwrite`` is set."""
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: the file exists. Pass --overwrite to replace it, or choose another -o path.")
+
+
+def real_path(path: Path) -> Path:
+    """Return the file a write of ``path`` goes to: the target of a symbolic link (of a chain of them), else ``path``.
+
+    A link that points nowhere yet gives the path it points to, which the write creates.
+    """
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they lead
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+
+
+def refuse_inputs(
+    outputs: Iterable[Path],
+    inputs: Iterable[tuple[Path, str]],
+    *,
+    folders: Iterable[Path] = (),
+    hint: str = "Choose another output path.",
+) -> None:
+    """Refuse any output that is one of the inputs, whatever ``overwrite`` says.
+
+    Paths are compared as files (:func:`os.path.samefile`, so through symbolic and hard links),
+    or where they lead when one does not exist yet.
+
+    Parameters
+    ----------
+    outputs
+        The files the command writes.
+    inputs
+        The files (or folders: everything in them) the command reads, each with what it is, for
+        the message ("the targets table").
+    folders
+        Folders the command replaces with all they hold: no input may lie in them.
+    hint
+        How to fix it, ending the message.
+
+    Raises
+    ------
+    InputError
+        One problem per output that would destroy an input.
+    """
+    inputs = [(Path(p), role) for p, role in inputs]
+    targets = [(Path(p), False) for p in outputs] + [(Path(p), True) for p in folders]
+    problems = []
+    for out, whole in targets:
+        for inp, role in inputs:
+            if _same(out, inp):
+                what = f"is {role}" if str(out) == str(inp) else f"is the same file as {role} ({inp})"
+            elif whole and _within(inp, out):
+                what = f"holds {role} ({inp})"
+            elif inp.is_dir() and _within(out, inp):
+                what = f"lies in {role} ({inp})"
+            else:
+                continue
+            problems.append(
+                f"{out}: {what}, which this command reads; writing there would destroy it, "
+                f"with or without --overwrite. {hint}"
+            )
+            break
+    if problems:
+        raise InputError(problems)
 
 
 def temp_pattern(name: str) -> re.Pattern[str]:
@@ -149,15 +225,20 @@ def atomic_path(path: Path, *, suffix: str = "", errors: tuple[type[BaseExceptio
         The folder cannot be written, or the block raised an :class:`OSError` or one of ``errors``,
         or the file cannot be moved into place. The temporary file is removed and ``path`` is left
         as it was, whatever the block raised.
+
+    Notes
+    -----
+    A symbolic link is written through (the file it points to is replaced, the link kept); a
+    device or a named pipe (``/dev/null``, a FIFO) is written into when the block is done.
     """
-    path = Path(path)
+    shown, path = Path(path), real_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(path)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp" + suffix, dir=path.parent)
     except OSError as exc:
         raise OutputError(
-            f"{path}: cannot write here ({exc.strerror or exc}). Choose a path in a folder you can write to."
+            f"{shown}: cannot write here ({exc.strerror or exc}). Choose a path in a folder you can write to."
         ) from exc
     os.close(fd)
     tmp = Path(tmp_name)
@@ -169,15 +250,35 @@ def atomic_path(path: Path, *, suffix: str = "", errors: tuple[type[BaseExceptio
         except GisError:
             raise
         except failures as exc:
-            raise write_failure(path, exc) from exc
+            raise write_failure(shown, exc) from exc
+        if _special(path):
+            _copy_into(tmp, path, shown)
+            return
         try:
             os.replace(tmp, path)
         except OSError as exc:
             raise OutputError(
-                f"{path}: cannot replace the file ({exc.strerror or exc}); it was left as it was."
+                f"{shown}: cannot replace the file ({exc.strerror or exc}); it was left as it was."
             ) from exc
     finally:
         _remove_temp(tmp)
+
+
+def _special(path: Path) -> bool:
+    """Tell whether ``path`` is a device, a named pipe or a socket: written into, never replaced."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _copy_into(tmp: Path, path: Path, shown: Path) -> None:
+    try:
+        with open(tmp, "rb") as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except OSError as exc:
+        raise write_failure(shown, exc, kept="what was written may be cut") from exc
 
 
 def _remove_temp(tmp: Path) -> None:
@@ -238,7 +339,7 @@ def replace_set(folder: Path, members: Iterable[Path], *, remove: Iterable[Path]
     folder : Path
         The folder from :func:`atomic_folder`, holding one file per member, by member name.
     members : iterable of Path
-        The targets; all in the folder's parent folder.
+        The targets (files, or folders replaced with all they hold); all in the folder's parent folder.
     remove : iterable of Path
         Files of the old set that the new set does not have.
 
@@ -273,8 +374,12 @@ def _roll_back(folder: Path, parent: Path) -> None:
     backups = folder / BACKUP_DIR
     for name in journal.read_text(encoding="utf-8").splitlines():
         if name and not (folder / name).exists():  # moved in: the new file goes
-            with contextlib.suppress(FileNotFoundError):
-                (parent / name).unlink()
+            new = parent / name
+            if new.is_dir() and not new.is_symlink():
+                shutil.rmtree(new)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    new.unlink()
     if backups.exists():
         for p in backups.iterdir():
             os.replace(p, parent / p.name)

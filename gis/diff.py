@@ -19,6 +19,7 @@ from gis.crs import AREA_CRS
 from gis.errors import InputError, InputFileError
 from gis.export import TARGETS_TABLE
 from gis.pipeline import run_check
+from gis.read import default_targets_path, source_files
 
 _FILES = (*(f"{n}.geojson" for n in settings.LAYER_NAMES), "districts.geojson", "targets.csv")
 
@@ -42,6 +43,19 @@ def load_version(spec: str, *, repo: Path | None = None) -> Version:
             raise InputFileError(f"{path}: no such GeoPackage.")
         return _from_gpkg(path)
     return _from_git(spec, repo or Path.cwd())
+
+
+def version_inputs(spec: str, *, what: str = "a version") -> list[tuple[Path, str]]:
+    """Return the files :func:`load_version` reads for ``spec`` (none for a git revision), each with what it is."""
+    path = Path(spec)
+    if path.is_dir():
+        return [
+            (p, f"{role} of {what}")
+            for p, role in (*source_files(path), (default_targets_path(path), "the targets table"))
+        ]
+    if path.suffix.lower() == ".gpkg":
+        return [(path, f"the GeoPackage of {what}")]
+    return []
 
 
 def _from_check(label: str, layers_dir: Path) -> Version:

@@ -12,6 +12,7 @@ import codecs
 import datetime as dt
 import itertools
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import pyogrio
 import shapely
 
 from gis import __version__, settings
-from gis._atomic import atomic_folder, atomic_path, check_output, replace_set, write_failure
+from gis._atomic import atomic_folder, atomic_path, check_output, real_path, replace_set, write_failure
 from gis._fast.wkb import WKB_BATCH, reprojected_wkb
 from gis.errors import InputError, OutputError
 from gis.evaluate import RESULT_COLUMNS, feature_status
@@ -130,6 +131,14 @@ def resolve_driver(path: Path, driver: str | None) -> str:
             f"use one of {', '.join(DRIVERS)} or pass --driver."
         )
     return DRIVERS[suffix]
+
+
+def output_files(path: Path, driver: str | None = None) -> list[Path]:
+    """Return the files an export to ``path`` writes: a Shapefile's set, else ``path`` itself."""
+    path = Path(path)
+    if resolve_driver(path, driver) == "ESRI Shapefile":
+        return [Path(f"{path.with_suffix('')}{ext}") for ext in SHAPEFILE_MEMBERS]
+    return [path]
 
 
 def feature_table(run: CheckRun) -> gpd.GeoDataFrame:
@@ -295,6 +304,7 @@ def _refuse_open_gpkg(path: Path) -> None:
 
     Its -wal/-shm/-journal files would make SQLite replay the old session's pages onto the new file.
     """
+    path = real_path(path)  # a link is written through: SQLite's files lie beside the file it points to
     busy = [p.name for p in (Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")) if p.exists()]
     if busy:
         raise OutputError(
@@ -469,10 +479,13 @@ def _style_row(table: str, qml: str, sld: str | None, built: str) -> dict[str, o
     }
 
 
-#: Files that may belong to a Shapefile: written by the export, or left by GIS software (spatial
-#: indexes, metadata) and stale once the .shp changes.
+#: The files of a Shapefile the export writes (and replaces).
 SHAPEFILE_MEMBERS: tuple[str, ...] = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".fields.csv")
-SHAPEFILE_SIDECARS: tuple[str, ...] = (".qix", ".sbn", ".sbx", ".shp.xml", ".aih", ".ain", ".atx", ".fix", ".qmd")
+#: Indexes GIS software builds from a .shp and .dbf (spatial, attribute, feature id): wrong once the
+#: set is replaced, so they go with the old set (and come back with it if the export fails).
+SHAPEFILE_INDEXES: tuple[str, ...] = (".qix", ".sbn", ".sbx", ".aih", ".ain", ".atx", ".fix")
+#: Metadata a person or GIS software keeps beside a Shapefile (ArcGIS, QGIS): never touched.
+SHAPEFILE_METADATA: tuple[str, ...] = (".shp.xml", ".qmd")
 
 
 def shapefile_encoding(encoding: str, table: pd.DataFrame) -> str:
@@ -525,12 +538,21 @@ def _export_shapefile(
 ) -> ExportReport:
     """Write a Shapefile (.shp, .shx, .dbf, .prj, .cpg) and a field-name map beside it.
 
-    The set is replaced as a whole: the old members (and stale spatial indexes) are first moved
-    aside, the new ones moved in, and on any error the old set is put back.
+    The set is replaced as a whole: the old members (and the indexes built from them) are first
+    moved aside, the new ones moved in, and on any error the old set is put back. Only those files
+    are replaced: metadata beside them (``.shp.xml``, ``.qmd``) and any other file stay.
     """
     stem = path.with_suffix("")
-    members = [Path(f"{stem}{ext}") for ext in SHAPEFILE_MEMBERS]
-    old = [p for p in members + [Path(f"{stem}{ext}") for ext in SHAPEFILE_SIDECARS] if p.exists()]
+    members = output_files(path)
+    indexes = [Path(f"{stem}{ext}") for ext in SHAPEFILE_INDEXES]
+    linked = [p for p in members + indexes if p.is_symlink()]
+    if linked:
+        raise OutputError(
+            f"{linked[0]}: is a symbolic link (to {os.readlink(linked[0])}). A Shapefile's files are replaced "
+            "together in one folder, so the export does not write through links: export to the folder the "
+            "link points to, or remove the link."
+        )
+    old = [p for p in members + indexes if p.exists()]
     for target in members:
         check_output(target, overwrite=overwrite)
     renamed = {k: v for k, v in SHAPEFILE_NAMES.items() if k in features.columns}
@@ -577,6 +599,9 @@ def _export_shapefile(
     stale = [p.name for p in gone]
     if stale:
         notes.append(f"removed stale files of the old Shapefile: {', '.join(stale)}")
+    metadata = [p.name for p in (Path(f"{stem}{ext}") for ext in SHAPEFILE_METADATA) if p.exists()]
+    if metadata and old:
+        notes.append(f"kept {', '.join(metadata)} beside it: update the metadata if it described the old data")
     notes += long_text
     return ExportReport(
         members, "ESRI Shapefile", crs, layers={stem.name: len(table)}, renamed_fields=renamed, notes=notes

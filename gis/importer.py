@@ -25,7 +25,7 @@ from gis import settings
 from gis._atomic import write_text_atomic
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
-from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES
+from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES, output_files
 from gis.io.vector import unknown_encoding
 from gis.read import read_layers
 from gis.spatial import district_shares
@@ -109,6 +109,17 @@ def _field_names(path: Path, columns: list[str]) -> dict[str, str]:
         if len(matches) == 1:
             mapping[col] = matches[0]
     return {k: v for k, v in mapping.items() if k in columns and k != v}
+
+
+def layer_file(layers_dir: Path, layer: str) -> Path:
+    """Return the file an import into ``layer`` writes."""
+    return Path(layers_dir) / f"{layer}.geojson"
+
+
+def incoming_files(path: Path) -> list[Path]:
+    """Return the files :func:`read_incoming` reads for ``path``: a Shapefile's set, else the file."""
+    path = Path(path)
+    return output_files(path) if path.suffix.lower() == ".shp" else [path]
 
 
 def read_incoming(
@@ -278,7 +289,7 @@ def plan_import(
     problems += _target_problems(layers_dir, set(other) | set(result["fid"].dropna()), layer)
     if problems:
         raise InputError(problems)
-    plan = ImportPlan(layer, layers_dir / f"{layer}.geojson", frame, result, notes=notes)
+    plan = ImportPlan(layer, layer_file(layers_dir, layer), frame, result, notes=notes)
     _diff(plan, current, result)
     return plan
 

@@ -6,7 +6,8 @@ The folder (``gis export --driver partitions -o DIR``, or :func:`write_partition
   ``industrial_land/``, ``parks/``), each with GeoParquet files ``part.00000.parquet`` ...
   (the data model's fields, EPSG:4326); a missing layer folder is an empty layer;
 - ``districts.parquet``, the district boundaries;
-- ``targets.csv``, the targets table (or pass ``--targets``).
+- ``targets.csv``, the targets table (or pass ``--targets``);
+- ``gis-partitions.json``, the manifest of what the toolkit wrote: only such a folder is replaced.
 
 :func:`run_check_dask` (``gis check --engine dask``) reads it with dask-geopandas and
 validates and measures every partition on its own (areas, geodesic cross-check, share inside
@@ -18,9 +19,10 @@ default engine's (tests/test_dask.py).
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gis import settings
+from gis import __version__, settings
+from gis._atomic import atomic_folder, refuse_inputs, replace_set, write_failure
 from gis.crs import LAYER_CRS
-from gis.errors import InputError, InputFileError, OutputError
+from gis.errors import GisError, InputError, InputFileError, OutputError, OutputExistsError
 from gis.evaluate import check_targets
 from gis.join import validate_join
 from gis.measure import measure_frame, project
@@ -42,6 +45,8 @@ from gis.validate import duplicate_fids, validate_layer
 log = logging.getLogger(__name__)
 
 DISTRICTS_FILE = "districts.parquet"
+#: The manifest of a folder :func:`write_partitioned` wrote: every file with its size.
+MANIFEST = "gis-partitions.json"
 #: Measures collected from every partition, besides the data model's fields.
 MEASURE_COLUMNS: tuple[str, ...] = ("area_ha", "geodesic_ha", "geodesic_diff_pct")
 _BOUNDS = ("x0", "y0", "x1", "y1")
@@ -57,46 +62,137 @@ def write_partitioned(
 ) -> Path:
     """Write layers as a partitioned GeoParquet folder that ``gis check --engine dask`` reads.
 
+    The folder is built beside the target and moved into place in one step; a folder that exists
+    is replaced only when it holds nothing but what this function wrote there (its manifest,
+    :data:`MANIFEST`, lists every file with its size), else it is refused, naming the other files.
+    An empty folder is filled. A symbolic link to a folder is written through. Created folders get
+    the usual mode (0777 less the umask).
+
     Parameters
     ----------
     layers
         Layer name -> features (the data model's fields), and ``"districts"``.
     folder
-        The folder to write; it is written beside and moved into place.
+        The folder to write.
     targets
         A targets table (``.csv`` or ``.xlsx``) to copy into the folder.
     rows_per_partition
         Features per GeoParquet file.
     overwrite
-        Replace an existing folder.
+        Replace an existing folder written by this function.
+
+    Raises
+    ------
+    OutputExistsError
+        The folder exists and is not empty, and ``overwrite`` is not set.
+    OutputError
+        The path is a file, or the folder holds files this function did not write (or that were
+        changed since), or the writing failed (the previous folder is then left as it was).
     """
-    folder = Path(folder)
-    if folder.exists() and not overwrite:
-        raise OutputError(f"{folder}: already exists. Pass --overwrite to replace it, or choose another folder.")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    shown = Path(folder)
+    folder = Path(os.path.realpath(shown))  # through a link; "." gets a name
+    if targets is not None:
+        refuse_inputs([], [(Path(targets), "the targets table")], folders=[shown])
+    had = _check_replaceable(folder, shown, overwrite=overwrite)
     try:
-        for name in settings.LAYER_NAMES:
-            if name not in layers:
-                continue
-            gdf = layers[name].drop(columns=["layer"], errors="ignore").reset_index(drop=True)
-            gdf.attrs = {}  # the reader's notes (source CRS, heights dropped) are no GeoParquet metadata
-            (tmp / name).mkdir()
-            for k, start in enumerate(range(0, max(len(gdf), 1), rows_per_partition)):
-                gdf.iloc[start : start + rows_per_partition].to_parquet(tmp / name / f"part.{k:05d}.parquet")
-        districts = layers["districts"].copy()
-        districts.attrs = {}
-        districts.to_parquet(tmp / DISTRICTS_FILE)
-        if targets is not None:
-            shutil.copyfile(targets, tmp / f"targets{Path(targets).suffix.lower()}")
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
+        with atomic_folder(folder) as tmp:
+            build = tmp / folder.name
+            build.mkdir()  # the umask's mode, unlike the 0700 of the temporary folder around it
+            for name in settings.LAYER_NAMES:
+                if name not in layers:
+                    continue
+                gdf = layers[name].drop(columns=["layer"], errors="ignore").reset_index(drop=True)
+                gdf.attrs = {}  # the reader's notes (source CRS, heights dropped) are no GeoParquet metadata
+                (build / name).mkdir()
+                for k, start in enumerate(range(0, max(len(gdf), 1), rows_per_partition)):
+                    gdf.iloc[start : start + rows_per_partition].to_parquet(build / name / f"part.{k:05d}.parquet")
+            districts = layers["districts"].copy()
+            districts.attrs = {}
+            districts.to_parquet(build / DISTRICTS_FILE)
+            if targets is not None:
+                shutil.copyfile(targets, build / f"targets{Path(targets).suffix.lower()}")
+            files = {p.relative_to(build).as_posix(): p.stat().st_size for p in sorted(build.rglob("*")) if p.is_file()}
+            manifest = {"written_by": f"gis {__version__}", "files": files}
+            (build / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+            replace_set(tmp, [folder])
     except OSError as exc:
-        raise OutputError(f"{folder}: writing failed ({exc}); nothing was replaced.") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+        if isinstance(exc, GisError):
+            raise
+        kept = "the previous folder was left as it was" if had else "nothing was written"
+        raise write_failure(shown, exc, kept=kept) from exc
+    return shown
+
+
+def _check_replaceable(folder: Path, shown: Path, *, overwrite: bool) -> bool:
+    """Refuse to replace ``folder`` unless it is empty or holds only what :func:`write_partitioned` wrote.
+
+    Returns whether there is a previous folder to replace.
+    """
+    if not os.path.lexists(folder):
+        return False
+    if not folder.is_dir():
+        raise OutputError(
+            f"{shown}: is a file, not a folder. A partitioned export writes a folder: choose another -o path."
+        )
+    found = _folder_entries(folder)
+    if not found:
+        return True
+    if not overwrite:
+        raise OutputExistsError(
+            f"{shown}: the folder exists. Pass --overwrite to replace it, or choose another folder."
+        )
+    try:
+        listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        listed = None
+    if not isinstance(listed, dict):
+        foreign = sorted(found)
+        why = f"it has no {MANIFEST}, so gis export --driver partitions did not write it"
+    else:
+        ours = {MANIFEST, *listed, *(p for name in listed for p in _parents(name))}
+        foreign = sorted(
+            name + (" (changed since gis wrote it)" if name in listed else "")
+            for name, size in found.items()
+            if name not in ours or (name in listed and size != listed[name])
+        )
+        why = "gis did not write them there"
+    if foreign:
+        shown_names = ", ".join(foreign[:10]) + (f" ... ({len(foreign)} in all)" if len(foreign) > 10 else "")
+        raise OutputError(
+            f"{shown}: holds files that --overwrite would delete ({shown_names}); {why}. "
+            "Nothing was written. Move those files out, or choose a new or empty folder."
+        )
+    return True
+
+
+def _folder_entries(folder: Path) -> dict[str, int | None]:
+    """Return every file (with its size) and folder (size None, name ending in /) under ``folder``, by relative name."""
+    found: dict[str, int | None] = {}
+    for root, dirs, names in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        for name in list(dirs):
+            if (Path(root) / name).is_symlink():  # a link is an entry of its own, never followed
+                dirs.remove(name)
+                names.append(name)
+            else:
+                found[(base / name).as_posix() + "/"] = None
+        for name in names:
+            found[(base / name).as_posix()] = os.lstat(Path(root) / name).st_size
+    return found
+
+
+def _parents(name: str) -> list[str]:
+    return [p.as_posix() + "/" for p in Path(name).parents if p != Path(".")]
+
+
+def partition_files(folder: Path) -> list[tuple[Path, str]]:
+    """Return what :func:`run_check_dask` reads from a partitioned folder (files and layer folders), each with what it is."""
+    folder = Path(folder)
+    return [
+        *((folder / name, f"the {name} partitions") for name in settings.LAYER_NAMES),
+        *((folder / f"{name}.parquet", f"the {name} layer") for name in settings.LAYER_NAMES),
+        (folder / DISTRICTS_FILE, "the districts"),
+    ]
 
 
 def _clean_text(values: pd.Series) -> pd.Series:
@@ -173,7 +269,7 @@ def read_partitioned_districts(folder: Path) -> gpd.GeoDataFrame:
 
 def run_check_dask(
     *, layers_dir: Path, targets_path: Path | None = None, missing_ok: bool = False, encoding: str | None = None
-) -> Any:
+) -> CheckRun:
     """Run the check over a partitioned GeoParquet folder with dask-geopandas (see the module).
 
     ``encoding`` is that of the targets table when not UTF-8 (GeoParquet text is always UTF-8).

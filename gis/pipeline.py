@@ -8,15 +8,20 @@ from pathlib import Path
 import geopandas as gpd
 
 from gis import settings
+from gis.errors import InputError
 from gis.evaluate import check_targets
 from gis.join import validate_join
 from gis.measure import measure_layers
 from gis.model import ERROR, WARNING, CheckRun, QaReport
+from gis.partitioned import run_check_dask
 from gis.qa import topology_findings
-from gis.read import check_layers, read_layers, read_targets
+from gis.read import check_layers, default_targets_path, read_layers, read_targets
 from gis.spatial import Shapes
 
 log = logging.getLogger(__name__)
+
+#: The engines of :func:`run_check`.
+ENGINES = ("pandas", "dask")
 
 
 def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> QaReport:
@@ -60,6 +65,7 @@ def run_check(
     missing_ok: bool = False,
     encoding: str | None = None,
     layers: dict[str, gpd.GeoDataFrame] | None = None,
+    engine: str = "pandas",
 ) -> CheckRun:
     """Read the layers and targets, measure every feature and evaluate every target.
 
@@ -79,10 +85,29 @@ def run_check(
     layers
         The layers already read and validated (:attr:`gis.model.QaReport.layers` of a QA run with no
         error); they are not read again.
+    engine
+        ``pandas`` (the layers in memory) or ``dask``: ``layers_dir`` is then a partitioned
+        GeoParquet folder (:func:`gis.partitioned.write_partitioned`), checked partition by
+        partition (:func:`gis.partitioned.run_check_dask`), with the same results.
+
+    Examples
+    --------
+    >>> run = run_check(layers_dir="tests/data/layers")
+    >>> row = run.results.set_index("target_id").loc["TT-01"]
+    >>> float(row["planned"]), round(float(row["measured"]), 6), row["status"]
+    (100.0, 100.0, 'met')
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    if engine == "dask":
+        if layers_dir is None:
+            raise InputError(
+                "engine 'dask' needs layers_dir: a partitioned GeoParquet folder (gis export --driver partitions)."
+            )
+        return run_check_dask(layers_dir=Path(layers_dir), targets_path=targets_path, encoding=encoding)
     layers_dir = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
     if targets_path is None:
-        targets_path = (layers_dir.parent if layers_dir.suffix.lower() == ".gpkg" else layers_dir) / "targets.csv"
+        targets_path = default_targets_path(layers_dir)
     if layers is None:
         layers = read_layers(layers_dir, encoding=encoding)
     targets = read_targets(Path(targets_path), encoding=encoding)

@@ -29,6 +29,7 @@ from gis import __version__, style
 from gis._atomic import check_output, write_bytes_atomic
 from gis.crs import AREA_CRS, gcj02_from_wgs84, wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
+from gis.io.vector import not_a_file
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,9 @@ def _write_land_use(
 
 def _open_raster(path: Path) -> rasterio.DatasetReader:
     path = Path(path)
+    kind = not_a_file(path)
+    if kind is not None:
+        raise InputFileError(f"{path}: is {kind}, not a regular file (raster). Pass the path of a GeoTIFF.")
     if not path.is_file():
         raise InputFileError(f"{path}: no such raster. Check the path.")
     try:

@@ -64,6 +64,20 @@ def read_districts(path: Path, *, encoding: str | None = None) -> gpd.GeoDataFra
     return gdf
 
 
+def default_targets_path(source: Path) -> Path:
+    """Return the targets table read with the layers of ``source``: ``targets.csv`` in the folder, or beside a GeoPackage."""
+    source = Path(source)
+    return (source.parent if source.suffix.lower() == ".gpkg" else source) / "targets.csv"
+
+
+def source_files(source: Path) -> list[tuple[Path, str]]:
+    """Return the files :func:`read_layers` reads from ``source`` (a folder or a GeoPackage), each with what it is."""
+    source = Path(source)
+    if source.suffix.lower() == ".gpkg":
+        return [(source, "the GeoPackage of layers")]
+    return [(source / f"{name}.geojson", f"the {name} layer") for name in (*settings.LAYER_NAMES, "districts")]
+
+
 def _check_source(source: Path) -> None:
     if source.suffix.lower() == ".gpkg" or source.is_dir():
         return

@@ -144,6 +144,11 @@ def _provenance(run: CheckRun) -> pd.DataFrame:
     return pd.DataFrame({"项目 Item": list(items), "内容 Value": list(items.values())})
 
 
+def markdown_report(run: CheckRun) -> str:
+    """Return the report as Markdown text."""
+    return _markdown(views(run))
+
+
 def write_report(run: CheckRun, path: Path, *, overwrite: bool = False) -> Path:
     """Write the report as .xlsx, .html or .md (by extension), atomically."""
     path = Path(path)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from gis import settings
-from gis._atomic import write_text_atomic
+from gis._atomic import check_output, refuse_inputs, write_text_atomic
 from gis.errors import GisError
+from gis.partitioned import partition_files
+from gis.read import default_targets_path, source_files
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,13 +62,74 @@ format_option = click.option(
 )
 
 
+#: ``-o -``: the output goes to standard output.
+STDOUT = Path("-")
+
+
+def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    if value is None or value == "-":
+        return None if value is None else STDOUT
+    path = Path(value)
+    return Path.cwd() / path if str(path) == "-" else path  # ./- is a file named -, not standard output
+
+
+def to_stdout(output: Path | None) -> bool:
+    """Tell whether ``-o -`` sends the output to standard output."""
+    return output is not None and str(output) == "-"
+
+
 def output_option(
-    help: str = "Write to FILE instead of the terminal.", *, required: bool = False, dir_okay: bool = False
+    help: str = "Write to FILE instead of the terminal ('-': standard output).",
+    *,
+    required: bool = False,
+    dir_okay: bool = False,
 ) -> Callable[[F], F]:
-    """Return the -o/--output FILE option with this help text (``dir_okay``: or a folder)."""
+    """Return the -o/--output FILE option with this help text (``dir_okay``: or a folder); ``-`` is standard output."""
     return click.option(
-        "-o", "--output", type=click.Path(path_type=Path, dir_okay=dir_okay), required=required, help=help
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=dir_okay, allow_dash=True),
+        callback=_output_path,
+        required=required,
+        help=help,
     )
+
+
+def refuse_stdout(output: Path | None, what: str) -> None:
+    """Refuse ``-o -`` for an output that is not text (``what``: "a GeoTIFF is binary")."""
+    if to_stdout(output):
+        raise click.UsageError(f"-o - writes to standard output, but {what}: give a file name with -o.")
+
+
+def layer_inputs(
+    layers_dir: Path | None, targets_path: Path | None = None, *, targets: bool = True, engine: str = "pandas"
+) -> list[tuple[Path, str]]:
+    """Return the files a command reads from ``--layers`` (and ``--targets``, or its default), each with what it is."""
+    source = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
+    files = partition_files(source) if engine == "dask" else source_files(source)
+    if targets:
+        files.append(
+            (Path(targets_path) if targets_path is not None else default_targets_path(source), "the targets table")
+        )
+    return files
+
+
+def check_outputs(
+    outputs: Sequence[Path | None],
+    inputs: list[tuple[Path, str]],
+    *,
+    overwrite: bool,
+    folders: Sequence[Path] = (),
+    hint: str = "Choose another -o path.",
+) -> None:
+    """Before anything is read or written: refuse an output that is an input, then an existing one without --overwrite.
+
+    ``None`` and ``-o -`` outputs are skipped (the terminal).
+    """
+    files = [p for p in outputs if p is not None and not to_stdout(p)]
+    refuse_inputs(files, inputs, folders=folders, hint=hint)
+    for path in files:
+        check_output(path, overwrite=overwrite)
 
 
 def handle_errors(func: F) -> F:
@@ -88,8 +151,8 @@ def handle_errors(func: F) -> F:
 
 
 def emit(text: str, output: Path | None, *, what: str, bom: bool = False) -> None:
-    """Print ``text``, or write it to ``output`` atomically (with a BOM for spreadsheets) and say so."""
-    if output is None:
+    """Print ``text`` (no ``output``, or ``-o -``), or write it to ``output`` atomically (with a BOM for spreadsheets) and say so."""
+    if output is None or to_stdout(output):
         click.echo(text, nl=False)
         return
     write_text_atomic(output, "\ufeff" + text if bom else text)

@@ -8,14 +8,25 @@ from pathlib import Path
 import click
 
 from gis._atomic import write_text_atomic
-from gis.cli._options import encoding_option, handle_errors, layers_option, targets_option
+from gis.cli._options import check_outputs, encoding_option, handle_errors, layer_inputs, layers_option, targets_option
 from gis.evaluate import exit_code, summarize
 from gis.export import export
 from gis.output import format_csv, format_features_csv, format_json, format_table
 from gis.pipeline import run_check, run_qa
 from gis.qa import format_qa, summary_line
 from gis.report import write_report
-from gis.webmap import write_maps
+from gis.webmap import MAP_FILES, write_maps
+
+#: The files gis build writes into --out-dir (besides the maps and report.html in --maps-dir).
+OUT_FILES: tuple[str, ...] = (
+    "check.json",
+    "check.csv",
+    "check.txt",
+    "features.csv",
+    "qa.csv",
+    "report.xlsx",
+    "planning.gpkg",
+)
 
 
 @click.command()
@@ -57,6 +68,12 @@ def build(
     OUT_DIR/report.xlsx and MAPS_DIR/report.html (linked from the maps).
     Each file is replaced atomically: a failed build leaves the previous files intact.
     """
+    written = [out_dir / name for name in OUT_FILES] + [
+        maps_dir / name for name in (*MAP_FILES.values(), "report.html")
+    ]
+    check_outputs(
+        written, layer_inputs(layers_dir, targets_path), overwrite=True, hint="Choose another --out-dir or --maps-dir."
+    )
     qa = run_qa(layers_dir, encoding=encoding)
     if qa.errors:
         for finding in qa.errors:

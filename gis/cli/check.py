@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import check_output
 from gis.cli._options import (
+    check_outputs,
     district_option,
     emit,
     encoding_option,
     format_option,
     handle_errors,
+    layer_inputs,
     layers_option,
     output_option,
     overwrite_option,
@@ -57,16 +58,10 @@ def check(
     Exit code 0 when every checkable target is met or within tolerance, 1 when any is
     short or over, 2 on bad input.
     """
-    if output is not None:
-        check_output(output, overwrite=overwrite)
-    if engine == "dask":
-        from gis.partitioned import run_check_dask
-
-        if layers_dir is None:
-            raise click.UsageError("--engine dask needs --layers DIR, a partitioned GeoParquet folder.")
-        run = run_check_dask(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
-    else:
-        run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
+    check_outputs([output], layer_inputs(layers_dir, targets_path, engine=engine), overwrite=overwrite)
+    if engine == "dask" and layers_dir is None:
+        raise click.UsageError("--engine dask needs --layers DIR, a partitioned GeoParquet folder.")
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding, engine=engine)
     results = run.results if district is None else run.results[run.results["district"] == district]
     if fmt == "json":
         text = format_results(results, fmt, meta={**run.meta(), "district": district}, notes=run.notes)

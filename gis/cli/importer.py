@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from gis.cli._options import handle_errors, layers_option
-from gis.importer import apply_import, plan_import
+from gis.cli._options import check_outputs, handle_errors, layer_inputs, layers_option
+from gis.importer import apply_import, incoming_files, layer_file, plan_import
 from gis.settings import LAYER_NAMES, default_layers_dir
 
 
@@ -44,9 +44,17 @@ def import_command(
     changes (added, changed with the area delta, removed) are listed, then the layer file is
     replaced atomically, unless --dry-run.
     """
-    plan = plan_import(
-        file, layer=layer, layers_dir=layers_dir or default_layers_dir(), from_crs=from_crs, replace=replace
-    )
+    layers_dir = layers_dir or default_layers_dir()
+    output = layer_file(layers_dir, layer)
+    if not dry_run:  # the layer file is read and rewritten: it must be none of the command's other inputs
+        others = [(p, role) for p, role in layer_inputs(layers_dir) if p != output]
+        check_outputs(
+            [output],
+            [*((p, "the file to import") for p in incoming_files(file)), *others],
+            overwrite=True,
+            hint="Import a copy of the file, or check the links in the layers folder.",
+        )
+    plan = plan_import(file, layer=layer, layers_dir=layers_dir, from_crs=from_crs, replace=replace)
     click.echo(f"{file} ({plan.frame}) -> layer {layer}:")
     for fid in plan.added:
         row = plan.result.set_index("fid").loc[fid]

@@ -6,18 +6,20 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import check_output
 from gis.cli._options import (
+    check_outputs,
     district_option,
     encoding_option,
     handle_errors,
+    layer_inputs,
     layers_option,
     output_option,
     overwrite_option,
     targets_option,
+    to_stdout,
 )
 from gis.pipeline import run_check
-from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
+from gis.webmap import BASEMAPS, MAP_FILES, build_map, render_map, write_map
 
 
 @click.command("map")
@@ -25,7 +27,7 @@ from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
 @targets_option
 @encoding_option
 @district_option
-@output_option("HTML file (default: maps/index.html, or maps/<district>.html with --district).")
+@output_option("HTML file (default: maps/index.html, or maps/<district>.html with --district); '-': standard output.")
 @click.option(
     "--basemap",
     type=click.Choice(BASEMAPS),
@@ -67,8 +69,14 @@ def map_command(
     if basemap == "tianditu" and not tianditu_key:
         raise click.UsageError("--basemap tianditu needs a key: pass --tianditu-key KEY or set GIS_TIANDITU_KEY.")
     output = output if output is not None else Path("maps") / MAP_FILES[district]
-    check_output(output, overwrite=overwrite)
+    inputs = layer_inputs(layers_dir, targets_path)
+    if background is not None:
+        inputs.append((background, "the background raster"))
+    check_outputs([output], inputs, overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     m = build_map(run, district=district, basemap=basemap, tianditu_key=tianditu_key, background=background)
+    if to_stdout(output):
+        click.echo(render_map(m), nl=False)
+        return
     write_map(m, output)
     click.echo(f"wrote {output}")

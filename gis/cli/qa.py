@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import check_output
 from gis.cli._options import (
+    check_outputs,
     emit,
     encoding_option,
     format_option,
     handle_errors,
+    layer_inputs,
     layers_option,
     output_option,
     overwrite_option,
@@ -47,8 +48,7 @@ def qa_command(
     Exit code 0 when there is no error (with --strict: no finding), 1 when there is, 2 when
     the input cannot be read at all.
     """
-    if output is not None:
-        check_output(output, overwrite=overwrite)
+    check_outputs([output], layer_inputs(layers_dir, targets=False), overwrite=overwrite)
     report = run_qa(layers_dir, encoding=encoding)
     meta = {"layers": report.source.name, "crs_measured": "EPSG:4547", "crs_locations": "EPSG:4326"}
     text = format_qa(report, fmt, **({"meta": meta} if fmt == "json" else {}))

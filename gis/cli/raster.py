@@ -7,15 +7,17 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import check_output
 from gis.cli._options import (
+    check_outputs,
     emit,
     encoding_option,
     format_option,
     handle_errors,
+    layer_inputs,
     layers_option,
     output_option,
     overwrite_option,
+    refuse_stdout,
     targets_option,
 )
 from gis.output import display_width
@@ -52,7 +54,8 @@ def rasterize_command(
     table, 0 = nodata); where classes overlap the higher code wins. Tiled, compressed, with
     overviews. Prints each class's pixel area against its polygons' area.
     """
-    check_output(output, overwrite=overwrite)
+    refuse_stdout(output, "a GeoTIFF is binary")
+    check_outputs([output], layer_inputs(layers_dir, targets_path), overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     grid, transform, classes = rasterize_land_use(run.features, resolution=resolution, crs=crs)
     write_land_use(output, grid, transform, classes, crs=crs, overwrite=overwrite)
@@ -98,8 +101,7 @@ def zonal_command(
     Partial pixels on the edges are weighted by the share of them the feature covers
     (exactextract). The raster may be in any CRS.
     """
-    if output is not None:
-        check_output(output, overwrite=overwrite)
+    check_outputs([output], [*layer_inputs(layers_dir, targets_path), (raster, "the raster")], overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
     features = run.features if layer is None else run.features[run.features["layer"] == layer]
     table = zonal_statistics(raster, features, categorical=categorical, band=band)

@@ -9,25 +9,28 @@ import click
 import pandas as pd
 
 from gis.cli._options import (
+    check_outputs,
     emit,
     encoding_option,
     format_option,
     handle_errors,
+    layer_inputs,
     layers_option,
     output_option,
     overwrite_option,
     targets_option,
+    to_stdout,
 )
-from gis.diff import diff_versions, load_version
+from gis.diff import diff_versions, load_version, version_inputs
 from gis.pipeline import run_check
-from gis.report import write_report
+from gis.report import markdown_report, write_report
 
 
 @click.command("report")
 @layers_option
 @targets_option
 @encoding_option
-@output_option("FILE.xlsx, FILE.html or FILE.md.", required=True)
+@output_option("FILE.xlsx, FILE.html or FILE.md; '-': the Markdown report on standard output.", required=True)
 @overwrite_option
 @handle_errors
 def report_command(
@@ -38,7 +41,11 @@ def report_command(
     A spreadsheet has one sheet per view (frozen headers, filters, number formats, colours by
     status); an HTML report is one file that works with no network and prints on A4.
     """
+    check_outputs([output], layer_inputs(layers_dir, targets_path), overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
+    if to_stdout(output):
+        click.echo(markdown_report(run), nl=False)
+        return
     click.echo(f"wrote {write_report(run, output, overwrite=overwrite)}")
 
 
@@ -55,10 +62,8 @@ def diff_command(old: str, new: str, fmt: str, output: Path | None, overwrite: b
     Lists features added, removed and changed (area delta, changed fields) and targets whose
     status changed. Example: gis diff HEAD~1 HEAD
     """
-    from gis._atomic import check_output
-
-    if output is not None:
-        check_output(output, overwrite=overwrite)
+    inputs = [*version_inputs(old, what="the old version"), *version_inputs(new, what="the new version")]
+    check_outputs([output], inputs, overwrite=overwrite)
     d = diff_versions(load_version(old), load_version(new))
     features, targets = d["features"], d["targets"]
     if fmt == "json":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import stat
 import warnings
 from pathlib import Path
 
@@ -27,13 +28,31 @@ from gis.errors import InputError, InputFileError
 log = logging.getLogger(__name__)
 
 
+def not_a_file(path: Path) -> str | None:
+    """Say what ``path`` is when it exists but is no regular file ("a folder", "a device", "a pipe"); else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    return "a socket" if stat.S_ISSOCK(mode) else "something else"
+
+
 def _require_file(path: Path, *, what: str) -> None:
     if not path.exists():
         raise InputFileError(
             f"{path}: no such file ({what}). Check the path, or pass --layers/--targets to point at it."
         )
-    if not path.is_file():
-        raise InputFileError(f"{path}: is a folder, not a file ({what}).")
+    kind = not_a_file(path)
+    if kind is not None:
+        raise InputFileError(f"{path}: is {kind}, not a regular file ({what}). Pass the path of the file itself.")
     if path.stat().st_size == 0:
         raise InputFileError(
             f"{path}: the file is empty (0 bytes; {what}). Restore it (e.g. git checkout -- {path.name}) or export it again."
