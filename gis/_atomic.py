@@ -45,7 +45,9 @@ BACKUP_DIR = "previous"
 def check_output(path: Path, *, overwrite: bool) -> None:
     """Refuse an existing output unless ``overwrite`` is set."""
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: the file exists. Pass --overwrite to replace it, or choose another -o path.")
+        raise OutputExistsError(
+            f"{path}: the file exists. Pass {{p:overwrite=True}} to replace it, or choose another output path."
+        )
 
 
 def real_path(path: Path) -> Path:
@@ -112,7 +114,7 @@ def refuse_inputs(
                 continue
             problems.append(
                 f"{out}: {what}, which this command reads; writing there would destroy it, "
-                f"with or without --overwrite. {hint}"
+                f"with or without {{p:overwrite=True}}. {hint}"
             )
             break
     if problems:

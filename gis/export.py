@@ -121,14 +121,14 @@ def resolve_driver(path: Path, driver: str | None) -> str:
         key = driver.strip().lower()
         if key not in DRIVER_ALIASES:
             raise InputError(
-                f"--driver {driver!r} is not supported; use one of {', '.join(sorted(set(DRIVER_ALIASES)))}."
+                f"{{p:driver}} {driver!r} is not supported; use one of {', '.join(sorted(set(DRIVER_ALIASES)))}."
             )
         return DRIVER_ALIASES[key]
     suffix = Path(path).suffix.lower()
     if suffix not in DRIVERS:
         raise InputError(
             f"{path}: cannot tell the format from the extension {suffix or '(none)'}; "
-            f"use one of {', '.join(DRIVERS)} or pass --driver."
+            f"use one of {', '.join(DRIVERS)} or pass {{p:driver}}."
         )
     return DRIVERS[suffix]
 
@@ -263,18 +263,18 @@ def export(
     drv = resolve_driver(path, driver)
     crs = crs or _default_crs(drv)
     if crs not in EXPORT_CRS:
-        raise InputError(f"--crs {crs} is not offered; use one of {', '.join(EXPORT_CRS)}.")
+        raise InputError(f"{{p:crs}} {crs} is not offered; use one of {', '.join(EXPORT_CRS)}.")
     if drv == "GeoJSON" and crs != "EPSG:4326":
         raise InputError(
             f"{path}: GeoJSON is always longitude/latitude (EPSG:4326, RFC 7946); use .gpkg, .fgb or .shp for {crs}."
         )
     if layer is not None and layer not in settings.LAYER_NAMES:
-        raise InputError(f"--layer {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
+        raise InputError(f"{{p:layer}} {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
     expected = [ext for ext, d in DRIVERS.items() if d == drv]
     if path.suffix.lower() not in expected:
         raise InputError(f"{path}: a {drv} file must end in {' or '.join(expected)}; rename the output.")
     if layer is not None and drv == "GPKG":
-        raise InputError("--layer is for single-layer formats; a GeoPackage holds every layer.")
+        raise InputError("{p:layer} is for single-layer formats; a GeoPackage holds every layer.")
     notes = (
         []
         if drv == "ESRI Shapefile" or codecs.lookup(encoding).name == "utf-8"
@@ -504,7 +504,7 @@ def shapefile_encoding(encoding: str, table: pd.DataFrame) -> str:
                 except UnicodeEncodeError:
                     problems.append(f"feature {fid}, field {col}: {value[:20]!r} cannot be written in {gdal_name}")
     if problems:
-        raise InputError([*problems[:10], f"use --encoding utf-8 or gbk ({len(problems)} values in all)"])
+        raise InputError([*problems[:10], f"use {{p:encoding}} utf-8 or gbk ({len(problems)} values in all)"])
     return gdal_name
 
 

@@ -61,7 +61,9 @@ def parse_frame(text: str) -> str:
         return FRAMES[key]
     if key.startswith("epsg:") and key[5:].isdigit():
         return f"EPSG:{key[5:]}"
-    raise InputError(f"--from-crs {text!r} is not understood; use wgs84, gcj02, cgcs2000 or EPSG:N (e.g. EPSG:4547).")
+    raise InputError(
+        f"{{p:from_crs}} {text!r} is not understood; use wgs84, gcj02, cgcs2000 or EPSG:N (e.g. EPSG:4547)."
+    )
 
 
 def _declared_frame(path: Path, gdf: gpd.GeoDataFrame) -> tuple[str | None, bool]:
@@ -148,7 +150,7 @@ def read_incoming(
         if any(b > 127 for b in raw[32:]):
             raise InputError(
                 f"{path}: has no .cpg file to say how its text is encoded, and the text is not ASCII. "
-                "Pass --encoding (gbk for most Chinese desktop tools, or utf-8)."
+                "Pass {p:encoding} (gbk for most Chinese desktop tools, or utf-8)."
             )
     try:
         kwargs: dict[str, Any] = {"encoding": encoding} if encoding else {}
@@ -163,12 +165,12 @@ def read_incoming(
     frame = parse_frame(from_crs) if from_crs else declared
     if from_crs and said and declared != frame:
         raise InputError(
-            f"{path}: the file declares its frame as {declared}, but --from-crs says {frame}. "
-            "Drop --from-crs, or fix the file's frame."
+            f"{path}: the file declares its frame as {declared}, but {{p:from_crs}} says {frame}. "
+            "Drop {p:from_crs}, or fix the file's frame."
         )
     if frame is None:
         raise InputError(
-            f"{path}: the file declares no coordinate frame. Pass --from-crs (wgs84, gcj02, cgcs2000 or EPSG:N)."
+            f"{path}: the file declares no coordinate frame. Pass {{p:from_crs}} (wgs84, gcj02, cgcs2000 or EPSG:N)."
         )
     if frame == "GCJ-02":  # lon/lat in GCJ-02: move to WGS-84
         gdf = gdf.set_crs(LAYER_CRS, allow_override=True)
@@ -177,7 +179,7 @@ def read_incoming(
         try:
             gdf = gdf.set_crs(frame, allow_override=True).to_crs(LAYER_CRS)
         except Exception as exc:
-            raise InputError(f"{path}: cannot use the frame {frame} ({exc}). Check --from-crs.") from exc
+            raise InputError(f"{path}: cannot use the frame {frame} ({exc}). Check {{p:from_crs}}.") from exc
     if "layer" in gdf.columns and suffix != ".gpkg":  # an export of all layers in one table
         other = gdf["layer"].notna() & (gdf["layer"] != layer)
         if other.any():
@@ -238,7 +240,7 @@ def _fill_new_features(
             else:
                 raise InputError(
                     f"feature {gdf.loc[i, 'fid']}: lies outside Longgang, Longhua and Pingshan. "
-                    "Check the file's frame (--from-crs) or redraw it."
+                    "Check the file's frame ({p:from_crs}) or redraw it."
                 )
     defaults = {"part": "extent", "accuracy": "sketch", "method": "drawn by hand (sketch), imported with gis import"}
     for col, value in defaults.items():
@@ -269,7 +271,7 @@ def plan_import(
         Text encoding of a Shapefile without a ``.cpg`` (e.g. ``gbk``).
     """
     if layer not in settings.LAYER_NAMES:
-        raise InputError(f"--layer {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
+        raise InputError(f"{{p:layer}} {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
     layers_dir = Path(layers_dir)
     layers = read_layers(layers_dir)
     current = layers[layer]
@@ -348,7 +350,7 @@ def _district_problems(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, sourc
     shares = district_shares(gdf, districts)
     return [
         f"{source}: layer {layer}, feature {row['fid']}: only {shares.loc[i]:.1f} % of it lies inside district "
-        f"{row['district']}. Redraw it inside the district, correct field district, or check the frame (--from-crs)."
+        f"{row['district']}. Redraw it inside the district, correct field district, or check the frame ({{p:from_crs}})."
         for i, row in gdf[shares < settings.WITHIN_PARENT_PCT].iterrows()
     ]
 

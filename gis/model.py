@@ -24,6 +24,7 @@ import shapely
 
 from gis import __version__
 from gis.crs import LAYER_CRS
+from gis.errors import render
 
 ERROR = "error"
 WARNING = "warning"
@@ -51,7 +52,8 @@ class Finding:
         where = [self.source] if self.source else []
         if self.layer is not None:
             where.append(f"layer {self.layer}" + (f", feature {self.fid}" if self.fid is not None else ""))
-        return ": ".join([*where, self.message]) if where else self.message
+        message = render(self.message)
+        return ": ".join([*where, message]) if where else message
 
 
 def errors(findings: list[Finding]) -> list[Finding]:
@@ -105,7 +107,7 @@ class QaReport:
             row["source"] = _relative(f.source, self.source)
             point = _point(f.geometry)
             row["lon"], row["lat"] = (round(point.x, 6), round(point.y, 6)) if point is not None else (None, None)
-            row["message"] = f.message
+            row["message"] = render(f.message)
             rows.append(row)
         return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
 

@@ -139,7 +139,7 @@ def _check_replaceable(folder: Path, shown: Path, *, overwrite: bool) -> bool:
         return True
     if not overwrite:
         raise OutputExistsError(
-            f"{shown}: the folder exists. Pass --overwrite to replace it, or choose another folder."
+            f"{shown}: the folder exists. Pass {{p:overwrite=True}} to replace it, or choose another folder."
         )
     try:
         listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files")
@@ -159,7 +159,7 @@ def _check_replaceable(folder: Path, shown: Path, *, overwrite: bool) -> bool:
     if foreign:
         shown_names = ", ".join(foreign[:10]) + (f" ... ({len(foreign)} in all)" if len(foreign) > 10 else "")
         raise OutputError(
-            f"{shown}: holds files that --overwrite would delete ({shown_names}); {why}. "
+            f"{shown}: holds files that {{p:overwrite=True}} would delete ({shown_names}); {why}. "
             "Nothing was written. Move those files out, or choose a new or empty folder."
         )
     return True
@@ -220,7 +220,7 @@ def _measure_partition(
         # a parent may lie in another partition: checked over the whole layer once collected
         gdf = validate_layer(pdf.assign(parent=None), source=source, layer=layer)
     except InputError as exc:
-        return pd.DataFrame(), list(exc.problems)
+        return pd.DataFrame(), list(exc.raw)
     if parent is not None:
         gdf["parent"] = parent.to_numpy()
     measured = measure_frame(gdf)
@@ -285,13 +285,13 @@ def run_check_dask(
         import dask_geopandas
     except ImportError as exc:
         raise InputError(
-            "--engine dask needs dask-geopandas: pip install 'gis[dask]' (or pip install dask-geopandas)."
+            "{p:engine='dask'} needs dask-geopandas: pip install 'gis[dask]' (or pip install dask-geopandas)."
         ) from exc
 
     folder = Path(layers_dir)
     if not folder.is_dir():
         raise InputFileError(
-            f"{folder}: no such folder. --engine dask reads a partitioned GeoParquet folder "
+            f"{folder}: no such folder. {{p:engine='dask'}} reads a partitioned GeoParquet folder "
             "(write one with gis export --driver partitions -o DIR)."
         )
     targets_path = Path(targets_path) if targets_path is not None else folder / "targets.csv"

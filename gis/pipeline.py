@@ -102,7 +102,7 @@ def run_check(
     if engine == "dask":
         if layers_dir is None:
             raise InputError(
-                "engine 'dask' needs layers_dir: a partitioned GeoParquet folder (gis export --driver partitions)."
+                "{p:engine='dask'} needs {p:layers_dir}: a partitioned GeoParquet folder (gis export --driver partitions)."
             )
         return run_check_dask(layers_dir=Path(layers_dir), targets_path=targets_path, encoding=encoding)
     layers_dir = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()

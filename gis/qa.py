@@ -33,6 +33,7 @@ import shapely
 
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
+from gis.errors import render
 from gis.model import ERROR, WARNING, Finding, QaReport
 from gis.output import _clip, _pad
 from gis.spatial import district_shares
@@ -339,7 +340,7 @@ def format_table(report: QaReport, *, message_width: int = 0) -> str:
                 text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else str(value))
                 cells.append(_pad(_clip(text, width), width, right=column == "area_m2"))
             lines.append("  ".join(cells).rstrip())
-            message = f.message if not message_width else _clip(f.message, message_width)
+            message = render(f.message) if not message_width else _clip(render(f.message), message_width)
             lines.append(f"    {message}")
         lines.append("")
     lines.append(summary_line(report))

@@ -81,12 +81,12 @@ def rasterize_land_use(
 ) -> tuple[np.ndarray, rasterio.Affine, list[LandUseClass]]:
     """Burn the features into a class grid (uint8), a pixel's class decided at its centre."""
     if not np.isfinite(resolution) or resolution <= 0:
-        raise InputError(f"--resolution {resolution} must be a positive number of metres.")
+        raise InputError(f"{{p:resolution}} {resolution} must be a positive number of metres.")
     projected = features.to_crs(crs)
     classes = land_use_classes(projected)
     transform, width, height = _grid(projected.geometry, resolution)
     if width * height > 400_000_000:
-        raise InputError(f"a {width} x {height} grid at {resolution} is too large; choose a coarser --resolution.")
+        raise InputError(f"a {width} x {height} grid at {resolution} is too large; choose a coarser {{p:resolution}}.")
     code = {(c.layer, c.part): c.code for c in classes}
     order = sorted(range(len(projected)), key=lambda i: code[(projected["layer"].iloc[i], projected["part"].iloc[i])])
     shapes = [
@@ -230,12 +230,12 @@ def zonal_statistics(
         if src.crs is None:
             raise InputError(f"{raster}: the raster has no CRS. Assign one (gdal_edit.py -a_srs EPSG:N) first.")
         if not 1 <= band <= src.count:
-            raise InputError(f"{raster}: has {src.count} band(s); --band {band} is not one of them.")
+            raise InputError(f"{raster}: has {src.count} band(s); {{p:band}} {band} is not one of them.")
         is_int = np.issubdtype(np.dtype(src.dtypes[band - 1]), np.integer)
         categorical = (is_categorical(src) and band == 1) if categorical is None else categorical
         if categorical and not is_int:
             raise InputError(
-                f"{raster}: band {band} holds {src.dtypes[band - 1]} values, not classes; drop --categorical."
+                f"{raster}: band {band} holds {src.dtypes[band - 1]} values, not classes; drop {{p:categorical=True}}."
             )
         names = {int(k[6:]): v for k, v in src.tags().items() if k.startswith("CLASS_") and k[6:].isdigit()}
         nodata = src.nodata

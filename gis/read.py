@@ -82,7 +82,7 @@ def _check_source(source: Path) -> None:
     if source.suffix.lower() == ".gpkg" or source.is_dir():
         return
     raise InputFileError(
-        f"{source}: no such folder of layers. Pass --layers DIR pointing at a folder like layers/, "
+        f"{source}: no such folder of layers. Pass {{p:layers_dir}} pointing at a folder like layers/, "
         "or a GeoPackage of the layers (as gis export writes)."
     )
 
@@ -115,7 +115,7 @@ def check_layers(source: Path, *, encoding: str | None = None) -> tuple[dict[str
         try:
             raw, path = read_source_layer(source, name, encoding=encoding)
         except InputError as exc:
-            findings += [Finding(ERROR, "unreadable_layer", p) for p in exc.problems]
+            findings += [Finding(ERROR, "unreadable_layer", p) for p in exc.raw]
             continue
         found, frame = check_layer(raw, source=path, layer=name)
         findings += found

@@ -183,7 +183,7 @@ def test_shapefile_gbk_and_field_map(run, tmp_path):
 def test_refuses_to_overwrite_and_keeps_old_file(run, tmp_path):
     path = tmp_path / "planning.gpkg"
     path.write_bytes(b"old contents")
-    with pytest.raises(OutputExistsError, match="Pass --overwrite"):
+    with pytest.raises(OutputExistsError, match="Pass overwrite=True"):
         export(run, path)
     assert path.read_bytes() == b"old contents"
 
@@ -223,7 +223,7 @@ def test_bad_options(run, tmp_path):
         export(run, tmp_path / "x.xyz")
     with pytest.raises(InputError, match="GeoJSON is always longitude/latitude"):
         export(run, tmp_path / "x.geojson", crs="EPSG:4547")
-    with pytest.raises(InputError, match="--driver 'kml' is not supported"):
+    with pytest.raises(InputError, match="driver= 'kml' is not supported"):
         export(run, tmp_path / "x.gpkg", driver="kml")
 
 

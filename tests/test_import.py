@@ -124,7 +124,7 @@ def test_gcj02_file_is_moved_to_wgs84(layers, tmp_path):
 def test_conflicting_frame_outside_district_and_fid_clash(layers, tmp_path):
     gpkg = tmp_path / "planning.gpkg"
     export(run_check(layers_dir=layers), gpkg)
-    with pytest.raises(InputError, match="declares its frame as EPSG:4547, but --from-crs says EPSG:4326"):
+    with pytest.raises(InputError, match="declares its frame as EPSG:4547, but from_crs= says EPSG:4326"):
         plan_import(gpkg, layer="parks", layers_dir=layers, from_crs="wgs84")
     far = [[x + 0.2, y] for x, y in SQUARE]  # 20 km east: in Pingshan, not Longgang
     with pytest.raises(InputError, match=r"only 0\.0 % of it lies inside district 440307"):
@@ -133,7 +133,7 @@ def test_conflicting_frame_outside_district_and_fid_clash(layers, tmp_path):
         )
     with pytest.raises(InputError, match="fid LG-CZ-01 is already used in layer consolidation_zones"):
         plan_import(sketch(tmp_path, SQUARE, fid="LG-CZ-01", name_zh="重名"), layer="parks", layers_dir=layers)
-    with pytest.raises(InputError, match="--from-crs 'mars' is not understood"):
+    with pytest.raises(InputError, match="from_crs= 'mars' is not understood"):
         plan_import(gpkg, layer="parks", layers_dir=layers, from_crs="mars")
 
 
@@ -216,7 +216,7 @@ def test_file_saved_by_qgis_keeps_provenance(layers, tmp_path):
 
 def test_frames_declared_by_the_file_are_respected(layers, tmp_path):
     wgs = sketch(tmp_path, SQUARE, frame="WGS-84", fid="LG-PK-03", name_zh="草图")
-    with pytest.raises(InputError, match="declares its frame as EPSG:4326, but --from-crs says GCJ-02"):
+    with pytest.raises(InputError, match="declares its frame as EPSG:4326, but from_crs= says GCJ-02"):
         plan_import(wgs, layer="parks", layers_dir=layers, from_crs="gcj02")
     with pytest.raises(InputError, match="declares the frame 'BD-09'"):
         plan_import(

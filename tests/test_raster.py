@@ -240,7 +240,7 @@ def test_zonal_bands_kinds_and_overlap(test_layers, tmp_path):
         dst.write(three)
     row = zonal_statistics(path, features[features["fid"] == "TT-CZ-01"], band=2).iloc[0]
     assert row["mean"] == pytest.approx(2) and row["pixels"] == pytest.approx(10_000)
-    with pytest.raises(InputError, match="--band 4 is not one of them"):
+    with pytest.raises(InputError, match="band= 4 is not one of them"):
         zonal_statistics(path, features, band=4)
     with pytest.raises(InputError, match="holds float32 values, not classes"):
         zonal_statistics(path, features, categorical=True)

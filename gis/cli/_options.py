@@ -12,7 +12,7 @@ import click
 
 from gis import settings
 from gis._atomic import check_output, refuse_inputs, write_text_atomic
-from gis.errors import GisError
+from gis.errors import GisError, flags_of_command, render
 from gis.partitioned import partition_files
 from gis.read import default_targets_path, source_files
 
@@ -132,15 +132,35 @@ def check_outputs(
         check_output(path, overwrite=overwrite)
 
 
+def option_flags(ctx: click.Context | None) -> dict[str, str]:
+    """Return the flag of each option of the running command by the library's parameter name (``crs`` -> ``--crs``).
+
+    An option whose Python name differs from the library's parameter says so in ``PARAMETER_OF``.
+    """
+    if ctx is None:
+        return {}
+    options = [p for p in ctx.command.params if isinstance(p, click.Option) and p.name]
+    flags = {PARAMETER_OF[p.name]: max(p.opts, key=len) for p in options if p.name in PARAMETER_OF}
+    flags.update({str(p.name): max(p.opts, key=len) for p in options})  # an option of the parameter's own name wins
+    return flags
+
+
+#: Options whose name is not the library parameter they set (``--input-encoding`` sets ``encoding``
+#: of the layers, ``-o`` the ``path`` of a writer).
+PARAMETER_OF = {"input_encoding": "encoding", "output": "path"}
+
+
 def handle_errors(func: F) -> F:
     """Turn expected errors into one line per problem on stderr and exit code 2, no traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = option_flags(click.get_current_context(silent=True))
         try:
-            return func(*args, **kwargs)
+            with flags_of_command(flags):
+                return func(*args, **kwargs)
         except GisError as exc:
-            problems = getattr(exc, "problems", None) or [str(exc)]
+            problems = [render(p, flags) for p in exc.raw]
             for line in problems:
                 click.echo(f"error: {line}", err=True)
             if len(problems) > 1:

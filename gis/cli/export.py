@@ -47,7 +47,6 @@ from gis.settings import LAYER_NAMES, default_layers_dir
     help="Frame of the output (default EPSG:4547; GeoJSON is always EPSG:4326).",
 )
 @click.option(
-    "-f",
     "--driver",
     default=None,
     help="Format when the extension does not say: gpkg, geojson, fgb, parquet, shp; or partitions: the layers "

@@ -34,11 +34,11 @@ def read_table(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
         if sample is not None:
             raise InputFileError(
                 f"{path}: the targets table is GBK-encoded, not UTF-8 (it reads as {sample!r} in GBK). "
-                "Pass --encoding gbk, or save it as UTF-8 CSV."
+                "Pass {p:encoding} gbk, or save it as UTF-8 CSV."
             ) from exc
         raise InputFileError(
             f"{path}: the targets table is not {encoding or 'UTF-8'} ({exc.reason} at byte {exc.start}). "
-            "Pass --encoding with the file's encoding, or save it as UTF-8 CSV."
+            "Pass {p:encoding} with the file's encoding, or save it as UTF-8 CSV."
         ) from exc
     except LookupError as exc:
         raise unknown_encoding(encoding) from exc

@@ -48,7 +48,7 @@ def not_a_file(path: Path) -> str | None:
 def _require_file(path: Path, *, what: str) -> None:
     if not path.exists():
         raise InputFileError(
-            f"{path}: no such file ({what}). Check the path, or pass --layers/--targets to point at it."
+            f"{path}: no such file ({what}). Check the path, or pass {{p:layers_dir}}/{{p:targets_path}} to point at it."
         )
     kind = not_a_file(path)
     if kind is not None:
@@ -61,7 +61,7 @@ def _require_file(path: Path, *, what: str) -> None:
 
 def unknown_encoding(encoding: str | None) -> InputError:
     """Return the error for an ``--encoding`` Python does not know."""
-    return InputError(f"--encoding {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8.")
+    return InputError(f"{{p:encoding}} {encoding!r} is not an encoding Python knows; use gbk, gb18030 or utf-8.")
 
 
 def _is_utf8(path: Path) -> bool:
@@ -165,11 +165,11 @@ def _ogr_read(
         if sample is not None:
             raise InputFileError(
                 f"{path}: {what}: the text is GBK-encoded, not UTF-8 (it reads as {sample!r} in GBK). "
-                "Pass --encoding gbk, or save the file as UTF-8."
+                "Pass {p:encoding} gbk, or save the file as UTF-8."
             ) from exc
         raise InputFileError(
             f"{path}: {what}: the text is not UTF-8 ({exc.reason} at byte {exc.start}). "
-            "Pass --encoding with the file's encoding, or save it as UTF-8."
+            "Pass {p:encoding} with the file's encoding, or save it as UTF-8."
         ) from exc
     except LookupError as exc:
         raise unknown_encoding(encoding) from exc
