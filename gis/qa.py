@@ -21,7 +21,6 @@ Measurements are made in EPSG:4547; locations are given in EPSG:4326.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,7 @@ import shapely
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError
+from gis.escape import spreadsheet_csv
 from gis.evaluate import district_shares
 from gis.findings import ERROR, WARNING, Finding
 from gis.output import _clip, _pad
@@ -454,10 +454,11 @@ def format_table(report: QaReport, *, message_width: int = 0) -> str:
 
 
 def format_csv(report: QaReport) -> str:
-    """Return the findings as CSV with the columns of :data:`FINDING_COLUMNS`."""
-    buf = io.StringIO()
-    report.table().to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
+    """Return the findings as CSV with the columns of :data:`FINDING_COLUMNS`.
+
+    Text cells that would start a formula get a leading ``'`` (:func:`gis.escape.spreadsheet_csv`).
+    """
+    return spreadsheet_csv(report.table())
 
 
 def format_json(report: QaReport, *, meta: dict[str, Any] | None = None) -> str:

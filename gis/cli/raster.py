@@ -18,6 +18,7 @@ from gis.cli._options import (
     overwrite_option,
     targets_option,
 )
+from gis.escape import spreadsheet_csv
 from gis.output import display_width
 from gis.pipeline import run_check
 from gis.raster import class_areas, rasterize_land_use, write_land_use, zonal_statistics
@@ -107,7 +108,7 @@ def zonal_command(
         records = json.loads(table.to_json(orient="records", force_ascii=False))
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
     elif fmt == "csv":
-        text = table.to_csv(index=False, float_format="%.6g")
+        text = spreadsheet_csv(table, float_format="%.6g")  # formulas neutralised
     else:
         text = table.to_string(index=False, float_format=lambda v: f"{v:,.3f}") + "\n"
     emit(text, output, what=f"{len(table)} features", bom=fmt == "csv")

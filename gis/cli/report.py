@@ -19,6 +19,7 @@ from gis.cli._options import (
     targets_option,
 )
 from gis.diff import diff_versions, load_version
+from gis.escape import spreadsheet_csv
 from gis.pipeline import run_check
 from gis.report import write_report
 
@@ -71,7 +72,7 @@ def diff_command(old: str, new: str, fmt: str, output: Path | None, overwrite: b
         text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
     elif fmt == "csv":  # one table: a row per feature change or status change
         rows = pd.concat([features.assign(kind="feature"), targets.assign(kind="target")], ignore_index=True)
-        text = rows.to_csv(index=False, float_format="%.4f")
+        text = spreadsheet_csv(rows, float_format="%.4f")  # formulas neutralised
     else:
         lines = [f"{old} -> {new}: {len(features)} features changed, {len(targets)} targets changed status"]
         for r, dh in zip(features.itertuples(index=False), features["delta_ha"].astype(float).tolist(), strict=True):
