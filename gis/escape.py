@@ -1,4 +1,4 @@
-r"""Data text made safe where it is shown: spreadsheets.
+r"""Data text made safe where it is shown: spreadsheets, Markdown and terminals.
 
 Names, notes and citations come from layer files and tables that anyone may have edited, so
 they are data, never markup or commands:
@@ -8,6 +8,10 @@ they are data, never markup or commands:
   CSV-injection rule) gets a leading ``'``, so Excel or LibreOffice shows it as text instead
   of running it as a formula; numbers stay numbers. :func:`xlsx_text` is the same for a
   spreadsheet cell, which is written as text and needs no prefix.
+- :func:`markdown_text`: a Markdown table cell that shows the text as it is.
+- :func:`terminal_text`: control characters (escape sequences, carriage returns, bidi
+  overrides) printed as visible escapes such as ``\x1b``, so a name cannot recolour,
+  retitle or overwrite the terminal.
 
 GeoJSON, GeoPackage and JSON outputs keep the text exactly.
 """
@@ -94,9 +98,62 @@ def xlsx_text(text: str) -> str:
     return _XML_UNFIT.sub(lambda m: _visible(m.group()), text)
 
 
+#: Characters that would start Markdown syntax inside a table cell (escaped with a backslash).
+_MARKDOWN_PUNCT = re.compile(r"([\\`*_\[\]~|])")
+
+
+def markdown_text(text: str) -> str:
+    r"""Return ``text`` for a Markdown table cell: shown as it is, never as HTML, a link or a new cell.
+
+    ``&``, ``<`` and ``>`` become HTML entities (no tag can start), the characters of inline
+    syntax (backslash, backtick, ``*``, ``_``, ``[``, ``]``, ``~``) and the cell separator ``|``
+    are backslash-escaped, a line break becomes ``<br>`` and other control characters are
+    shown as by :func:`terminal_text` (so ``cat report.md`` cannot drive the terminal either).
+
+    Examples
+    --------
+    >>> print(markdown_text("<img src=x onerror=alert(1)> | [a](b)"))
+    &lt;img src=x onerror=alert(1)&gt; \| \[a\](b)
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN_PUNCT.sub(r"\\\1", text)
+    return terminal_text(re.sub(r"\r\n|\r|\n", "<br>", text))
+
+
+#: Characters a terminal acts on instead of showing: C0 controls, DEL, C1 controls (CSI, OSC
+#: ...), the line and paragraph separators, and the bidi controls that reorder the line.
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
 def _visible(ch: str) -> str:
     code = ord(ch)
     return _NAMED.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def terminal_text(text: str, *, newlines: bool = False) -> str:
+    r"""Return ``text`` safe to print on a terminal: every control character as a visible escape.
+
+    ``"\x1b[31m"`` prints as the seven characters ``\x1b[31m``, a carriage return as ``\r``,
+    so data cannot move the cursor, recolour, retitle or clear the terminal or overwrite a
+    line. With ``newlines`` line breaks (``\n``, ``\r\n``) are kept as ``\n`` (for a whole table or
+    file printed at once).
+
+    Examples
+    --------
+    >>> print(terminal_text("\x1b]0;title\x07公园\rX"))
+    \x1b]0;title\x07公园\rX
+    """
+    if newlines:
+        return "\n".join(terminal_text(line) for line in re.split(r"\r?\n", text))
+    return _TERMINAL_UNSAFE.sub(lambda m: _visible(m.group()), text)
+
+
+def terminal_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with every text cell passed through :func:`terminal_text` (numbers unchanged)."""
+    out = frame.copy()
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name].dtype):
+            values = [terminal_text(v) if isinstance(v, str) else v for v in frame[name].to_numpy(dtype=object)]
+            out[name] = pd.Series(values, index=frame.index, dtype=object)
+    return out

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from gis import settings
-from gis.escape import spreadsheet_csv
+from gis.escape import spreadsheet_csv, terminal_text
 from gis.evaluate import RESULT_COLUMNS, summarize
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
@@ -66,8 +66,8 @@ def _cell(value: Any, column: str) -> str:
     if column == "delta_pct":
         return f"{value:+.1f}"
     if column == "name_zh":
-        return _clip(str(value), _NAME_WIDTH)
-    return str(value)
+        return _clip(terminal_text(str(value)), _NAME_WIDTH)
+    return terminal_text(str(value))
 
 
 def format_table(results: pd.DataFrame) -> str:

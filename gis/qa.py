@@ -35,7 +35,7 @@ import shapely
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError
-from gis.escape import spreadsheet_csv
+from gis.escape import spreadsheet_csv, terminal_text
 from gis.evaluate import district_shares
 from gis.findings import ERROR, WARNING, Finding
 from gis.output import _clip, _pad
@@ -443,10 +443,11 @@ def format_table(report: QaReport, *, message_width: int = 0) -> str:
             cells = []
             for column, width in _TABLE:
                 value = getattr(f, column)
-                text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else str(value))
+                text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else terminal_text(str(value)))
                 cells.append(_pad(_clip(text, width), width, right=column == "area_m2"))
             lines.append("  ".join(cells).rstrip())
-            message = f.message if not message_width else _clip(f.message, message_width)
+            message = terminal_text(f.message)
+            message = message if not message_width else _clip(message, message_width)
             lines.append(f"    {message}")
         lines.append("")
     lines.append(summary_line(report))

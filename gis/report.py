@@ -19,7 +19,7 @@ import pandas as pd
 from gis import __version__, settings, style
 from gis._atomic import atomic_path, check_output, write_text_atomic
 from gis.errors import InputError
-from gis.escape import xlsx_text
+from gis.escape import markdown_text, xlsx_text
 from gis.evaluate import DERIVED_METRICS, summarize
 from gis.pipeline import CheckRun
 
@@ -306,12 +306,12 @@ def _markdown(vs: list[View]) -> str:
         headers = [COLUMNS.get(c, c) for c in t.columns]
         parts.append("\n| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n")
         for _, r in t.iterrows():
-            cells = [
-                (
+            cells = [  # data text shown as text: no HTML, link or extra cell (gis.escape.markdown_text)
+                markdown_text(
                     f"{r[c] * 100:+.1f} %"
                     if c == "delta_pct" and r[c] is not None and not pd.isna(r[c])
                     else _fmt(r[c])
-                ).replace("|", "\\|")
+                )
                 for c in t.columns
             ]
             parts.append("| " + " | ".join(cells) + " |\n")

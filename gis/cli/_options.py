@@ -13,6 +13,7 @@ import click
 from gis import settings
 from gis._atomic import write_text_atomic
 from gis.errors import GisError
+from gis.escape import terminal_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,7 +71,10 @@ def output_option(
 
 
 def handle_errors(func: F) -> F:
-    """Turn expected errors into one line per problem on stderr and exit code 2, no traceback."""
+    """Turn expected errors into one line per problem on stderr and exit code 2, no traceback.
+
+    Values the messages quote are printed with control characters made visible (:func:`terminal_text`).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -79,7 +83,7 @@ def handle_errors(func: F) -> F:
         except GisError as exc:
             problems = getattr(exc, "problems", None) or [str(exc)]
             for line in problems:
-                click.echo(f"error: {line}", err=True)
+                click.echo(f"error: {terminal_text(line)}", err=True)
             if len(problems) > 1:
                 click.echo(f"{len(problems)} problems found; nothing was written.", err=True)
             sys.exit(2)
@@ -88,9 +92,13 @@ def handle_errors(func: F) -> F:
 
 
 def emit(text: str, output: Path | None, *, what: str, bom: bool = False) -> None:
-    """Print ``text``, or write it to ``output`` atomically (with a BOM for spreadsheets) and say so."""
+    """Print ``text``, or write it to ``output`` atomically (with a BOM for spreadsheets) and say so.
+
+    Printed on a terminal, control characters from the data (escape sequences ...) are shown as
+    visible escapes (:func:`terminal_text`); a file or a pipe gets the text as it is.
+    """
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(terminal_text(text, newlines=True) if sys.stdout.isatty() else text, nl=False)
         return
     write_text_atomic(output, "\ufeff" + text if bom else text)
     click.echo(f"wrote {output} ({what})", err=True)

@@ -13,6 +13,7 @@ from gis.cli._options import (
     overwrite_option,
     targets_option,
 )
+from gis.escape import terminal_text
 from gis.export import EXPORT_CRS, export
 from gis.pipeline import run_check
 from gis.settings import LAYER_NAMES, default_layers_dir
@@ -85,7 +86,7 @@ def export_command(
     counts = ", ".join(f"{name} {n}" for name, n in report.layers.items())
     click.echo(f"wrote {output} ({report.driver}, {report.crs}): {counts}")
     for note in report.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {terminal_text(note)}", err=True)
 
 
 def write_layer_partitions(
