@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import unicodedata
@@ -11,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from gis import settings
+from gis.escape import spreadsheet_csv, terminal_text
 from gis.evaluate import RESULT_COLUMNS, summarize
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
@@ -66,8 +66,8 @@ def _cell(value: Any, column: str) -> str:
     if column == "delta_pct":
         return f"{value:+.1f}"
     if column == "name_zh":
-        return _clip(str(value), _NAME_WIDTH)
-    return str(value)
+        return _clip(terminal_text(str(value)), _NAME_WIDTH)
+    return terminal_text(str(value))
 
 
 def format_table(results: pd.DataFrame) -> str:
@@ -119,10 +119,12 @@ def format_json(results: pd.DataFrame, *, meta: dict[str, Any] | None = None, no
 
 
 def format_csv(results: pd.DataFrame) -> str:
-    """Return the results as CSV with the columns of :data:`gis.evaluate.RESULT_COLUMNS`."""
-    buf = io.StringIO()
-    results.reindex(columns=list(RESULT_COLUMNS)).to_csv(buf, index=False, float_format="%.6f", lineterminator="\n")
-    return buf.getvalue()
+    """Return the results as CSV with the columns of :data:`gis.evaluate.RESULT_COLUMNS`.
+
+    Meant for spreadsheets: a text cell that would start a formula gets a leading ``'``
+    (:func:`gis.escape.spreadsheet_csv`); numbers are written as numbers.
+    """
+    return spreadsheet_csv(results.reindex(columns=list(RESULT_COLUMNS)), float_format="%.6f")
 
 
 #: Columns of the features table: the data model's fields (no geometry) and the measured areas.
@@ -136,10 +138,11 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 
 
 def format_features_csv(features: pd.DataFrame) -> str:
-    """Return the measured features (no geometry) as CSV: planar and geodesic hectares side by side."""
-    buf = io.StringIO()
-    features.reindex(columns=list(FEATURE_COLUMNS)).to_csv(buf, index=False, float_format="%.6f", lineterminator="\n")
-    return buf.getvalue()
+    """Return the measured features (no geometry) as CSV: planar and geodesic hectares side by side.
+
+    Text cells that would start a formula get a leading ``'``, as in :func:`format_csv`.
+    """
+    return spreadsheet_csv(features.reindex(columns=list(FEATURE_COLUMNS)), float_format="%.6f")
 
 
 def format_results(results: pd.DataFrame, fmt: str, **kwargs: Any) -> str:

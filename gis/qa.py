@@ -21,7 +21,6 @@ Measurements are made in EPSG:4547; locations are given in EPSG:4326.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from typing import Any
@@ -34,6 +33,7 @@ import shapely
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import render
+from gis.escape import spreadsheet_csv, terminal_text
 from gis.model import ERROR, WARNING, Finding, QaReport
 from gis.output import _clip, _pad
 from gis.spatial import district_shares
@@ -337,10 +337,11 @@ def format_table(report: QaReport, *, message_width: int = 0) -> str:
             cells = []
             for column, width in _TABLE:
                 value = getattr(f, column)
-                text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else str(value))
+                text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else terminal_text(str(value)))
                 cells.append(_pad(_clip(text, width), width, right=column == "area_m2"))
             lines.append("  ".join(cells).rstrip())
-            message = render(f.message) if not message_width else _clip(render(f.message), message_width)
+            message = terminal_text(render(f.message))
+            message = message if not message_width else _clip(message, message_width)
             lines.append(f"    {message}")
         lines.append("")
     lines.append(summary_line(report))
@@ -348,10 +349,11 @@ def format_table(report: QaReport, *, message_width: int = 0) -> str:
 
 
 def format_csv(report: QaReport) -> str:
-    """Return the findings as CSV with the columns of :data:`FINDING_COLUMNS`."""
-    buf = io.StringIO()
-    report.table().to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
+    """Return the findings as CSV with the columns of :data:`FINDING_COLUMNS`.
+
+    Text cells that would start a formula get a leading ``'`` (:func:`gis.escape.spreadsheet_csv`).
+    """
+    return spreadsheet_csv(report.table())
 
 
 def format_json(report: QaReport, *, meta: dict[str, Any] | None = None) -> str:

@@ -12,14 +12,19 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gis import __version__, settings, style
 from gis._atomic import atomic_path, check_output, write_text_atomic
 from gis.errors import InputError
+from gis.escape import markdown_text, xlsx_text
 from gis.evaluate import DERIVED_METRICS, summarize
 from gis.model import CheckRun
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMATS: tuple[str, ...] = (".xlsx", ".html", ".md")
 
@@ -178,12 +183,14 @@ def _xlsx(vs: list[View], path: Path) -> None:
     for v in vs:
         ws = wb.create_sheet(v.title[:31])
         table = v.table.rename(columns=COLUMNS)
-        ws.append(list(table.columns))
+        for j, name in enumerate(table.columns, start=1):
+            _put(ws, 1, j, name)
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for row in table.itertuples(index=False):
-            ws.append([None if isinstance(x, float) and pd.isna(x) else x for x in row])
+        for i, row in enumerate(table.itertuples(index=False), start=2):
+            for j, x in enumerate(row, start=1):
+                _put(ws, i, j, x)
         headers = list(table.columns)
         for j, name in enumerate(headers, start=1):
             letter = ws.cell(1, j).column_letter
@@ -210,6 +217,15 @@ def _xlsx(vs: list[View], path: Path) -> None:
         if ws.max_row > 1:
             ws.auto_filter.ref = ws.dimensions
     wb.save(path)
+
+
+def _put(ws: Worksheet, row: int, column: int, value: object) -> None:
+    """Write one cell: text always as text (data type ``s``), never as a formula, whatever it starts with."""
+    if isinstance(value, str):
+        cell = ws.cell(row, column, xlsx_text(value))  # openpyxl would make "=..." a formula
+        cell.data_type = "s"
+    elif not (isinstance(value, float) and pd.isna(value)):
+        ws.cell(row, column, value)
 
 
 def _fmt(value: object, digits: int = 2) -> str:
@@ -295,12 +311,12 @@ def _markdown(vs: list[View]) -> str:
         headers = [COLUMNS.get(c, c) for c in t.columns]
         parts.append("\n| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n")
         for _, r in t.iterrows():
-            cells = [
-                (
+            cells = [  # data text shown as text: no HTML, link or extra cell (gis.escape.markdown_text)
+                markdown_text(
                     f"{r[c] * 100:+.1f} %"
                     if c == "delta_pct" and r[c] is not None and not pd.isna(r[c])
                     else _fmt(r[c])
-                ).replace("|", "\\|")
+                )
                 for c in t.columns
             ]
             parts.append("| " + " | ".join(cells) + " |\n")

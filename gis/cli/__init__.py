@@ -16,6 +16,14 @@ from gis.cli.map import map_command
 from gis.cli.qa import qa_command
 from gis.cli.raster import rasterize_command, zonal_command
 from gis.cli.report import diff_command, report_command
+from gis.escape import terminal_text
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Log lines with control characters from the data (names, fids) shown as visible escapes."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return terminal_text(super().formatMessage(record))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +36,9 @@ def cli(verbose: int, quiet: int) -> None:
     Areas are measured in EPSG:4547 (CGCS2000 / Gauss-Kruger CM 114E).
     """
     level = logging.WARNING - 10 * verbose + 10 * quiet
-    logging.basicConfig(level=max(logging.DEBUG, min(level, logging.ERROR)), format="%(levelname)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_TerminalFormatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=max(logging.DEBUG, min(level, logging.ERROR)), handlers=[handler])
 
 
 cli.add_command(check)

@@ -13,6 +13,7 @@ import click
 from gis import settings
 from gis._atomic import check_output, refuse_inputs, write_text_atomic
 from gis.errors import GisError, flags_of_command, render
+from gis.escape import terminal_text
 from gis.partitioned import partition_files
 from gis.read import default_targets_path, source_files
 
@@ -151,7 +152,10 @@ PARAMETER_OF = {"input_encoding": "encoding", "output": "path"}
 
 
 def handle_errors(func: F) -> F:
-    """Turn expected errors into one line per problem on stderr and exit code 2, no traceback."""
+    """Turn expected errors into one line per problem on stderr and exit code 2, no traceback.
+
+    Values the messages quote are printed with control characters made visible (:func:`terminal_text`).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -162,7 +166,7 @@ def handle_errors(func: F) -> F:
         except GisError as exc:
             problems = [render(p, flags) for p in exc.raw]
             for line in problems:
-                click.echo(f"error: {line}", err=True)
+                click.echo(f"error: {terminal_text(line)}", err=True)
             if len(problems) > 1:
                 click.echo(f"{len(problems)} problems found; nothing was written.", err=True)
             sys.exit(2)
@@ -171,9 +175,13 @@ def handle_errors(func: F) -> F:
 
 
 def emit(text: str, output: Path | None, *, what: str, bom: bool = False) -> None:
-    """Print ``text`` (no ``output``, or ``-o -``), or write it to ``output`` atomically (with a BOM for spreadsheets) and say so."""
+    """Print ``text`` (no ``output``, or ``-o -``), or write it to ``output`` atomically (with a BOM for spreadsheets) and say so.
+
+    Printed on a terminal, control characters from the data (escape sequences ...) are shown as
+    visible escapes (:func:`terminal_text`); a file or a pipe gets the text as it is.
+    """
     if output is None or to_stdout(output):
-        click.echo(text, nl=False)
+        click.echo(terminal_text(text, newlines=True) if sys.stdout.isatty() else text, nl=False)
         return
     write_text_atomic(output, "\ufeff" + text if bom else text)
     click.echo(f"wrote {output} ({what})", err=True)

@@ -9,6 +9,7 @@ import click
 
 from gis._atomic import write_text_atomic
 from gis.cli._options import check_outputs, encoding_option, handle_errors, layer_inputs, layers_option, targets_option
+from gis.escape import terminal_text
 from gis.evaluate import exit_code, summarize
 from gis.export import export
 from gis.output import format_csv, format_features_csv, format_json, format_table
@@ -77,7 +78,7 @@ def build(
     qa = run_qa(layers_dir, encoding=encoding)
     if qa.errors:
         for finding in qa.errors:
-            click.echo(f"error: {finding.text()}", err=True)
+            click.echo(f"error: {terminal_text(finding.text())}", err=True)
         click.echo(
             f"gis build stopped by the QA stage: {summary_line(qa)}. Fix the errors (gis qa lists every finding "
             "with its place); nothing was written.",

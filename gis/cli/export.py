@@ -18,6 +18,7 @@ from gis.cli._options import (
     targets_option,
     to_stdout,
 )
+from gis.escape import terminal_text
 from gis.export import EXPORT_CRS, export, output_files, resolve_driver
 from gis.partitioned import write_partitioned
 from gis.pipeline import run_check
@@ -108,7 +109,7 @@ def export_command(
     counts = ", ".join(f"{name} {n}" for name, n in report.layers.items())
     click.echo(f"wrote {output} ({report.driver}, {report.crs}): {counts}", err=to_stdout(output))
     for note in report.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {terminal_text(note)}", err=True)
 
 
 def write_layer_partitions(

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gis.cli._options import check_outputs, handle_errors, layer_inputs, layers_option
+from gis.escape import terminal_text
 from gis.importer import apply_import, incoming_files, layer_file, plan_import
 from gis.settings import LAYER_NAMES, default_layers_dir
 
@@ -55,22 +56,24 @@ def import_command(
             hint="Import a copy of the file, or check the links in the layers folder.",
         )
     plan = plan_import(file, layer=layer, layers_dir=layers_dir, from_crs=from_crs, replace=replace)
-    click.echo(f"{file} ({plan.frame}) -> layer {layer}:")
+    # names, fids and field names come from the file: printed with control characters made visible
+    click.echo(f"{terminal_text(str(file))} ({terminal_text(plan.frame)}) -> layer {layer}:")
     for fid in plan.added:
         row = plan.result.set_index("fid").loc[fid]
-        click.echo(f"  added    {fid}  {row['name_zh']}")
+        click.echo(f"  added    {terminal_text(fid)}  {terminal_text(str(row['name_zh']))}")
     for fid, before, after, fields in plan.changed:
         pct = f"{(after - before) / before * 100:+.1f} %" if before else "n/a"
         click.echo(
-            f"  changed  {fid}  {before:.2f} -> {after:.2f} ha ({after - before:+.2f} ha, {pct}); {', '.join(fields)}"
+            f"  changed  {terminal_text(fid)}  {before:.2f} -> {after:.2f} ha ({after - before:+.2f} ha, {pct}); "
+            + terminal_text(", ".join(fields))
         )
     for fid in plan.removed:
-        click.echo(f"  removed  {fid}")
+        click.echo(f"  removed  {terminal_text(fid)}")
     click.echo(
         f"  {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed, {plan.unchanged} unchanged"
     )
     for note in plan.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {terminal_text(note)}", err=True)
     if dry_run:
         click.echo("dry run: nothing written")
         return

@@ -20,6 +20,7 @@ from gis.cli._options import (
     refuse_stdout,
     targets_option,
 )
+from gis.escape import spreadsheet_csv, terminal_frame, terminal_text
 from gis.output import display_width
 from gis.pipeline import run_check
 from gis.raster import class_areas, rasterize_land_use, write_land_use, zonal_statistics
@@ -61,7 +62,8 @@ def rasterize_command(
     write_land_use(output, grid, transform, classes, crs=crs, overwrite=overwrite)
     click.echo(f"wrote {output}: {grid.shape[1]} x {grid.shape[0]} pixels of {resolution:g} m, {len(classes)} classes")
     for row in class_areas(run.features, grid, transform, classes, crs=crs).itertuples(index=False):
-        name = str(row.name_zh) + " " * max(0, 18 - display_width(str(row.name_zh)))
+        shown = terminal_text(str(row.name_zh))
+        name = shown + " " * max(0, 18 - display_width(shown))
         click.echo(
             f"  {row.code:>2}  {name}{row.raster_ha:>12,.2f} ha  polygons {row.polygon_ha:>12,.2f} ha  {row.delta_pct:+.3f} %"
         )
@@ -109,7 +111,7 @@ def zonal_command(
         records = json.loads(table.to_json(orient="records", force_ascii=False))
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
     elif fmt == "csv":
-        text = table.to_csv(index=False, float_format="%.6g")
+        text = spreadsheet_csv(table, float_format="%.6g")  # formulas neutralised
     else:
-        text = table.to_string(index=False, float_format=lambda v: f"{v:,.3f}") + "\n"
+        text = terminal_frame(table).to_string(index=False, float_format=lambda v: f"{v:,.3f}") + "\n"
     emit(text, output, what=f"{len(table)} features", bom=fmt == "csv")

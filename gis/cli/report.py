@@ -22,6 +22,7 @@ from gis.cli._options import (
     to_stdout,
 )
 from gis.diff import diff_versions, load_version, version_inputs
+from gis.escape import spreadsheet_csv, terminal_frame, terminal_text
 from gis.pipeline import run_check
 from gis.report import markdown_report, write_report
 
@@ -76,10 +77,14 @@ def diff_command(old: str, new: str, fmt: str, output: Path | None, overwrite: b
         text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
     elif fmt == "csv":  # one table: a row per feature change or status change
         rows = pd.concat([features.assign(kind="feature"), targets.assign(kind="target")], ignore_index=True)
-        text = rows.to_csv(index=False, float_format="%.4f")
+        text = spreadsheet_csv(rows, float_format="%.4f")  # formulas neutralised
     else:
-        lines = [f"{old} -> {new}: {len(features)} features changed, {len(targets)} targets changed status"]
-        for r, dh in zip(features.itertuples(index=False), features["delta_ha"].astype(float).tolist(), strict=True):
+        lines = [
+            f"{terminal_text(old)} -> {terminal_text(new)}: {len(features)} features changed, {len(targets)} targets changed status"
+        ]
+        for r, dh in zip(
+            terminal_frame(features).itertuples(index=False), features["delta_ha"].astype(float).tolist(), strict=True
+        ):
             before, after = r.area_before_ha, r.area_after_ha
             if r.change == "added":
                 delta = f" {float(after):.2f} ha"  # type: ignore[arg-type]
@@ -91,7 +96,7 @@ def diff_command(old: str, new: str, fmt: str, output: Path | None, overwrite: b
                 f"  {r.change:<8} {r.fid}  {r.name_zh} [{r.layer}]{delta}"
                 + (f"  ({r.fields})" if isinstance(r.fields, str) else "")
             )
-        for r in targets.itertuples(index=False):
+        for r in terminal_frame(targets).itertuples(index=False):
             lines.append(f"  status   {r.target_id}: {r.status_before} -> {r.status_after}")
         text = "\n".join(lines) + "\n"
     emit(text, output, what=f"{len(features)} features, {len(targets)} targets", bom=fmt == "csv")
