@@ -21,21 +21,16 @@ Measurements are made in EPSG:4547; locations are given in EPSG:4326.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from gis import settings
 from gis.crs import AREA_CRS, LAYER_CRS
-from gis.errors import render
-from gis.escape import spreadsheet_csv, terminal_text
-from gis.model import ERROR, WARNING, Finding, QaReport
-from gis.output import _clip, _pad
+from gis.model import ERROR, WARNING, Finding
 from gis.spatial import district_shares
 from gis.validate import polygonal
 
@@ -313,69 +308,3 @@ def _containment(
             )
         )
     return findings
-
-
-def summary_line(report: QaReport) -> str:
-    """Return "N features, E errors, W warnings" with the checks that found them."""
-    counts = pd.Series([f.check for f in report.findings], dtype=object).value_counts()
-    detail = ", ".join(f"{check} {n}" for check, n in counts.items())
-    return f"{report.features} features checked: {len(report.errors)} errors, {len(report.warnings)} warnings" + (
-        f" ({detail})" if detail else ""
-    )
-
-
-_TABLE = (("severity", 8), ("check", 26), ("layer", 19), ("fid", 14), ("other_fid", 14), ("area_m2", 12))
-
-
-def format_table(report: QaReport, *, message_width: int = 0) -> str:
-    """Return the findings as an aligned table (Chinese-aware), each followed by its message, and a summary."""
-    lines = []
-    if report.findings:
-        header = "  ".join(_pad(title, w, right=title == "area_m2") for title, w in _TABLE)
-        lines += [header.rstrip(), "  ".join("-" * w for _, w in _TABLE)]
-        for f in report.findings:
-            cells = []
-            for column, width in _TABLE:
-                value = getattr(f, column)
-                text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else terminal_text(str(value)))
-                cells.append(_pad(_clip(text, width), width, right=column == "area_m2"))
-            lines.append("  ".join(cells).rstrip())
-            message = terminal_text(render(f.message))
-            message = message if not message_width else _clip(message, message_width)
-            lines.append(f"    {message}")
-        lines.append("")
-    lines.append(summary_line(report))
-    return "\n".join(lines) + "\n"
-
-
-def format_csv(report: QaReport) -> str:
-    """Return the findings as CSV with the columns of :data:`FINDING_COLUMNS`.
-
-    Text cells that would start a formula get a leading ``'`` (:func:`gis.escape.spreadsheet_csv`).
-    """
-    return spreadsheet_csv(report.table())
-
-
-def format_json(report: QaReport, *, meta: dict[str, Any] | None = None) -> str:
-    """Return the findings as JSON: counts by severity and check, then one object per finding."""
-    table = report.table().astype(object).where(report.table().notna(), None)
-    doc: dict[str, Any] = dict(meta or {})
-    doc["summary"] = {
-        "features": report.features,
-        "errors": len(report.errors),
-        "warnings": len(report.warnings),
-        "checks": pd.Series([f.check for f in report.findings], dtype=object).value_counts().to_dict(),
-    }
-    doc["findings"] = table.to_dict(orient="records")
-    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
-
-
-def format_qa(report: QaReport, fmt: str, **kwargs: Any) -> str:
-    """Dispatch to :func:`format_table`, :func:`format_csv` or :func:`format_json`."""
-    if fmt == "table":
-        return format_table(report)
-    if fmt == "csv":
-        return format_csv(report)
-    if fmt == "json":
-        return format_json(report, **kwargs)
-    raise ValueError(f"unknown format {fmt!r}; use table, csv or json")

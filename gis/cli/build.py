@@ -12,9 +12,8 @@ from gis.cli._options import check_outputs, encoding_option, handle_errors, laye
 from gis.escape import terminal_text
 from gis.evaluate import exit_code, summarize
 from gis.export import export
-from gis.output import format_csv, format_features_csv, format_json, format_table
 from gis.pipeline import run_check, run_qa
-from gis.qa import format_qa, summary_line
+from gis.render.tables import format_csv, format_features_csv, format_json, format_qa, format_table, qa_summary
 from gis.report import write_report
 from gis.webmap import MAP_FILES, write_maps
 
@@ -80,7 +79,7 @@ def build(
         for finding in qa.errors:
             click.echo(f"error: {terminal_text(finding.text())}", err=True)
         click.echo(
-            f"gis build stopped by the QA stage: {summary_line(qa)}. Fix the errors (gis qa lists every finding "
+            f"gis build stopped by the QA stage: {qa_summary(qa)}. Fix the errors (gis qa lists every finding "
             "with its place); nothing was written.",
             err=True,
         )
@@ -105,7 +104,7 @@ def build(
     if run.notes:
         click.echo(f"{len(run.notes)} features have no target (the plans give them no figure); see notes in check.json")
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
-    click.echo(f"QA: {summary_line(qa)}")
+    click.echo(f"QA: {qa_summary(qa)}")
     for name in outputs:
         click.echo(f"wrote {out_dir / name}")
     for path in write_maps(run, maps_dir, extra_links={"报告 Report": "report.html"}):

@@ -21,8 +21,8 @@ from gis.cli._options import (
     targets_option,
 )
 from gis.evaluate import exit_code
-from gis.output import format_results
 from gis.pipeline import run_check
+from gis.render.tables import format_results
 
 
 @click.command()

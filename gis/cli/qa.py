@@ -19,7 +19,7 @@ from gis.cli._options import (
     overwrite_option,
 )
 from gis.pipeline import run_qa
-from gis.qa import format_qa, summary_line
+from gis.render.tables import format_qa, qa_summary
 
 
 @click.command("qa")
@@ -54,6 +54,6 @@ def qa_command(
     text = format_qa(report, fmt, **({"meta": meta} if fmt == "json" else {}))
     emit(text, output, what=f"{len(report.findings)} findings", bom=fmt == "csv")
     if output is not None or fmt != "table":
-        click.echo(summary_line(report), err=True)
+        click.echo(qa_summary(report), err=True)
     failed = report.findings if strict else report.errors
     sys.exit(1 if failed else 0)

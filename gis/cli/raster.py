@@ -21,9 +21,9 @@ from gis.cli._options import (
     targets_option,
 )
 from gis.escape import spreadsheet_csv, terminal_frame, terminal_text
-from gis.output import display_width
 from gis.pipeline import run_check
 from gis.raster import class_areas, rasterize_land_use, write_land_use, zonal_statistics
+from gis.render.tables import display_width
 from gis.settings import LAYER_NAMES
 
 

@@ -1,4 +1,4 @@
-"""Format check results: an aligned terminal table (Chinese-aware), CSV and JSON."""
+"""Tables of results and QA findings: an aligned terminal table (Chinese-aware), CSV and JSON."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any
 import pandas as pd
 
 from gis import settings
+from gis.errors import render
 from gis.escape import spreadsheet_csv, terminal_text
 from gis.evaluate import RESULT_COLUMNS, summarize
+from gis.model import QaReport
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
 
@@ -154,3 +156,69 @@ def format_results(results: pd.DataFrame, fmt: str, **kwargs: Any) -> str:
     if fmt == "json":
         return format_json(results, **kwargs)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def qa_summary(report: QaReport) -> str:
+    """Return "N features, E errors, W warnings" with the checks that found them."""
+    counts = pd.Series([f.check for f in report.findings], dtype=object).value_counts()
+    detail = ", ".join(f"{check} {n}" for check, n in counts.items())
+    return f"{report.features} features checked: {len(report.errors)} errors, {len(report.warnings)} warnings" + (
+        f" ({detail})" if detail else ""
+    )
+
+
+_QA_TABLE = (("severity", 8), ("check", 26), ("layer", 19), ("fid", 14), ("other_fid", 14), ("area_m2", 12))
+
+
+def format_qa_table(report: QaReport, *, message_width: int = 0) -> str:
+    """Return the findings as an aligned table (Chinese-aware), each followed by its message, and a summary."""
+    lines = []
+    if report.findings:
+        header = "  ".join(_pad(title, w, right=title == "area_m2") for title, w in _QA_TABLE)
+        lines += [header.rstrip(), "  ".join("-" * w for _, w in _QA_TABLE)]
+        for f in report.findings:
+            cells = []
+            for column, width in _QA_TABLE:
+                value = getattr(f, column)
+                text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else terminal_text(str(value)))
+                cells.append(_pad(_clip(text, width), width, right=column == "area_m2"))
+            lines.append("  ".join(cells).rstrip())
+            message = terminal_text(render(f.message))
+            message = message if not message_width else _clip(message, message_width)
+            lines.append(f"    {message}")
+        lines.append("")
+    lines.append(qa_summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def format_qa_csv(report: QaReport) -> str:
+    """Return the findings as CSV with the columns of :data:`gis.model.FINDING_COLUMNS`.
+
+    Text cells that would start a formula get a leading ``'`` (:func:`gis.escape.spreadsheet_csv`).
+    """
+    return spreadsheet_csv(report.table())
+
+
+def format_qa_json(report: QaReport, *, meta: dict[str, Any] | None = None) -> str:
+    """Return the findings as JSON: counts by severity and check, then one object per finding."""
+    table = report.table().astype(object).where(report.table().notna(), None)
+    doc: dict[str, Any] = dict(meta or {})
+    doc["summary"] = {
+        "features": report.features,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "checks": pd.Series([f.check for f in report.findings], dtype=object).value_counts().to_dict(),
+    }
+    doc["findings"] = table.to_dict(orient="records")
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+
+
+def format_qa(report: QaReport, fmt: str, **kwargs: Any) -> str:
+    """Dispatch to :func:`format_qa_table`, :func:`format_qa_csv` or :func:`format_qa_json`."""
+    if fmt == "table":
+        return format_qa_table(report)
+    if fmt == "csv":
+        return format_qa_csv(report)
+    if fmt == "json":
+        return format_qa_json(report, **kwargs)
+    raise ValueError(f"unknown format {fmt!r}; use table, csv or json")
