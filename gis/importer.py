@@ -25,9 +25,10 @@ from gis import settings
 from gis._atomic import write_text_atomic
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
-from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES, output_files
+from gis.export.formats import output_files
 from gis.io.vector import unknown_encoding
 from gis.read import read_layers
+from gis.settings import COMPUTED_FIELDS, SHAPEFILE_NAMES
 from gis.spatial import district_shares
 from gis.validate import validate_layer
 

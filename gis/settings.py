@@ -172,3 +172,25 @@ def default_layers_dir() -> Path:
     if here.is_dir():
         return here
     return Path(__file__).resolve().parents[1] / "layers"
+
+
+#: Fields the check computes for each feature: exported, never imported back.
+COMPUTED_FIELDS: tuple[str, ...] = (
+    "area_ha",
+    "geodesic_ha",
+    "planned_ha",
+    "delta_ha",
+    "delta_pct",
+    "status",
+    "checks_failed",
+    "target_ids",
+    "citation",
+)
+#: Shapefile field names are at most 10 characters: the longer ones are mapped.
+SHAPEFILE_NAMES: dict[str, str] = {
+    "geodesic_ha": "geodes_ha",
+    "checks_failed": "chk_failed",
+    "source_file": "src_file",
+    "location_basis": "loc_basis",
+    "location_confidence": "loc_conf",
+}
