@@ -5,10 +5,16 @@ The incoming file (GeoPackage, GeoJSON or Shapefile) is read in its declared fra
 EPSG code), moved to WGS-84, checked like a shipped layer (schema, geometry, inside its
 district, unique fids), compared with the current layer (added, changed with area delta,
 removed) and, unless it is a dry run, written to the layer file atomically.
+
+Two imports into one folder of layers cannot lose each other's changes: an import holds the locks
+of the folder's layer files (:func:`locked_layers`) from before it reads them until the new file is
+in place, and :func:`apply_import` writes a plan only if the layer files are still those it was
+made from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -22,9 +28,9 @@ import pyogrio
 import shapely
 
 from gis import settings
-from gis._atomic import write_text_atomic
+from gis._atomic import LOCK_WAIT, locked, write_text_atomic
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
-from gis.errors import InputError, InputFileError
+from gis.errors import InputError, InputFileError, OutputError
 from gis.evaluate import district_shares
 from gis.export import COMPUTED_FIELDS, SHAPEFILE_NAMES
 from gis.read import read_layers, unknown_encoding, validate_layer
@@ -50,6 +56,40 @@ class ImportPlan:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     notes: list[str] = field(default_factory=list)
+    read_state: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)  # the layer files as read
+
+
+def layer_files(layers_dir: Path) -> list[Path]:
+    """Return the thematic layer files of a folder of layers: what an import reads, and one of them it writes."""
+    return [Path(layers_dir) / f"{name}.geojson" for name in settings.LAYER_NAMES]
+
+
+def locked_layers(layers_dir: Path, *, layer: str, wait: float = LOCK_WAIT) -> contextlib.AbstractContextManager[None]:
+    """Hold the locks of a folder's layer files for an import into ``layer`` (see :func:`gis._atomic.locked`).
+
+    All of them, as the import checks fids across the layers. Plan and apply inside it, so the
+    plan is made from the layers as they are when written.
+    """
+    layers_dir = Path(layers_dir)
+    if not layers_dir.is_dir():
+        raise InputFileError(
+            f"{layers_dir}: gis import writes into a folder of GeoJSON layers (like layers/), and this is no folder. "
+            "Point --layers at the folder."
+        )
+    return locked(layer_files(layers_dir), purpose=f"gis import into layer {layer}", wait=wait)
+
+
+def _state(paths: list[Path]) -> dict[str, tuple[int, int, int] | None]:
+    """Return what identifies each file's present version (an atomic replace makes a new inode)."""
+    state: dict[str, tuple[int, int, int] | None] = {}
+    for p in paths:
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            state[str(p)] = None
+        else:
+            state[str(p)] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return state
 
 
 def parse_frame(text: str) -> str:
@@ -258,6 +298,7 @@ def plan_import(
     if layer not in settings.LAYER_NAMES:
         raise InputError(f"--layer {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
     layers_dir = Path(layers_dir)
+    read_state = _state(layer_files(layers_dir))  # before reading: a file replaced meanwhile looks changed
     layers = read_layers(layers_dir)
     current = layers[layer]
     notes: list[str] = []
@@ -276,7 +317,7 @@ def plan_import(
     problems += _target_problems(layers_dir, set(other) | set(result["fid"].dropna()), layer)
     if problems:
         raise InputError(problems)
-    plan = ImportPlan(layer, layers_dir / f"{layer}.geojson", frame, result, notes=notes)
+    plan = ImportPlan(layer, layers_dir / f"{layer}.geojson", frame, result, notes=notes, read_state=read_state)
     _diff(plan, current, result)
     return plan
 
@@ -379,9 +420,28 @@ def layer_geojson(gdf: gpd.GeoDataFrame, *, name: str) -> str:
     )
 
 
-def apply_import(plan: ImportPlan) -> Path | None:
-    """Write the layer file of a plan atomically; None when nothing changes (the file is left alone)."""
+def apply_import(plan: ImportPlan, *, wait: float = LOCK_WAIT) -> Path | None:
+    """Write the layer file of a plan atomically; None when nothing changes (the file is left alone).
+
+    Under the layers' locks (:func:`locked_layers`, waiting up to ``wait`` seconds for another
+    import), and only if the layer files are still those the plan was made from.
+
+    Raises
+    ------
+    OutputError
+        Another writer changed a layer file since the plan was made (nothing is written: plan
+        again), or still holds the lock after ``wait`` seconds.
+    """
     if not (plan.added or plan.changed or plan.removed):
         return None
-    write_text_atomic(plan.layer_path, layer_geojson(plan.result, name=plan.layer))
+    layers_dir = plan.layer_path.parent
+    with locked_layers(layers_dir, layer=plan.layer, wait=wait):
+        now = _state(layer_files(layers_dir))
+        changed = [p for p, state in plan.read_state.items() if now.get(p) != state]
+        if changed:
+            raise OutputError(
+                f"{', '.join(changed)}: changed since the import read it (another writer); "
+                "nothing was written. Run the import again."
+            )
+        write_text_atomic(plan.layer_path, layer_geojson(plan.result, name=plan.layer))
     return plan.layer_path

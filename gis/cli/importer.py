@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
+from gis._atomic import LOCK_WAIT
 from gis.cli._options import handle_errors, layers_option
-from gis.importer import apply_import, plan_import
+from gis.importer import apply_import, locked_layers, plan_import
 from gis.settings import LAYER_NAMES, default_layers_dir
 
 
@@ -26,6 +28,14 @@ from gis.settings import LAYER_NAMES, default_layers_dir
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--encoding", default=None, help="Text encoding of a Shapefile without a .cpg file (gbk, utf-8).")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=LOCK_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another import into the same layers folder to finish before giving up.",
+)
 @layers_option
 @handle_errors
 def import_command(
@@ -35,6 +45,7 @@ def import_command(
     replace: bool,
     dry_run: bool,
     encoding: str | None,
+    wait: float,
     layers_dir: Path | None,
 ) -> None:
     """Import polygons from FILE (GeoPackage, GeoJSON, Shapefile) into a layer.
@@ -43,28 +54,32 @@ def import_command(
     fids); sketches exported from the web map get their district from their position. The
     changes (added, changed with the area delta, removed) are listed, then the layer file is
     replaced atomically, unless --dry-run.
+
+    The layer files are locked from before they are read until the new one is in place: another
+    import into the same folder waits (up to --wait seconds) and then reads the layers as this
+    one left them.
     """
-    plan = plan_import(
-        file, layer=layer, layers_dir=layers_dir or default_layers_dir(), from_crs=from_crs, replace=replace
-    )
-    click.echo(f"{file} ({plan.frame}) -> layer {layer}:")
-    for fid in plan.added:
-        row = plan.result.set_index("fid").loc[fid]
-        click.echo(f"  added    {fid}  {row['name_zh']}")
-    for fid, before, after, fields in plan.changed:
-        pct = f"{(after - before) / before * 100:+.1f} %" if before else "n/a"
+    layers = layers_dir or default_layers_dir()
+    with contextlib.nullcontext() if dry_run else locked_layers(layers, layer=layer, wait=wait):
+        plan = plan_import(file, layer=layer, layers_dir=layers, from_crs=from_crs, replace=replace)
+        click.echo(f"{file} ({plan.frame}) -> layer {layer}:")
+        for fid in plan.added:
+            row = plan.result.set_index("fid").loc[fid]
+            click.echo(f"  added    {fid}  {row['name_zh']}")
+        for fid, before, after, fields in plan.changed:
+            pct = f"{(after - before) / before * 100:+.1f} %" if before else "n/a"
+            click.echo(
+                f"  changed  {fid}  {before:.2f} -> {after:.2f} ha ({after - before:+.2f} ha, {pct}); {', '.join(fields)}"
+            )
+        for fid in plan.removed:
+            click.echo(f"  removed  {fid}")
         click.echo(
-            f"  changed  {fid}  {before:.2f} -> {after:.2f} ha ({after - before:+.2f} ha, {pct}); {', '.join(fields)}"
+            f"  {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed, {plan.unchanged} unchanged"
         )
-    for fid in plan.removed:
-        click.echo(f"  removed  {fid}")
-    click.echo(
-        f"  {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed, {plan.unchanged} unchanged"
-    )
-    for note in plan.notes:
-        click.echo(f"note: {note}", err=True)
-    if dry_run:
-        click.echo("dry run: nothing written")
-        return
-    written = apply_import(plan)
+        for note in plan.notes:
+            click.echo(f"note: {note}", err=True)
+        if dry_run:
+            click.echo("dry run: nothing written")
+            return
+        written = apply_import(plan, wait=wait)
     click.echo(f"wrote {written}" if written else "nothing changed: the layer file was left as it was")
