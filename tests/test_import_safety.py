@@ -4,6 +4,9 @@
   taken before the layer is read and held until it is replaced); a second writer waits, says so,
   and is refused after ``--wait`` seconds naming the file and the other writer's pid; a writer
   killed while it holds the lock does not block the next one;
+- what the incoming file says is honoured or explained: a legacy GeoJSON ``crs`` member, a
+  bowtie sketch (one finding, no follow-on), an unclosed ring (named by its feature),
+  ``--encoding`` for a Shapefile without ``.cpg``.
 
 Every file is generated here from the small test layers (tests/data/layers); the imports run as
 real ``gis`` subprocesses or through click's runner.
@@ -17,14 +20,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
+import pyogrio
 import pytest
+import shapely
+from click.testing import CliRunner
+from pyproj import Transformer
 
+from gis.cli import cli
 from gis.errors import GisError
 from gis.importer import apply_import, plan_import
 from tests.data.make_data import rect
 
 REPO = Path(__file__).resolve().parents[1]
 GIS = [sys.executable, "-c", "import sys; from gis.cli import main; sys.argv[0] = 'gis'; main()"]
+TO_4547 = Transformer.from_crs("EPSG:4326", "EPSG:4547", always_xy=True)
 
 
 def sketch(path: Path, fid: str | None, x: float, *, geometry: dict | None = None, **props: object) -> Path:
@@ -159,3 +169,127 @@ def test_a_plan_made_before_another_write_is_not_applied(test_layers, tmp_path):
     with pytest.raises(GisError, match=r"parks\.geojson.*changed since the import read it"):
         apply_import(first)
     assert (test_layers / "parks.geojson").read_bytes() == after_second  # TT-PK-B is not lost
+
+
+# --- item 9: what the file says ---------------------------------------------------------------
+
+
+def projected(geometry: dict) -> dict:
+    """The same polygon in EPSG:4547 metres."""
+    return shapely.geometry.mapping(shapely.transform(shapely.geometry.shape(geometry), _to_4547))
+
+
+def _to_4547(xy):
+    import numpy as np
+
+    return np.column_stack(TO_4547.transform(xy[:, 0], xy[:, 1]))
+
+
+def with_crs_member(path: Path, name: str) -> Path:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["crs"] = {"type": "name", "properties": {"name": name}}
+    for f in doc["features"]:
+        f["geometry"] = projected(f["geometry"])
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_legacy_crs_member_is_honoured_by_import_and_check(test_layers, tmp_path):
+    runner = CliRunner()
+    path = with_crs_member(
+        sketch(tmp_path / "desktop.geojson", "TT-PK-09", 0, district="440307"), "urn:ogc:def:crs:EPSG::4547"
+    )
+    result = runner.invoke(cli, import_args(path, test_layers))
+    assert result.exit_code == 0, result.output
+    assert "(EPSG:4547)" in result.output and "added    TT-PK-09" in result.output
+    back = gpd.read_file(test_layers / "parks.geojson").set_index("fid")
+    expected = shapely.geometry.shape(rect(0, 18_000, 200, 200))
+    assert shapely.hausdorff_distance(back.loc["TT-PK-09"].geometry, expected) < 2e-6
+    result = runner.invoke(cli, import_args(path, test_layers, "--from-crs", "wgs84"))
+    assert result.exit_code == 2 and "declares its frame as EPSG:4547, but --from-crs says EPSG:4326" in result.output
+    # the same layer file, now in EPSG:4547 with the member, measures the same in gis check
+    plain = runner.invoke(cli, ["check", "--layers", str(test_layers), "-f", "csv"])
+    with_crs_member(test_layers / "parks.geojson", "EPSG:4547")
+    member = runner.invoke(cli, ["check", "--layers", str(test_layers), "-f", "csv"])
+    assert member.exit_code == plain.exit_code == 1
+    assert member.stdout == plain.stdout
+
+
+def test_crs_member_gdal_does_not_know_asks_for_from_crs(test_layers, tmp_path):
+    runner = CliRunner()
+    name = "CGCS2000_3_Degree_GK_CM_114E"  # a name some desktop tools write; GDAL reads it as nothing
+    path = with_crs_member(sketch(tmp_path / "desktop.geojson", "TT-PK-09", 0, district="440307"), name)
+    before = (test_layers / "parks.geojson").read_bytes()
+    result = runner.invoke(cli, import_args(path, test_layers))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
+    assert str(path) in line and repr(name) in line and "--from-crs" in line and "degrees" not in line
+    assert (test_layers / "parks.geojson").read_bytes() == before
+    result = runner.invoke(cli, import_args(path, test_layers, "--from-crs", "EPSG:4547"))
+    assert result.exit_code == 0 and "added    TT-PK-09" in result.output, result.output
+    # gis check on a layer file with that member: one line for the file, not one per feature
+    with_crs_member(test_layers / "parks.geojson", name)
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers)])
+    assert result.exit_code == 2
+    [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
+    assert "parks.geojson" in line and repr(name) in line and "metres" not in line
+
+
+def test_gbk_shapefile_without_cpg_is_imported_with_the_encoding_flag(test_layers, tmp_path):
+    shp = tmp_path / "gbk.shp"
+    new = gpd.read_file(sketch(tmp_path / "s.geojson", "TT-PK-09", 0, name_zh="龙岗草图公园", street="横岗街道"))
+    pyogrio.write_dataframe(new, shp, encoding="gbk")
+    (tmp_path / "gbk.cpg").unlink(missing_ok=True)
+    assert "龙岗".encode("gbk") in (tmp_path / "gbk.dbf").read_bytes()
+    runner = CliRunner()
+    result = runner.invoke(cli, import_args(shp, test_layers))
+    assert result.exit_code == 2 and "Pass --encoding" in result.output
+    result = runner.invoke(cli, import_args(shp, test_layers, "--encoding", "gbk"))
+    assert result.exit_code == 0 and "added    TT-PK-09  龙岗草图公园" in result.output, result.output
+    back = gpd.read_file(test_layers / "parks.geojson").set_index("fid")
+    assert back.loc["TT-PK-09", "name_zh"] == "龙岗草图公园" and back.loc["TT-PK-09", "street"] == "横岗街道"
+    # a GeoJSON saved as GBK: detected, and read with the flag too
+    gbk = tmp_path / "gbk.geojson"
+    gbk.write_bytes(
+        sketch(tmp_path / "s.geojson", "TT-PK-10", 500, name_zh="坪山草图").read_text("utf-8").encode("gbk")
+    )
+    result = runner.invoke(cli, import_args(gbk, test_layers))
+    assert result.exit_code == 2 and "GBK-encoded" in result.output and "--encoding gbk" in result.output
+    result = runner.invoke(cli, import_args(gbk, test_layers, "--encoding", "gbk"))
+    assert result.exit_code == 0 and "added    TT-PK-10  坪山草图" in result.output, result.output
+
+
+def bowtie(x: float) -> dict:
+    ring = rect(x, 18_000, 200, 200, step=1000)["coordinates"][0]  # 4 corners and the first again
+    a, b, c, d, _ = ring
+    return {"type": "Polygon", "coordinates": [[a, c, b, d, a]]}
+
+
+def test_bowtie_sketch_gets_one_finding_and_no_follow_on(test_layers, tmp_path):
+    path = sketch(tmp_path / "bowtie.geojson", "TT-PK-09", 0, geometry=bowtie(0))  # no district: from its position
+    result = CliRunner().invoke(cli, import_args(path, test_layers))
+    assert result.exit_code == 2
+    [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
+    assert f"{path}: layer parks, feature TT-PK-09: geometry is invalid (Self-intersection" in line
+    assert "district" not in result.output
+
+
+def test_unclosed_ring_in_an_import_names_its_feature(test_layers, tmp_path):
+    ring = rect(0, 18_000, 200, 200)["coordinates"][0][:-1]  # the last point is not the first
+    runner = CliRunner()
+    path = sketch(tmp_path / "open.geojson", "TT-PK-09", 0, geometry={"type": "Polygon", "coordinates": [ring]})
+    result = runner.invoke(cli, import_args(path, test_layers))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
+    assert f"{path}: layer parks, feature TT-PK-09: geometry: a ring is not closed" in line
+    # without a fid, the feature is named by its place in the file
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"].insert(
+        0, json.loads(sketch(tmp_path / "x.geojson", "TT-PK-08", 500).read_text("utf-8"))["features"][0]
+    )
+    doc["features"][1]["properties"]["fid"] = None
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(cli, import_args(path, test_layers))
+    assert result.exit_code == 2
+    assert "feature #2: geometry: a ring is not closed" in result.output
+    assert "feature #2: field fid is empty" in result.output

@@ -27,7 +27,11 @@ from gis.settings import LAYER_NAMES, default_layers_dir
     help="The file is the whole new layer: features it lacks are removed (default: add and update only).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-@click.option("--encoding", default=None, help="Text encoding of a Shapefile without a .cpg file (gbk, utf-8).")
+@click.option(
+    "--encoding",
+    default=None,
+    help="Text encoding of the file when it is not UTF-8 (gbk), e.g. a Shapefile without a .cpg file, or with a wrong one.",
+)
 @click.option(
     "--wait",
     type=click.FloatRange(min=0),
@@ -61,7 +65,7 @@ def import_command(
     """
     layers = layers_dir or default_layers_dir()
     with contextlib.nullcontext() if dry_run else locked_layers(layers, layer=layer, wait=wait):
-        plan = plan_import(file, layer=layer, layers_dir=layers, from_crs=from_crs, replace=replace)
+        plan = plan_import(file, layer=layer, layers_dir=layers, from_crs=from_crs, replace=replace, encoding=encoding)
         click.echo(f"{file} ({plan.frame}) -> layer {layer}:")
         for fid in plan.added:
             row = plan.result.set_index("fid").loc[fid]
