@@ -4,9 +4,9 @@
   taken before the layer is read and held until it is replaced); a second writer waits, says so,
   and is refused after ``--wait`` seconds naming the file and the other writer's pid; a writer
   killed while it holds the lock does not block the next one;
-- what the incoming file says is honoured or explained: a legacy GeoJSON ``crs`` member, a
-  bowtie sketch (one finding, no follow-on), an unclosed ring (named by its feature),
-  ``--encoding`` for a Shapefile without ``.cpg``.
+- what the incoming file says is honoured or explained: a legacy GeoJSON ``crs`` member, text
+  garbled before it reached the toolkit (mojibake), a bowtie sketch (one finding, no follow-on),
+  an unclosed ring (named by its feature), ``--encoding`` for a Shapefile without ``.cpg``.
 
 Every file is generated here from the small test layers (tests/data/layers); the imports run as
 real ``gis`` subprocesses or through click's runner.
@@ -233,6 +233,72 @@ def test_crs_member_gdal_does_not_know_asks_for_from_crs(test_layers, tmp_path):
     assert result.exit_code == 2
     [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
     assert "parks.geojson" in line and repr(name) in line and "metres" not in line
+
+
+GARBLED = {  # how the text was garbled: (the text, as garbled)
+    "GBK read as Latin-1": ("龙岗草图公园", "龙岗草图公园".encode("gbk").decode("latin-1")),  # 'Áú¸Ú²ÝÍ¼¹«Ô°'
+    "UTF-8 read as Latin-1": ("龙岗草图公园", "龙岗草图公园".encode().decode("latin-1")),  # 'é¾\x99å²\x97...'
+    "UTF-8 read as Windows-1252": ("龙岗公园", "龙岗公园".encode().decode("cp1252")),  # 'é¾™å²—å…¬å›­'
+}
+
+
+@pytest.mark.parametrize("how", list(GARBLED))
+def test_mojibake_is_refused_by_import_check_and_qa(how, test_layers, tmp_path):
+    text, garbled = GARBLED[how]
+    runner = CliRunner()
+    path = sketch(tmp_path / "garbled.geojson", "TT-PK-09", 0, name_zh=garbled)
+    before = (test_layers / "parks.geojson").read_bytes()
+    result = runner.invoke(cli, import_args(path, test_layers))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
+    assert f"{path}: layer parks, feature TT-PK-09: field name_zh is {garbled!r}" in line
+    assert repr(text) in line and f"{how.replace(' read', ' text read')}" in line
+    assert "UTF-8" in line and "--encoding" in line
+    assert (test_layers / "parks.geojson").read_bytes() == before
+    # the same text in a layer file: gis check and gis qa say the same
+    doc = json.loads(before)
+    doc["features"][0]["properties"]["name_en"] = garbled
+    (test_layers / "parks.geojson").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    fid = doc["features"][0]["properties"]["fid"]
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers)])
+    assert result.exit_code == 2
+    [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
+    assert f"layer parks, feature {fid}: field name_en is {garbled!r}" in line and repr(text) in line
+    result = runner.invoke(cli, ["qa", "--layers", str(test_layers), "-f", "csv"])
+    assert result.exit_code == 1 and ",mojibake," in result.output
+
+
+def test_shapefile_read_with_the_wrong_code_page_is_caught_and_fixed_by_encoding(test_layers, tmp_path):
+    shp = tmp_path / "sketch.shp"
+    new = gpd.read_file(sketch(tmp_path / "s.geojson", "TT-PK-09", 0, name_zh="龙岗草图公园"))
+    pyogrio.write_dataframe(new, shp, encoding="gbk")
+    (tmp_path / "sketch.cpg").write_text("ISO-8859-1")  # a .cpg that says Latin-1 for GBK text
+    runner = CliRunner()
+    result = runner.invoke(cli, import_args(shp, test_layers))
+    assert result.exit_code == 2 and "field name_zh is 'Áú¸Ú²ÝÍ¼¹«Ô°'" in result.output, result.output
+    assert "--encoding gbk" in result.output
+    result = runner.invoke(cli, import_args(shp, test_layers, "--encoding", "gbk"))
+    assert result.exit_code == 0 and "added    TT-PK-09  龙岗草图公园" in result.output, result.output
+
+
+def test_mojibake_detection_leaves_real_text_alone():
+    from gis.read import undo_mojibake
+
+    for text in (
+        "Pokémon",
+        "Café",
+        "Ångström",
+        "ação",
+        "São Paulo",
+        "Zürich",
+        "naïve",
+        "Xuezhujing Park",
+        "龙岗",
+        "½ ha",
+    ):
+        assert undo_mojibake(text) is None, text
+    assert undo_mojibake("Áú¸Ú")[0] == "龙岗"
+    assert undo_mojibake("é¾\x99å²\x97")[0] == "龙岗"
 
 
 def test_gbk_shapefile_without_cpg_is_imported_with_the_encoding_flag(test_layers, tmp_path):
