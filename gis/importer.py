@@ -5,10 +5,16 @@ The incoming file (GeoPackage, GeoJSON or Shapefile) is read in its declared fra
 EPSG code), moved to WGS-84, checked like a shipped layer (schema, geometry, inside its
 district, unique fids), compared with the current layer (added, changed with area delta,
 removed) and, unless it is a dry run, written to the layer file atomically.
+
+Two imports into one folder of layers cannot lose each other's changes: an import holds the locks
+of the folder's layer files (:func:`locked_layers`) from before it reads them until the new file is
+in place, and :func:`apply_import` writes a plan only if the layer files are still those it was
+made from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -22,15 +28,15 @@ import pyogrio
 import shapely
 
 from gis import settings
-from gis._atomic import write_text_atomic
+from gis._atomic import LOCK_WAIT, locked, write_text_atomic
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
-from gis.errors import InputError, InputFileError
+from gis.errors import InputError, InputFileError, OutputError
 from gis.export.formats import output_files
-from gis.io.vector import unknown_encoding
+from gis.io.vector import read_vector
 from gis.read import read_layers
 from gis.settings import COMPUTED_FIELDS, SHAPEFILE_NAMES
 from gis.spatial import district_shares
-from gis.validate import validate_layer
+from gis.validate import polygonal, validate_layer
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,8 @@ log = logging.getLogger(__name__)
 FRAMES: dict[str, str] = {"wgs84": "EPSG:4326", "gcj02": "GCJ-02", "cgcs2000": "EPSG:4490"}
 _FRAME_WORDS = {"WGS-84": "EPSG:4326", "WGS84": "EPSG:4326", "GCJ-02": "GCJ-02", "GCJ02": "GCJ-02"}
 DECIMALS = 6  # layer files keep 6 decimals (about 0.1 m)
+#: Columns the reader and the import add for :func:`gis.read.check_layer`, carried to the check.
+PRIVATE_COLUMNS = ("_geometry_note", "_feature_no", "_district_awaits_geometry")
 
 
 @dataclass
@@ -53,6 +61,40 @@ class ImportPlan:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     notes: list[str] = field(default_factory=list)
+    read_state: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)  # the layer files as read
+
+
+def layer_files(layers_dir: Path) -> list[Path]:
+    """Return the thematic layer files of a folder of layers: what an import reads, and one of them it writes."""
+    return [Path(layers_dir) / f"{name}.geojson" for name in settings.LAYER_NAMES]
+
+
+def locked_layers(layers_dir: Path, *, layer: str, wait: float = LOCK_WAIT) -> contextlib.AbstractContextManager[None]:
+    """Hold the locks of a folder's layer files for an import into ``layer`` (see :func:`gis._atomic.locked`).
+
+    All of them, as the import checks fids across the layers. Plan and apply inside it, so the
+    plan is made from the layers as they are when written.
+    """
+    layers_dir = Path(layers_dir)
+    if not layers_dir.is_dir():
+        raise InputFileError(
+            f"{layers_dir}: gis import writes into a folder of GeoJSON layers (like layers/), and this is no folder. "
+            "Point --layers at the folder."
+        )
+    return locked(layer_files(layers_dir), purpose=f"gis import into layer {layer}", wait=wait)
+
+
+def _state(paths: list[Path]) -> dict[str, tuple[int, int, int] | None]:
+    """Return what identifies each file's present version (an atomic replace makes a new inode)."""
+    state: dict[str, tuple[int, int, int] | None] = {}
+    for p in paths:
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            state[str(p)] = None
+        else:
+            state[str(p)] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return state
 
 
 def parse_frame(text: str) -> str:
@@ -70,30 +112,36 @@ def parse_frame(text: str) -> str:
 def _declared_frame(path: Path, gdf: gpd.GeoDataFrame) -> tuple[str | None, bool]:
     """Return the frame a file declares and whether it says so itself.
 
-    A GeoJSON ``frame`` member (the web map's export) is a declaration; a GeoJSON without one is
-    lon/lat by default only (Amap data is often GCJ-02 behind that default); a GeoPackage's or a
-    Shapefile's CRS is a declaration.
+    A GeoJSON ``frame`` member (the web map's export) is a declaration, and so is a legacy ``crs``
+    member naming any CRS but lon/lat WGS-84 (e.g. EPSG:4547, as desktop tools write it; GDAL reads
+    it). A GeoJSON with neither, or with a ``crs`` member naming WGS-84 lon/lat, is lon/lat by
+    default only (Amap data is often GCJ-02 behind that default). A GeoPackage's or a Shapefile's
+    CRS is a declaration. None: no frame, or a ``crs`` member GDAL does not know.
     """
-    if path.suffix.lower() in (".geojson", ".json"):
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputFileError(
-                f"{path}: is not readable JSON ({exc}); cannot tell its frame. Export it again."
-            ) from exc
-        if isinstance(doc, dict) and "frame" in doc:
-            word = str(doc["frame"]).strip().upper()
-            if word not in _FRAME_WORDS:
-                raise InputError(
-                    f"{path}: declares the frame {doc['frame']!r}, which the toolkit does not convert "
-                    f"(known: {', '.join(sorted(set(_FRAME_WORDS)))}). Convert the file to WGS-84 first."
-                )
-            return _FRAME_WORDS[word], True
-        return ("EPSG:4326", False) if gdf.crs is not None else (None, False)
-    if gdf.crs is not None:
-        epsg = gdf.crs.to_epsg()
-        return (f"EPSG:{epsg}" if epsg else gdf.crs.to_string()), True
-    return None, False
+    crs_text = None if gdf.crs is None else (f"EPSG:{gdf.crs.to_epsg()}" if gdf.crs.to_epsg() else gdf.crs.to_string())
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return crs_text, crs_text is not None
+    try:  # the members that matter are ASCII: text in another encoding (--encoding gbk) may stay garbled here
+        doc = json.loads(path.read_bytes().decode("utf-8-sig", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path}: is not readable JSON ({exc}); cannot tell its frame. Export it again.") from exc
+    lonlat = gdf.crs is None or gdf.crs.equals("EPSG:4326", ignore_axis_order=True)
+    if isinstance(doc, dict) and "frame" in doc:
+        word = str(doc["frame"]).strip().upper()
+        if word not in _FRAME_WORDS:
+            raise InputError(
+                f"{path}: declares the frame {doc['frame']!r}, which the toolkit does not convert "
+                f"(known: {', '.join(sorted(set(_FRAME_WORDS)))}). Convert the file to WGS-84 first."
+            )
+        if not lonlat:
+            raise InputError(
+                f"{path}: declares the frame {doc['frame']!r} and, in its crs member, {crs_text}. "
+                "Remove the one that is wrong."
+            )
+        return _FRAME_WORDS[word], True
+    if crs_text is None:
+        return None, False
+    return ("EPSG:4326", False) if lonlat else (crs_text, True)
 
 
 def _field_names(path: Path, columns: list[str]) -> dict[str, str]:
@@ -153,15 +201,9 @@ def read_incoming(
                 f"{path}: has no .cpg file to say how its text is encoded, and the text is not ASCII. "
                 "Pass {p:encoding} (gbk for most Chinese desktop tools, or utf-8)."
             )
-    try:
-        kwargs: dict[str, Any] = {"encoding": encoding} if encoding else {}
-        gdf = gpd.read_file(path, layer=source_layer, engine="pyogrio", **kwargs)
-    except LookupError as exc:
-        raise unknown_encoding(encoding) from exc
-    except Exception as exc:
-        raise InputFileError(
-            f"{path}: cannot be read ({type(exc).__name__}: {exc}). Export it again as GeoPackage, GeoJSON or Shapefile."
-        ) from exc
+    # the reader of the layers: GBK, HTML, cut-off files and unclosed rings (per feature) explained alike
+    gdf = read_vector(path, layer=layer, encoding=encoding, container_layer=source_layer)
+    gdf["_feature_no"] = np.arange(1, len(gdf) + 1)  # names a feature without fid by its place in the file
     declared, said = _declared_frame(path, gdf)
     frame = parse_frame(from_crs) if from_crs else declared
     if from_crs and said and declared != frame:
@@ -170,15 +212,15 @@ def read_incoming(
             "Drop {p:from_crs}, or fix the file's frame."
         )
     if frame is None:
-        raise InputError(
-            f"{path}: the file declares no coordinate frame. Pass {{p:from_crs}} (wgs84, gcj02, cgcs2000 or EPSG:N)."
-        )
+        why = gdf.attrs.get("crs_note", "the file declares no coordinate frame")
+        raise InputError(f"{path}: {why}. Pass {{p:from_crs}} (wgs84, gcj02, cgcs2000 or EPSG:N, e.g. EPSG:4547).")
     if frame == "GCJ-02":  # lon/lat in GCJ-02: move to WGS-84
         gdf = gdf.set_crs(LAYER_CRS, allow_override=True)
         gdf = gdf.set_geometry(geometry_wgs84_from_gcj02(gdf.geometry.to_numpy()), crs=LAYER_CRS)
     else:
         try:
-            gdf = gdf.set_crs(frame, allow_override=True).to_crs(LAYER_CRS)
+            with np.errstate(invalid="ignore", over="ignore"):
+                gdf = gdf.set_crs(frame, allow_override=True).to_crs(LAYER_CRS)
         except Exception as exc:
             raise InputError(f"{path}: cannot use the frame {frame} ({exc}). Check {{p:from_crs}}.") from exc
     if "layer" in gdf.columns and suffix != ".gpkg":  # an export of all layers in one table
@@ -190,7 +232,11 @@ def read_incoming(
         gdf = gdf.drop(columns="fid")
     gdf = gdf.rename(columns=_field_names(path, list(gdf.columns))).rename(columns={"feature_id": "fid"})
     dropped = [
-        c for c in gdf.columns if c not in (*settings.FEATURE_FIELDS, "geometry", "layer") and c not in COMPUTED_FIELDS
+        c
+        for c in gdf.columns
+        if c not in (*settings.FEATURE_FIELDS, "geometry", "layer")
+        and c not in COMPUTED_FIELDS
+        and c not in PRIVATE_COLUMNS
     ]
     if dropped:
         notes.append(f"fields not in the data model, not imported: {', '.join(map(str, dropped))}")
@@ -228,13 +274,16 @@ def _fill_new_features(
                 for f in placeholders
             ]
         )
-    valid = new & gdf.geometry.is_valid & ~gdf.geometry.is_empty
-    empty = valid & (gdf["district"].isna() | (gdf["district"].astype(str).str.strip() == ""))
+    gdf["_district_awaits_geometry"] = False
+    empty = new & (gdf["district"].isna() | (gdf["district"].astype(str).str.strip() == ""))
     if empty.any():
-        projected = gdf.geometry.to_crs(AREA_CRS)
         bounds = districts.to_crs(AREA_CRS)
         for i in gdf.index[empty]:
-            shares = bounds.geometry.intersection(projected.loc[i]).area
+            drawn = _drawn_area(gdf.geometry.loc[i])
+            if drawn is None:  # the geometry's own finding says what is wrong; the district waits for it
+                gdf.loc[i, "_district_awaits_geometry"] = True
+                continue
+            shares = bounds.geometry.intersection(drawn).area
             if shares.max() > 0:
                 gdf.loc[i, "district"] = bounds.loc[shares.idxmax(), "district"]
                 notes.append(f"feature {gdf.loc[i, 'fid']}: district {gdf.loc[i, 'district']} taken from its position")
@@ -250,6 +299,29 @@ def _fill_new_features(
             gdf.loc[missing, col] = value
             notes.append(f"{int(missing.sum())} new feature(s) had no {col}: set to {value!r}")
     return gdf
+
+
+def _drawn_area(geom: shapely.Geometry | None) -> shapely.Geometry | None:
+    """Return the area a new feature covers, in EPSG:4547, to take its district from; None when it has none.
+
+    An invalid outline (a bowtie) covers what its repair covers; a missing, empty, non-polygonal or
+    non-finite geometry, one outside the three districts' lon/lat range (swapped axes, metres) or one
+    of no area covers nothing: the reader's finding about the geometry is the one to fix.
+    """
+    if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return None
+    coords = shapely.get_coordinates(geom)
+    minx, miny, maxx, maxy = settings.LONLAT_BOUNDS
+    if not np.isfinite(coords).all() or not (
+        (coords[:, 0] >= minx).all()
+        and (coords[:, 0] <= maxx).all()
+        and (coords[:, 1] >= miny).all()
+        and (coords[:, 1] <= maxy).all()
+    ):
+        return None
+    shape = geom if geom.is_valid else polygonal(shapely.make_valid(geom))
+    drawn = gpd.GeoSeries([shape], crs=LAYER_CRS).to_crs(AREA_CRS).iloc[0]
+    return drawn if drawn.area > 0 else None
 
 
 def plan_import(
@@ -274,6 +346,7 @@ def plan_import(
     if layer not in settings.LAYER_NAMES:
         raise InputError(f"{{p:layer}} {layer!r} is not a layer; use one of {', '.join(settings.LAYER_NAMES)}.")
     layers_dir = Path(layers_dir)
+    read_state = _state(layer_files(layers_dir))  # before reading: a file replaced meanwhile looks changed
     layers = read_layers(layers_dir)
     current = layers[layer]
     notes: list[str] = []
@@ -292,7 +365,7 @@ def plan_import(
     problems += _target_problems(layers_dir, set(other) | set(result["fid"].dropna()), layer)
     if problems:
         raise InputError(problems)
-    plan = ImportPlan(layer, layer_file(layers_dir, layer), frame, result, notes=notes)
+    plan = ImportPlan(layer, layer_file(layers_dir, layer), frame, result, notes=notes, read_state=read_state)
     _diff(plan, current, result)
     return plan
 
@@ -336,7 +409,7 @@ def _target_problems(layers_dir: Path, fids_after: set[str], layer: str) -> list
 
 def _merge(current: gpd.GeoDataFrame, incoming: gpd.GeoDataFrame, *, replace: bool) -> gpd.GeoDataFrame:
     """Return the layer after the import: current order kept, updated features in place, new ones at the end."""
-    cols = [*settings.FEATURE_FIELDS, "geometry"]
+    cols = [*settings.FEATURE_FIELDS, *PRIVATE_COLUMNS, "geometry"]
     inc = gpd.GeoDataFrame(incoming.reindex(columns=cols), geometry="geometry", crs=LAYER_CRS)
     if replace:
         return inc
@@ -395,9 +468,28 @@ def layer_geojson(gdf: gpd.GeoDataFrame, *, name: str) -> str:
     )
 
 
-def apply_import(plan: ImportPlan) -> Path | None:
-    """Write the layer file of a plan atomically; None when nothing changes (the file is left alone)."""
+def apply_import(plan: ImportPlan, *, wait: float = LOCK_WAIT) -> Path | None:
+    """Write the layer file of a plan atomically; None when nothing changes (the file is left alone).
+
+    Under the layers' locks (:func:`locked_layers`, waiting up to ``wait`` seconds for another
+    import), and only if the layer files are still those the plan was made from.
+
+    Raises
+    ------
+    OutputError
+        Another writer changed a layer file since the plan was made (nothing is written: plan
+        again), or still holds the lock after ``wait`` seconds.
+    """
     if not (plan.added or plan.changed or plan.removed):
         return None
-    write_text_atomic(plan.layer_path, layer_geojson(plan.result, name=plan.layer))
+    layers_dir = plan.layer_path.parent
+    with locked_layers(layers_dir, layer=plan.layer, wait=wait):
+        now = _state(layer_files(layers_dir))
+        changed = [p for p, state in plan.read_state.items() if now.get(p) != state]
+        if changed:
+            raise OutputError(
+                f"{', '.join(changed)}: changed since the import read it (another writer); "
+                "nothing was written. Run the import again."
+            )
+        write_text_atomic(plan.layer_path, layer_geojson(plan.result, name=plan.layer))
     return plan.layer_path

@@ -17,7 +17,7 @@ import pandas as pd
 from gis import settings
 from gis.errors import InputError, InputFileError
 from gis.io.targets import read_table
-from gis.io.vector import container_layers, read_source_layer, read_vector
+from gis.io.vector import container_layers, read_source_layer, read_vector_lonlat
 from gis.model import ERROR, Finding, errors
 from gis.validate import _text, check_layer, duplicate_fids, validate_layer, validate_targets
 
@@ -43,7 +43,7 @@ def read_layer(path: Path, *, layer: str, encoding: str | None = None) -> gpd.Ge
         (None where empty), a ``layer`` column, geometry in EPSG:4326.
     """
     path = Path(path)
-    return validate_layer(read_vector(path, layer=layer, encoding=encoding), source=str(path), layer=layer)
+    return validate_layer(read_vector_lonlat(path, layer=layer, encoding=encoding), source=str(path), layer=layer)
 
 
 def read_districts(path: Path, *, encoding: str | None = None) -> gpd.GeoDataFrame:
@@ -55,7 +55,7 @@ def read_districts(path: Path, *, encoding: str | None = None) -> gpd.GeoDataFra
     if path.is_dir() or path.suffix.lower() == ".gpkg":
         gdf, where = read_source_layer(path, "districts", encoding=encoding)
     else:
-        gdf, where = read_vector(path, layer="districts", encoding=encoding), str(path)
+        gdf, where = read_vector_lonlat(path, layer="districts", encoding=encoding), str(path)
     if "district" not in gdf.columns:
         raise InputError(
             f"{where}: layer districts lacks the field district. Rebuild it with scripts/build_districts.py."

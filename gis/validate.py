@@ -51,14 +51,31 @@ _EDGE_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f\x85\pZ]"
 _SAMPLE = 10_000
 
 
-def _text_column(values: pd.Series) -> pd.Series:
+#: A character of the range single-byte code pages decode bytes 0x80-0xFF to (Latin-1's, most of
+#: Windows-1252's): text holding none cannot be mojibake (RE2 syntax for Arrow, also valid in Python).
+_HIGH_LATIN = r"[\x{80}-\x{ff}]"
+_HIGH_LATIN_RE = re.compile("[\x80-\xff]")
+
+
+def _text_column(values: pd.Series, suspects: list[int] | None = None) -> pd.Series:
     """Return a column as stripped text with None where empty.
 
     A column of text is handled in Arrow: only the values that begin or end with whitespace are
     stripped in Python, so a million names cost no Python call each; a column of few distinct
     values (district codes, parts) is cleaned once per distinct value. Other columns (numbers typed
     as numbers, mixed values) go cell by cell through :func:`_text`.
+
+    ``suspects``, when given, gets the positions of the values holding characters of the range
+    U+0080-U+00FF, the candidates for :func:`undo_mojibake` (found in the same pass).
     """
+    found: list[int] = []
+    out = _clean_column(values, found)
+    if suspects is not None:
+        suspects.extend(found)
+    return out
+
+
+def _clean_column(values: pd.Series, suspects: list[int]) -> pd.Series:
     if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
         try:
             arr = pa.array(values, from_pandas=True)  # no copy for Arrow-backed text (pandas' str)
@@ -72,20 +89,90 @@ def _text_column(values: pd.Series) -> pd.Series:
                 # few distinct values (codes, parts, sources): each is cleaned and made a Python str once
                 coded = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
                 uniques = np.array([*(_text(v) for v in coded.dictionary.to_pylist()), None], dtype=object)
-                return pd.Series(uniques[coded.indices.fill_null(len(uniques) - 1).to_numpy()], dtype=object)
+                codes = coded.indices.fill_null(len(uniques) - 1).to_numpy()
+                high = [k for k, v in enumerate(uniques) if v is not None and _HIGH_LATIN_RE.search(v)]
+                suspects.extend(np.flatnonzero(np.isin(codes, high)).tolist() if high else [])
+                return pd.Series(uniques[codes], dtype=object)
             out = arr.to_numpy(zero_copy_only=False)
-            edges = pc.match_substring_regex(arr, f"^{_EDGE_SPACE}|{_EDGE_SPACE}$").fill_null(False)
-            for i in np.flatnonzero(edges.to_numpy(zero_copy_only=False)):
+            pattern = f"^{_EDGE_SPACE}|{_EDGE_SPACE}$|{_HIGH_LATIN}"  # one pass for both: the rest needs no Python
+            marked = pc.match_substring_regex(arr, pattern).fill_null(False)
+            for i in np.flatnonzero(marked.to_numpy(zero_copy_only=False)):
                 out[i] = out[i].strip()
+                if _HIGH_LATIN_RE.search(out[i]):
+                    suspects.append(int(i))
             out[out == ""] = None
             return pd.Series(out, dtype=object)
-    return pd.Series([_text(v) for v in values], dtype=object)
+    cells = [_text(v) for v in values]
+    suspects.extend(i for i, v in enumerate(cells) if v is not None and _HIGH_LATIN_RE.search(v))
+    return pd.Series(cells, dtype=object)
 
 
-def feature_frame(gdf: gpd.GeoDataFrame, *, layer: str) -> gpd.GeoDataFrame:
-    """Return a layer in the toolkit's form: ``layer``, the data model's fields as text, geometry."""
+#: Windows-1252's characters for the bytes 0x80-0x9F (where Latin-1 has control characters)
+_CP1252_BYTES = {bytes([b]).decode("cp1252"): b for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+
+
+def undo_mojibake(text: str) -> tuple[str, str] | None:
+    r"""Return what garbled text probably was and how it was garbled; None when it does not look garbled.
+
+    Text is garbled (mojibake) when a program read UTF-8 or GBK bytes as Latin-1 or Windows-1252 and
+    saved the characters it saw: '龙岗' in GBK read as Latin-1 is 'Áú¸Ú', in UTF-8 'é¾\x99å²\x97'.
+    The characters are turned back into those bytes and decoded again: as UTF-8, whose byte patterns
+    real Latin-1 text practically never forms; else as GBK, accepted only when at least three
+    quarters of the characters come back as pairs of high bytes of GB2312 (the common Chinese
+    characters), most ideographs of its first level, so that 'Pokémon', 'São' or 'ação' stay as they are.
+
+    Examples
+    --------
+    >>> undo_mojibake("Áú¸Ú")
+    ('龙岗', 'GBK text read as Latin-1')
+    >>> undo_mojibake("é¾\x99å²\x97")
+    ('龙岗', 'UTF-8 text read as Latin-1')
+    >>> print(undo_mojibake("Café"))
+    None
+    """
+    raw = bytearray()
+    reader = "Latin-1"
+    for ch in text:
+        code = ord(ch)
+        if code < 0x100:
+            raw.append(code)
+        elif ch in _CP1252_BYTES:
+            raw.append(_CP1252_BYTES[ch])
+            reader = "Windows-1252"
+        else:
+            return None  # a character no single-byte code page gives: not read that way
+    if max(raw, default=0) < 0x80:
+        return None
+    try:
+        return raw.decode("utf-8"), f"UTF-8 text read as {reader}"
+    except UnicodeDecodeError:
+        pass
+    try:
+        fixed = raw.decode("gbk")
+    except UnicodeDecodeError:
+        return None
+    pairs = [c.encode("gbk") for c in fixed if ord(c) >= 0x80]
+    gb2312 = [b for b in pairs if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1]
+    ideographs = [b for b in gb2312 if b[0] >= 0xB0]
+    common = [b for b in ideographs if b[0] <= 0xD7]
+    if not ideographs or 4 * len(gb2312) < 3 * len(pairs) or 2 * len(common) < len(ideographs):
+        return None
+    return fixed, f"GBK text read as {reader}"
+
+
+def feature_frame(
+    gdf: gpd.GeoDataFrame, *, layer: str, suspects: dict[str, list[int]] | None = None
+) -> gpd.GeoDataFrame:
+    """Return a layer in the toolkit's form: ``layer``, the data model's fields as text, geometry.
+
+    ``suspects``, when given, gets for each field the positions of the values that may be
+    mojibake (see :func:`_text_column`).
+    """
+    found: dict[str, list[int]] = suspects if suspects is not None else {}
     columns = {
-        f: _text_column(gdf[f]) if f in gdf.columns else pd.Series([None] * len(gdf), dtype=object)
+        f: _text_column(gdf[f], found.setdefault(f, []))
+        if f in gdf.columns
+        else pd.Series([None] * len(gdf), dtype=object)
         for f in settings.FEATURE_FIELDS
     }
     out = gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
@@ -99,9 +186,15 @@ def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list
     One finding per problem.
 
     Errors: missing fields, empty required values, unknown district or part, unknown parent,
-    missing or duplicate fids, and geometries that are missing, empty, not polygons, unclosed,
-    not finite, outside the three districts (swapped axes, metres labelled as degrees) or invalid
-    (with GEOS's reason and location). Warning: 3D coordinates (heights dropped).
+    missing or duplicate fids, garbled text (:func:`undo_mojibake`), and geometries that are
+    missing, empty, not polygons, unclosed, not finite, outside the three districts (swapped axes,
+    metres labelled as degrees) or invalid (with GEOS's reason and location). Warning: 3D
+    coordinates (heights dropped).
+
+    Columns a reader or the importer may add: ``_geometry_note`` (why a geometry could not be
+    parsed), ``_feature_no`` (a feature's number in its file, which names a feature without fid;
+    default: its row), ``_district_awaits_geometry`` (true for a new feature whose district is to
+    come from its geometry, which is unusable: its empty district is not reported, the geometry is).
     """
     missing = [f for f in settings.REQUIRED_FEATURE_FIELDS if f not in gdf.columns]
     if missing:
@@ -118,17 +211,37 @@ def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list
             ],
             feature_frame(gdf, layer=layer),
         )
-    out = feature_frame(gdf, layer=layer)
+    suspects: dict[str, list[int]] = {}
+    out = feature_frame(gdf, layer=layer, suspects=suspects)
     fids = out["fid"].to_numpy()
-    labels = np.array([f if f is not None else f"#{i + 1}" for i, f in enumerate(fids)], dtype=object)
+    numbers = _private_column(gdf, "_feature_no", np.arange(1, len(gdf) + 1))
+    labels = np.array([f if f is not None else f"#{int(n)}" for f, n in zip(fids, numbers, strict=True)], dtype=object)
     findings: list[Finding] = []
 
     def add(i: Any, check: str, message: str, field: str, severity: str = ERROR) -> None:
         findings.append(Finding(severity, check, message, source=source, layer=layer, fid=labels[i], field=field))
 
+    awaiting = _private_column(gdf, "_district_awaits_geometry", np.zeros(len(gdf), dtype=bool)).astype(bool)
     for field in settings.REQUIRED_FEATURE_FIELDS:
-        for i in np.flatnonzero(out[field].isna().to_numpy()):
+        empty = out[field].isna().to_numpy() & ~(awaiting & (field == "district"))
+        for i in np.flatnonzero(empty):
             add(i, "missing_fid" if field == "fid" else "empty_field", f"field {field} is empty. Fill it in.", field)
+    for field, rows in suspects.items():
+        for row in rows:
+            garbled = out[field].iloc[row]
+            undone = undo_mojibake(garbled)
+            if undone is None:
+                continue
+            text, how = undone
+            encoding = how.split()[0]
+            add(
+                row,
+                "mojibake",
+                f"field {field} is {garbled!r}: garbled text ({how}), probably {text!r}. Export the file "
+                f"again from the original data as UTF-8; if the file itself is {encoding} (e.g. a Shapefile "
+                f"whose .cpg says otherwise), read it with {{p:encoding}} {encoding.lower()}.",
+                field,
+            )
     for field, allowed, hint in (
         ("district", settings.DISTRICTS, "Use the district code as text."),
         ("part", settings.PARTS, ""),
@@ -203,6 +316,16 @@ def duplicate_fids(features: pd.DataFrame, *, within_layers: bool = False) -> li
                 )
             )
     return findings
+
+
+def _private_column(gdf: gpd.GeoDataFrame, name: str, default: np.ndarray) -> np.ndarray:
+    """Return a column a reader or the importer added (see :func:`check_layer`), ``default`` where it has none."""
+    if name not in gdf.columns:
+        return default
+    values = gdf[name].to_numpy(dtype=object, copy=True)
+    missing = pd.isna(values)
+    values[missing] = default[missing]
+    return values
 
 
 def validate_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> gpd.GeoDataFrame:

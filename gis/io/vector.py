@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import stat
 import warnings
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyogrio
 import pyogrio.raw
+import pyproj
 import shapely
 
 from gis import settings
@@ -139,7 +142,8 @@ def _ogr_read(
     pyogrio's classic reader.
     """
     what = f"layer {layer}"
-    if encoding is not None and (path.suffix.lower() == ".gpkg" or _is_utf8(path)):
+    text_file = path.with_suffix(".dbf") if path.suffix.lower() == ".shp" else path  # a Shapefile's text is in its .dbf
+    if encoding is not None and (path.suffix.lower() == ".gpkg" or _is_utf8(text_file)):
         encoding = None  # --encoding is for the files that need it; a GeoPackage's text is always UTF-8
     try:
         with warnings.catch_warnings():  # GDAL warns of unclosed rings; they are reported per feature
@@ -161,7 +165,7 @@ def _ogr_read(
                     raise InputError(f"{path}: {what} has no geometry. Save the layer with its polygons.")
                 fields = pd.DataFrame(dict(zip(meta["fields"], values, strict=True)))
     except UnicodeDecodeError as exc:
-        sample = _decodes_as_gbk(path)
+        sample = _decodes_as_gbk(text_file)
         if sample is not None:
             raise InputFileError(
                 f"{path}: {what}: the text is GBK-encoded, not UTF-8 (it reads as {sample!r} in GBK). "
@@ -203,29 +207,53 @@ def _parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
 def read_vector(
     path: Path, *, layer: str, encoding: str | None = None, container_layer: str | None = None
 ) -> gpd.GeoDataFrame:
-    """Read one layer (a GeoJSON file, or ``container_layer`` of a GeoPackage) into EPSG:4326.
+    """Read one layer (a GeoJSON or Shapefile, or ``container_layer`` of a GeoPackage) as it is stored.
 
-    File-level problems (missing, empty, HTML, cut off, wrong encoding, no CRS) raise
-    :class:`InputFileError`; feature-level ones are left to :func:`check_layer`: a geometry
-    GEOS cannot parse is None with its reason in the ``_geometry_note`` column, and the frame's
-    ``attrs`` keep the source CRS and the features that had heights.
+    The frame has the file's fields and its own CRS: None when it declares none, or when a GeoJSON's
+    legacy ``crs`` member names a CRS GDAL does not know (``attrs["crs_note"]`` says so; GDAL
+    would read it as EPSG:4326). File-level problems (missing, empty, HTML, cut off, wrong
+    encoding) raise :class:`InputFileError`; feature-level ones are left to
+    :func:`gis.validate.check_layer`: a geometry GEOS cannot parse is None with its reason in the
+    ``_geometry_note`` column, heights are dropped and ``attrs["has_z"]`` keeps the features that had them.
     """
     _require_file(path, what=f"layer {layer}")
     meta, fields, wkb = _ogr_read(path, layer=layer, container_layer=container_layer, encoding=encoding)
-    if meta.get("crs") is None:
-        raise InputError(
-            f"{path}: layer {layer} has no CRS. Save it with one: RFC 7946 GeoJSON (EPSG:4326, lon/lat), "
-            "or a GeoPackage layer with its CRS set."
-        )
+    unknown = unknown_crs_member(path, meta.get("crs"))
     geoms, notes = _parse_wkb(wkb)
-    gdf = gpd.GeoDataFrame(fields, geometry=geoms, crs=meta["crs"])
+    gdf = gpd.GeoDataFrame(fields, geometry=geoms, crs=None if unknown else meta.get("crs"))
     if any(notes):
         gdf["_geometry_note"] = notes
-    source_crs = gdf.crs
     has_z = shapely.has_z(gdf.geometry.array)
     if has_z.any():  # heights (x, y, z) from CAD or GPS exports: areas are planar
         log.info("%s: layer %s has 3D coordinates; their heights are dropped", path, layer)
         gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.array), crs=gdf.crs)
+    gdf.attrs["has_z"] = has_z
+    if unknown:
+        gdf.attrs["crs_note"] = f"its crs member names {unknown!r}, a CRS GDAL does not know"
+    return gdf
+
+
+def read_vector_lonlat(
+    path: Path, *, layer: str, encoding: str | None = None, container_layer: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read one layer with :func:`read_vector` into EPSG:4326; a layer without a CRS is refused.
+
+    The frame's ``attrs`` keep the source CRS and the features that had heights.
+    """
+    gdf = read_vector(path, layer=layer, encoding=encoding, container_layer=container_layer)
+    has_z = gdf.attrs["has_z"]
+    if gdf.crs is None:
+        if "crs_note" in gdf.attrs:
+            raise InputFileError(
+                f"{path}: layer {layer}: {gdf.attrs['crs_note']}. Name it as GDAL reads it (e.g. "
+                '"urn:ogc:def:crs:EPSG::4547" for CGCS2000 / 3-degree Gauss-Kruger CM 114E), '
+                "or save the layer as RFC 7946 GeoJSON (EPSG:4326, lon/lat)."
+            )
+        raise InputError(
+            f"{path}: layer {layer} has no CRS. Save it with one: RFC 7946 GeoJSON (EPSG:4326, lon/lat), "
+            "or a GeoPackage layer with its CRS set."
+        )
+    source_crs = gdf.crs
     if not gdf.crs.equals(LAYER_CRS):
         log.info("%s: reprojecting layer %s from %s to %s", path, layer, gdf.crs.to_string(), LAYER_CRS)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -233,6 +261,65 @@ def read_vector(
     gdf.attrs["source_crs"] = source_crs.to_string()
     gdf.attrs["has_z"] = has_z
     return gdf
+
+
+#: A GeoJSON file up to this size is searched whole for a ``crs`` member written after its features.
+_CRS_SEARCH_BYTES = 32 << 20
+
+
+def geojson_crs_member(path: Path) -> Any:
+    """Return the legacy ``crs`` member of a GeoJSON file, or None when it has none.
+
+    RFC 7946 dropped the member, but desktop tools still write it, before the features
+    (``"crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4547"}}``), and GDAL
+    reads it. The start of the file is read; a file of up to 32 MB is parsed whole when the member
+    is not before the features but the file holds the word.
+    """
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+        text = head.decode("utf-8", errors="replace")
+        features = text.find('"features"')
+        match = re.search(r'"crs"\s*:\s*', text if features < 0 else text[:features])
+        if match is not None:
+            try:
+                return json.JSONDecoder().raw_decode(text, match.end())[0]
+            except ValueError:
+                return None
+        data = head + f.read(_CRS_SEARCH_BYTES)
+    if b'"crs"' not in data or len(data) > _CRS_SEARCH_BYTES:
+        return None
+    try:
+        doc = json.loads(data.removeprefix(b"\xef\xbb\xbf"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return doc.get("crs") if isinstance(doc, dict) else None
+
+
+def unknown_crs_member(path: Path, crs: Any) -> str | None:
+    """Return what a GeoJSON's ``crs`` member names when GDAL did not understand it, else None.
+
+    GDAL reads a member it does not know (a name such as ``CGCS2000_3_Degree_GK_CM_114E``, a
+    link) as EPSG:4326 without a word; a member naming EPSG:4326 or OGC's CRS84 is understood.
+    """
+    if Path(path).suffix.lower() not in (".geojson", ".json") or crs is None:
+        return None
+    if not pyproj.CRS.from_user_input(crs).equals("EPSG:4326"):
+        return None  # GDAL took its CRS from the member
+    member = geojson_crs_member(Path(path))
+    if member is None:
+        return None
+    props = member.get("properties") if isinstance(member, dict) else None
+    props = props if isinstance(props, dict) else {}
+    if isinstance(member, dict) and str(member.get("type", "")).upper() == "EPSG" and "code" in props:
+        name = f"EPSG:{props['code']}"
+    else:
+        name = str(props.get("name") or props.get("href") or json.dumps(member, ensure_ascii=False))
+    try:
+        if pyproj.CRS.from_user_input(name).equals("EPSG:4326", ignore_axis_order=True):
+            return None
+    except pyproj.exceptions.CRSError:
+        pass
+    return name
 
 
 #: The GeoPackage field that holds the feature id (``fid`` is the GeoPackage's own integer row id).
@@ -258,9 +345,9 @@ def read_source_layer(source: Path, name: str, *, encoding: str | None = None) -
                 f"{source}: has no layer {name!r} (its layers: {', '.join(names) or 'none'}). "
                 f"A GeoPackage of layers holds {', '.join((*settings.LAYER_NAMES, 'districts'))}, as gis export writes."
             )
-        gdf = read_vector(source, layer=name, encoding=encoding, container_layer=name)
+        gdf = read_vector_lonlat(source, layer=name, encoding=encoding, container_layer=name)
         if GPKG_FID_FIELD in gdf.columns:
             gdf = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns]).rename(columns={GPKG_FID_FIELD: "fid"})
         return gdf, str(source)
     path = source / f"{name}.geojson"
-    return read_vector(path, layer=name, encoding=encoding), str(path)
+    return read_vector_lonlat(path, layer=name, encoding=encoding), str(path)
