@@ -8,6 +8,8 @@ field, and says how to fix it.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import math
@@ -35,16 +37,37 @@ log = logging.getLogger(__name__)
 
 
 def _require_file(path: Path, *, what: str) -> None:
-    if not path.exists():
+    """Refuse a path that is missing, a folder, empty or not readable, with a message that says which."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
         raise InputFileError(
             f"{path}: no such file ({what}). Check the path, or pass --layers/--targets to point at it."
-        )
-    if not path.is_file():
+        ) from None
+    except PermissionError as exc:  # a folder on the way that may not be entered
+        raise _no_permission(path, what) from exc
+    if path.is_dir():
         raise InputFileError(f"{path}: is a folder, not a file ({what}).")
-    if path.stat().st_size == 0:
+    if st.st_size == 0:
         raise InputFileError(
             f"{path}: the file is empty (0 bytes; {what}). Restore it (e.g. git checkout -- {path.name}) or export it again."
         )
+    try:
+        with path.open("rb"):
+            pass
+    except PermissionError as exc:
+        raise _no_permission(path, what) from exc
+    except OSError as exc:
+        raise InputFileError(
+            f"cannot read {path}: {exc.strerror or exc} ({what}). Check the file and the disk, and run again."
+        ) from exc
+
+
+def _no_permission(path: Path, what: str) -> InputFileError:
+    return InputFileError(
+        f"cannot read {path}: permission denied ({what}); give your user read permission on the file and its "
+        f"folders (e.g. chmod a+r {path.name}), or ask its owner for a copy."
+    )
 
 
 def unknown_encoding(encoding: str | None) -> InputError:
@@ -101,8 +124,18 @@ def _unreadable(path: Path, what: str, exc: Exception) -> InputFileError:
             f"{path}: {what} is a damaged GeoPackage ({reason}). Restore it from a backup or export it again."
         )
     if suffix in (".geojson", ".json"):
+        data = path.read_bytes()
+        deep = _too_deep(data)
+        if deep is not None:
+            line, column = deep
+            return InputFileError(
+                f"{path}: {what} is nested too deeply to be a layer: more than {_MAX_NESTING} levels of [ and {{ "
+                f"at line {line}, column {column} (a layer's GeoJSON is about 6 levels deep; GDAL reads "
+                "about 1000). A property holds deeply nested data, or the file is not a layer: remove that "
+                "value, or export the layer again."
+            )
         try:
-            json.loads(path.read_bytes())
+            json.loads(data)
         except json.JSONDecodeError as jexc:
             cut = jexc.pos >= len(jexc.doc.rstrip()) - 1
             why = "the file ends in the middle of the data (cut off?)" if cut else "a JSON syntax error"
@@ -110,12 +143,38 @@ def _unreadable(path: Path, what: str, exc: Exception) -> InputFileError:
                 f"{path}: {what} is not complete JSON: {why} at line {jexc.lineno}, column {jexc.colno} "
                 f"({jexc.msg}). {'Save or download it again.' if cut else 'Correct the file there, or export it again.'}"
             )
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             pass
     return InputFileError(
         f"{path}: {what} cannot be read ({type(exc).__name__}: {exc}). "
         "Check that the file is complete, valid UTF-8 GeoJSON or a GeoPackage."
     )
+
+
+#: Deeper JSON than this is not a layer (a FeatureCollection's coordinates are 6 levels deep);
+#: the diagnosis of an unreadable file says so instead of parsing it (Python's parser recurses).
+_MAX_NESTING = 200
+_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
+
+
+def _too_deep(data: bytes) -> tuple[int, int] | None:
+    """Return the line and column where JSON text nests deeper than :data:`_MAX_NESTING`, or None.
+
+    A loop over the brackets outside strings: no recursion, however deep the file.
+    """
+    depth = 0
+    for match in _JSON_TOKENS.finditer(data):
+        token = match.group()[:1]
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > _MAX_NESTING:
+                start = match.start()
+                line_start = data.rfind(b"\n", 0, start) + 1
+                column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+                return data.count(b"\n", 0, start) + 1, column
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return None
 
 
 def _ogr_read(
@@ -244,13 +303,44 @@ _EDGE_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f\x85\pZ]"
 _SAMPLE = 10_000
 
 
-def _text_column(values: pd.Series) -> pd.Series:
-    """Return a column as stripped text with None where empty.
+#: C0 control characters other than tab, line feed and carriage return (the same in RE2, as
+#: Arrow uses, and Python): XML, and so a spreadsheet, cannot hold them. Word's line and page
+#: breaks (vertical tab, form feed) pasted into a name are the usual ones. The reader reads each
+#: as a space and says so (a ``control_character`` warning, :func:`control_findings`).
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_CONTROL_RE = re.compile(_CONTROL)
+_CONTROL_NAMES = {
+    "\x0b": "a vertical tab, Word's line break",
+    "\x0c": "a form feed, Word's page break",
+    "\x00": "a NUL byte",
+}
 
-    A column of text is handled in Arrow: only the values that begin or end with whitespace are
-    stripped in Python, so a million names cost no Python call each; a column of few distinct
-    values (district codes, parts) is cleaned once per distinct value. Other columns (numbers typed
-    as numbers, mixed values) go cell by cell through :func:`_text`.
+
+def _clean_text(value: object) -> str | None:
+    """Return a cell as :func:`_text` does, with every control character (:data:`_CONTROL`) read as a space."""
+    text = _text(value)
+    if text is not None and _CONTROL_RE.search(text):
+        text = _text(_CONTROL_RE.sub(" ", text))
+    return text
+
+
+def _has_control(value: object) -> bool:
+    return isinstance(value, str) and _CONTROL_RE.search(value) is not None
+
+
+def _text_column(values: pd.Series) -> pd.Series:
+    """Return a column as stripped text with None where empty, control characters read as spaces."""
+    return _text_column_controls(values)[0]
+
+
+def _text_column_controls(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Return a column as stripped text with None where empty, and the rows that held control characters.
+
+    A column of text is handled in Arrow: only the values that begin or end with whitespace or
+    hold a control character (:data:`_CONTROL`, read as a space) are cleaned in Python, so a
+    million names cost no Python call each; a column of few distinct values (district codes,
+    parts) is cleaned once per distinct value. Other columns (numbers typed as numbers, mixed
+    values) go cell by cell.
     """
     if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
         try:
@@ -258,21 +348,61 @@ def _text_column(values: pd.Series) -> pd.Series:
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed values
             arr = None
         if arr is not None and pa.types.is_null(arr.type):
-            return pd.Series([None] * len(values), dtype=object)
+            return pd.Series([None] * len(values), dtype=object), np.array([], dtype=np.int64)
         if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
             head = arr.slice(0, _SAMPLE)
             if len(arr) > _SAMPLE and pc.count_distinct(head, mode="all").as_py() < _SAMPLE // 2:
                 # few distinct values (codes, parts, sources): each is cleaned and made a Python str once
                 coded = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
-                uniques = np.array([*(_text(v) for v in coded.dictionary.to_pylist()), None], dtype=object)
-                return pd.Series(uniques[coded.indices.fill_null(len(uniques) - 1).to_numpy()], dtype=object)
+                distinct = coded.dictionary.to_pylist()
+                uniques = np.array([*(_clean_text(v) for v in distinct), None], dtype=object)
+                codes = coded.indices.fill_null(len(uniques) - 1).to_numpy()
+                bad = [i for i, v in enumerate(distinct) if _has_control(v)]
+                return (
+                    pd.Series(uniques[codes], dtype=object),
+                    np.flatnonzero(np.isin(codes, bad)) if bad else np.array([], dtype=np.int64),
+                )
             out = arr.to_numpy(zero_copy_only=False)
+            control = pc.match_substring_regex(arr, _CONTROL).fill_null(False).to_numpy(zero_copy_only=False)
             edges = pc.match_substring_regex(arr, f"^{_EDGE_SPACE}|{_EDGE_SPACE}$").fill_null(False)
-            for i in np.flatnonzero(edges.to_numpy(zero_copy_only=False)):
-                out[i] = out[i].strip()
+            for i in np.flatnonzero(edges.to_numpy(zero_copy_only=False) | control):
+                out[i] = _clean_text(out[i])
             out[out == ""] = None
-            return pd.Series(out, dtype=object)
-    return pd.Series([_text(v) for v in values], dtype=object)
+            return pd.Series(out, dtype=object), np.flatnonzero(control)
+    return (
+        pd.Series([_clean_text(v) for v in values], dtype=object),
+        np.array([i for i, v in enumerate(values) if _has_control(v)], dtype=np.int64),
+    )
+
+
+def control_findings(
+    raw: pd.Series, cleaned: pd.Series, rows: np.ndarray, labels: np.ndarray, *, source: str, layer: str, field: str
+) -> list[Finding]:
+    """Return a ``control_character`` warning for each row of ``rows``: which character, and the text as read."""
+    return [
+        Finding(
+            WARNING,
+            "control_character",
+            _control_message(str(raw.iloc[i]), cleaned.iloc[i], field),
+            source=source,
+            layer=layer,
+            fid=labels[i],
+            field=field,
+        )
+        for i in rows
+    ]
+
+
+def _control_message(raw: str, cleaned: str | None, field: str) -> str:
+    chars = sorted(set(_CONTROL_RE.findall(raw)))
+    named = ", ".join(
+        f"U+{ord(c):04X} ({_CONTROL_NAMES[c]})" if c in _CONTROL_NAMES else f"U+{ord(c):04X}" for c in chars
+    )
+    which, read = ("a control character", "it is") if len(chars) == 1 else ("control characters", "each is")
+    return (
+        f"field {field} holds {which} {named}, which spreadsheets and XML cannot hold; {read} read as a "
+        f"space: {cleaned!r}. Retype the text without it (pasted from Word?)."
+    )
 
 
 def read_layer(path: Path, *, layer: str, encoding: str | None = None) -> gpd.GeoDataFrame:
@@ -299,13 +429,23 @@ def read_layer(path: Path, *, layer: str, encoding: str | None = None) -> gpd.Ge
 
 def feature_frame(gdf: gpd.GeoDataFrame, *, layer: str) -> gpd.GeoDataFrame:
     """Return a layer in the toolkit's form: ``layer``, the data model's fields as text, geometry."""
-    columns = {
-        f: _text_column(gdf[f]) if f in gdf.columns else pd.Series([None] * len(gdf), dtype=object)
-        for f in settings.FEATURE_FIELDS
-    }
+    return _feature_frame(gdf, layer=layer)[0]
+
+
+def _feature_frame(gdf: gpd.GeoDataFrame, *, layer: str) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
+    """Return :func:`feature_frame` and, per field, the rows whose text held control characters."""
+    columns = {}
+    controls = {}
+    for f in settings.FEATURE_FIELDS:
+        if f in gdf.columns:
+            columns[f], rows = _text_column_controls(gdf[f])
+            if len(rows):
+                controls[f] = rows
+        else:
+            columns[f] = pd.Series([None] * len(gdf), dtype=object)
     out = gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
     out.insert(0, "layer", layer)
-    return out
+    return out, controls
 
 
 def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list[Finding], gpd.GeoDataFrame]:
@@ -316,7 +456,8 @@ def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list
     Errors: missing fields, empty required values, unknown district or part, unknown parent,
     missing or duplicate fids, and geometries that are missing, empty, not polygons, unclosed,
     not finite, outside the three districts (swapped axes, metres labelled as degrees) or invalid
-    (with GEOS's reason and location). Warning: 3D coordinates (heights dropped).
+    (with GEOS's reason and location). Warnings: 3D coordinates (heights dropped), control characters
+    in text (read as spaces).
     """
     missing = [f for f in settings.REQUIRED_FEATURE_FIELDS if f not in gdf.columns]
     if missing:
@@ -333,10 +474,12 @@ def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list
             ],
             feature_frame(gdf, layer=layer),
         )
-    out = feature_frame(gdf, layer=layer)
+    out, controls = _feature_frame(gdf, layer=layer)
     fids = out["fid"].to_numpy()
     labels = np.array([f if f is not None else f"#{i + 1}" for i, f in enumerate(fids)], dtype=object)
     findings: list[Finding] = []
+    for field, rows in controls.items():
+        findings += control_findings(gdf[field], out[field], rows, labels, source=source, layer=layer, field=field)
 
     def add(i: Any, check: str, message: str, field: str, severity: str = ERROR) -> None:
         findings.append(Finding(severity, check, message, source=source, layer=layer, fid=labels[i], field=field))
@@ -659,10 +802,12 @@ def _read_table(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
         encoding = None
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8-sig")
+            text = path.read_bytes().decode(encoding or "utf-8-sig")
+            _check_csv_whole(path, text)
+            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         if suffix in (".xlsx", ".xlsm"):
+            texts = _xlsx_value_texts(path)  # first: it says which sheet is empty
             table = pd.read_excel(path, dtype=str, keep_default_na=False, sheet_name=0)
-            texts = _xlsx_value_texts(path)
             if "value" in table.columns and len(texts) == len(table):
                 table["value"] = [t if t is not None else v for t, v in zip(texts, table["value"], strict=True)]
             return table
@@ -679,12 +824,67 @@ def _read_table(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
         ) from exc
     except LookupError as exc:
         raise unknown_encoding(encoding) from exc
+    except InputError:
+        raise
     except Exception as exc:
         raise InputFileError(
             f"{path}: the targets table cannot be read ({type(exc).__name__}: {exc}). "
             "Save it as an .xlsx workbook (not .xls, not a renamed CSV) or as UTF-8 CSV."
         ) from exc
     raise InputFileError(f"{path}: unknown targets format {suffix!r}. Use .csv or .xlsx.")
+
+
+def _expected_header() -> str:
+    return f"expected a header row ({','.join(settings.TARGET_COLUMNS)}) and one row per target"
+
+
+def _check_csv_whole(path: Path, text: str) -> None:
+    """Refuse a targets CSV that is blank, or whose last row looks cut off.
+
+    A file cut off in its last row (a copy or download that stopped) would be read as a shorter,
+    complete table. When the file does not end with a line break, its last row must have every
+    column and must not stop inside a quoted field or in the middle of its last field's text:
+    else the error names the line and what looks cut off. A complete row is confirmed by ending
+    the file with a line break.
+    """
+    if not text.strip():
+        raise InputFileError(f"{path}: the targets table is blank (no header row); {_expected_header()}.")
+    if text.endswith(("\n", "\r")):
+        return
+    in_quote, start = False, 0
+    for match in re.finditer(r'["\n]', text):  # the last record starts after the last line break outside quotes
+        if match.group() == '"':
+            in_quote = not in_quote
+        elif not in_quote:
+            start = match.end()
+    if start == 0:
+        return  # a header only: no row to be cut
+    header = next(csv.reader(io.StringIO(text)))
+    cells = next(csv.reader(io.StringIO(text[start:])), [])
+    line = text.count("\n", 0, start) + 1
+    column = header[len(cells) - 1] if 0 < len(cells) <= len(header) else "?"
+    target = f", target {cells[0].strip()}" if cells and cells[0].strip() else ""
+    where = f"{path}: line {line} (the last row{target})"
+    fix = f"Restore the whole file (save it again from the spreadsheet, or git checkout -- {path.name})"
+    if in_quote:
+        raise InputFileError(
+            f'{where} looks cut off: the file ends inside the quoted text of field {column} (a " that never '
+            f"closes), with no line break after it. {fix}; if the row is complete, close the quote and end the "
+            "file with a line break."
+        )
+    if len(cells) < len(header):
+        raise InputFileError(
+            f"{where} looks cut off: it has {len(cells)} of the {len(header)} columns, stopping in field {column} "
+            f"({cells[-1] if cells else ''!r}), and the file ends without a line break. {fix}; if the row is "
+            "complete, fill in its missing columns and end the file with a line break."
+        )
+    last = text[start:].rstrip(" \t")
+    if len(cells) == len(header) and cells[-1].strip() and not last.endswith('"'):
+        raise InputFileError(
+            f"{where} may be cut off: the file ends without a line break in the middle of field {column} "
+            f"({cells[-1]!r}). {fix}; if the row is complete, end the file with a line break (Enter after the "
+            "last row)."
+        )
 
 
 _FIXED_FORMAT = re.compile(r"^[#,]*0(?:\.(0+))?$")
@@ -701,8 +901,14 @@ def _xlsx_value_texts(path: Path) -> list[str | None]:
 
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
-        rows = wb.worksheets[0].iter_rows()
-        header = [str(c.value).strip() if c.value is not None else "" for c in next(rows)]
+        sheet = wb.worksheets[0]
+        rows = sheet.iter_rows()
+        header = [str(c.value).strip() if c.value is not None else "" for c in next(rows, ())]
+        if not any(header):
+            raise InputFileError(
+                f"{path}: sheet {sheet.title!r} is empty (its first row is blank); {_expected_header()}. "
+                "The targets are read from the workbook's first sheet: put them there."
+            )
         if "value" not in header:
             return []
         col = header.index("value")
@@ -771,8 +977,17 @@ def read_targets(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
             f"{path}: the targets table lacks the column(s) {', '.join(missing)}. "
             f"The header must be: {','.join(settings.TARGET_COLUMNS)}"
         )
-    df = pd.DataFrame({c: [_text(v) for v in raw[c]] for c in settings.TARGET_COLUMNS}, dtype=object)
+    df = pd.DataFrame({c: [_clean_text(v) for v in raw[c]] for c in settings.TARGET_COLUMNS}, dtype=object)
     df["row"] = range(2, len(df) + 2)
+    for c in settings.TARGET_COLUMNS:  # control characters are read as spaces, as in the layers
+        for i in (i for i, v in enumerate(raw[c]) if _has_control(v)):
+            log.warning(
+                "%s: row %d, target %s: %s",
+                path,
+                i + 2,
+                df["target_id"].iloc[i] or "(no id)",
+                _control_message(raw[c].iloc[i], df[c].iloc[i], c),
+            )
     problems: list[str] = []
     values: list[float | None] = []
     tolerances: list[float | None] = []

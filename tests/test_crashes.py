@@ -8,7 +8,10 @@ fixed), so the unexpected-error cases put one into the subprocess before the CLI
 
 from __future__ import annotations
 
+import csv
 import ctypes
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +19,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from openpyxl import Workbook, load_workbook
+
+from gis.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -121,6 +128,56 @@ def test_bad_input_still_exits_2_and_a_shortfall_1(layers):
 # --- 8: tracebacks seen, each fixed at its root -------------------------------------------------
 
 
+def _nest(layers: Path, depth: int) -> None:
+    path = layers / "parks.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"][0]["properties"]["deep"] = "@DEEP@"
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    path.write_text(text.replace('"@DEEP@"', "[" * depth + "]" * depth), encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", ["check", "qa", "build"])
+@pytest.mark.parametrize("depth", [1100, 100_000])
+def test_deeply_nested_json_is_named_not_a_recursion_error(layers, command, depth):
+    _nest(layers, depth)
+    before = snapshot(layers.parent)
+    args = [command, "--layers", str(layers)]
+    if command == "build":
+        args += ["--out-dir", str(layers.parent / "out"), "--maps-dir", str(layers.parent / "maps")]
+    result = gis(args)
+    if command == "qa":  # the QA stage lists it as a finding: an error, exit 1
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        text = result.stdout
+    else:
+        text = one_clean_error(result)
+    assert f"{layers / 'parks.geojson'}: layer parks is nested too deeply to be a layer" in text
+    deep = (layers / "parks.geojson").read_text(encoding="utf-8").index('"deep"')
+    assert (
+        f"at line {(layers / 'parks.geojson').read_text(encoding='utf-8').count(chr(10), 0, deep) + 1}, column" in text
+    )
+    assert snapshot(layers.parent) == before
+
+
+def test_a_bare_deep_array_is_not_a_layer(layers):
+    (layers / "parks.geojson").write_text("[" * 100_000 + "]" * 100_000, encoding="ascii")
+    line = one_clean_error(gis(["check", "--layers", str(layers)]))
+    assert "parks.geojson: layer parks is nested too deeply" in line and "line 1, column 201" in line
+
+
+@pytest.mark.parametrize(("name", "what"), [("parks.geojson", "layer parks"), ("targets.csv", "targets table")])
+def test_a_file_without_read_permission_is_named(layers, name, what):
+    path = layers / name
+    path.chmod(0)
+    try:
+        before = {p.name: p.stat().st_mtime_ns for p in layers.iterdir()}
+        for command in ("check", "build"):
+            line = one_clean_error(gis([command, "--layers", str(layers)], unprivileged=True))
+            assert line.startswith(f"error: cannot read {path}: permission denied ({what}); give your user read")
+        assert {p.name: p.stat().st_mtime_ns for p in layers.iterdir()} == before
+    finally:
+        path.chmod(0o644)
+
+
 def test_threads_setting_that_is_not_a_number_is_named(layers):
     for value in ("abc", "0", "2.5"):
         line = one_clean_error(gis(["check", "--layers", str(layers)], env={"GIS_THREADS": value}))
@@ -129,3 +186,101 @@ def test_threads_setting_that_is_not_a_number_is_named(layers):
             "1 or more (e.g. GIS_THREADS=2), or unset it to use every core."
         )
     assert gis(["check", "--layers", str(layers)], env={"GIS_THREADS": "1"}).returncode == 1
+
+
+def test_an_empty_xlsx_sheet_is_named(layers, tmp_path):
+    path = tmp_path / "targets.xlsx"
+    wb = Workbook()
+    wb.active.title = "目标 Targets"
+    wb.save(path)
+    result = CliRunner().invoke(cli, ["check", "--layers", str(layers), "--targets", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert (
+        f"error: {path}: sheet '目标 Targets' is empty (its first row is blank); expected a header row (target_id,"
+        in (result.output)
+    )
+
+
+def _word_text(layers: Path) -> None:
+    """Word's line and page breaks pasted into a park's names and a target's note."""
+    path = layers / "parks.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"][0]["properties"]["name_zh"] = "测试\v公园"
+    doc["features"][0]["properties"]["name_en"] = "Test\fPark\x01"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    targets = layers / "targets.csv"
+    targets.write_text(targets.read_text(encoding="utf-8").replace("exact: met", "exact:\vmet", 1), encoding="utf-8")
+
+
+def test_control_characters_are_read_as_spaces_with_a_warning(layers, tmp_path):
+    _word_text(layers)
+    out, maps = tmp_path / "out", tmp_path / "maps"
+    result = gis(["build", "--layers", str(layers), "--out-dir", str(out), "--maps-dir", str(maps)])
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"{layers / 'targets.csv'}: row 2, target TT-01: field note holds a control character U+000B" in (
+        result.stderr
+    )
+    qa = list(csv.DictReader(io.StringIO((out / "qa.csv").read_text(encoding="utf-8-sig"))))
+    found = {(r["layer"], r["fid"], r["field"]): r["message"] for r in qa if r["check"] == "control_character"}
+    assert set(found) == {("parks", "TT-PK-01", "name_zh"), ("parks", "TT-PK-01", "name_en")}
+    assert all(r["severity"] == "warning" and r["source"] == "layers/parks.geojson" for r in qa)  # no machine path
+    assert "U+000B (a vertical tab, Word's line break)" in found[("parks", "TT-PK-01", "name_zh")]
+    assert "read as a space: '测试 公园'" in found[("parks", "TT-PK-01", "name_zh")]
+    assert "U+0001, U+000C (a form feed" in found[("parks", "TT-PK-01", "name_en")]
+    assert "'Test Park'" in found[("parks", "TT-PK-01", "name_en")]
+    names = {c.value for ws in load_workbook(out / "report.xlsx") for row in ws.iter_rows() for c in row}
+    assert "测试 公园" in names and "exact: met" in names
+    assert "测试 公园" in (maps / "index.html").read_text(encoding="utf-8")
+
+
+# --- 9: a targets table cut off in its last row ------------------------------------------------
+
+
+def _cut(layers: Path, how: str) -> str:
+    path = layers / "targets.csv"
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    last = lines[-1].rstrip("\n")
+    if how == "in the note":
+        cut = text[: -len(" (the figure the plot ratio uses)\n")]
+    elif how == "mid-row":
+        cut = "".join(lines[:-1]) + last[: last.index(",ha,")]
+    else:  # inside a quoted note
+        cells = next(csv.reader([last]))
+        cells[-1] = "a note, with a comma"
+        row = io.StringIO()
+        csv.writer(row, lineterminator="\n").writerow(cells)
+        cut = "".join(lines[:-1]) + row.getvalue()[: row.getvalue().index(", with")]
+    path.write_text(cut, encoding="utf-8")
+    return cut
+
+
+CUTS = {
+    "in the note": "may be cut off: the file ends without a line break in the middle of field note ('exact: met')",
+    "mid-row": "looks cut off: it has 9 of the 15 columns, stopping in field value ('9')",
+    "in a quote": 'looks cut off: the file ends inside the quoted text of field note (a " that never closes)',
+}
+
+
+@pytest.mark.parametrize("how", list(CUTS))
+def test_a_targets_table_cut_off_in_its_last_row_is_refused(layers, how):
+    _cut(layers, how)
+    before = snapshot(layers.parent)
+    result = CliRunner().invoke(cli, ["check", "--layers", str(layers)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: {layers / 'targets.csv'}: line 17 (the last row, target TT-16) ")
+    assert CUTS[how] in lines[0] and "Restore the whole file" in lines[0]
+    assert snapshot(layers.parent) == before
+
+
+@pytest.mark.parametrize("ending", ['"a quoted note"', ""])
+def test_a_complete_last_row_without_a_line_break_is_read(layers, ending):
+    path = layers / "targets.csv"
+    text = path.read_text(encoding="utf-8").rstrip("\n")
+    path.write_text(text[: text.rindex(",") + 1] + ending, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", "--layers", str(layers), "-f", "csv"])
+    assert result.exit_code == 1, result.output
+    rows = {r["target_id"]: r for r in csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))}
+    assert rows["TT-16"]["note"] == ending.strip('"') and rows["TT-16"]["status"] == "met"
