@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from gis import __version__, settings, style
-from gis._atomic import atomic_path, check_output, write_text_atomic
+from gis._atomic import check_output, write_bytes_atomic, write_text_atomic
 from gis.errors import InputError
 from gis.evaluate import DERIVED_METRICS, summarize
 from gis.pipeline import CheckRun
@@ -152,9 +156,8 @@ def write_report(run: CheckRun, path: Path, *, overwrite: bool = False) -> Path:
         raise InputError(f"{path}: a report is .xlsx, .html or .md, not {suffix or '(no extension)'}.")
     check_output(path, overwrite=overwrite)
     vs = views(run)
-    if suffix == ".xlsx":
-        with atomic_path(path, suffix=".xlsx") as tmp:
-            _xlsx(vs, tmp)
+    if suffix == ".xlsx":  # built in memory, then written in one go: a failed write leaves nothing open
+        write_bytes_atomic(path, _xlsx(vs))
     elif suffix == ".html":
         write_text_atomic(path, _html(vs))
     else:
@@ -162,7 +165,30 @@ def write_report(run: CheckRun, path: Path, *, overwrite: bool = False) -> Path:
     return path
 
 
-def _xlsx(vs: list[View], path: Path) -> None:
+#: What a spreadsheet cell cannot hold (C0 control characters but tab, line feed, carriage return),
+#: and text that reads as the escape of one (``_x000B_``): both are written as OOXML escapes.
+_XLSX_ESCAPE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def xlsx_text(value: object) -> object:
+    r"""Return a cell value a spreadsheet can hold: control characters as OOXML escapes (``_x000B_``).
+
+    The readers already read them as spaces; this keeps the writer whole for any text it is given.
+
+    Examples
+    --------
+    >>> xlsx_text("line\vbreak")
+    'line_x000B_break'
+    >>> xlsx_text("_x0041_"), xlsx_text(2.5)
+    ('_x005F_x0041_', 2.5)
+    """
+    if not isinstance(value, str):
+        return value
+    return _XLSX_ESCAPE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+
+
+def _xlsx(vs: list[View]) -> bytes:
+    """Return the report as the bytes of an .xlsx workbook, built in memory."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -173,12 +199,12 @@ def _xlsx(vs: list[View], path: Path) -> None:
     for v in vs:
         ws = wb.create_sheet(v.title[:31])
         table = v.table.rename(columns=COLUMNS)
-        ws.append(list(table.columns))
+        ws.append([xlsx_text(c) for c in table.columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in table.itertuples(index=False):
-            ws.append([None if isinstance(x, float) and pd.isna(x) else x for x in row])
+            ws.append([None if isinstance(x, float) and pd.isna(x) else xlsx_text(x) for x in row])
         headers = list(table.columns)
         for j, name in enumerate(headers, start=1):
             letter = ws.cell(1, j).column_letter
@@ -204,7 +230,34 @@ def _xlsx(vs: list[View], path: Path) -> None:
         ws.freeze_panes = "A2"
         if ws.max_row > 1:
             ws.auto_filter.ref = ws.dimensions
-    wb.save(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        _memory_excel_writer()(wb, archive).write_data()
+    return buffer.getvalue()
+
+
+def _memory_excel_writer() -> type:
+    """Return openpyxl's workbook writer with every sheet serialised in memory.
+
+    openpyxl writes each sheet to a file in the system's temporary folder and leaves it open when
+    a write fails (then closed, with an "Exception ignored" trace, when Python exits).
+    """
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.worksheet._writer import WorksheetWriter
+    from openpyxl.writer.excel import ExcelWriter
+
+    class MemoryExcelWriter(ExcelWriter):  # type: ignore[misc]
+        def write_worksheet(self, ws: Any) -> None:  # as openpyxl's, with the sheet in a BytesIO
+            ws._drawing = SpreadsheetDrawing()
+            ws._drawing.charts = ws._charts
+            ws._drawing.images = ws._images
+            writer = WorksheetWriter(ws, out=io.BytesIO())
+            writer.write()
+            ws._rels = writer._rels
+            self._archive.writestr(ws.path[1:], writer.read())
+            self.manifest.append(ws)
+
+    return MemoryExcelWriter
 
 
 def _fmt(value: object, digits: int = 2) -> str:

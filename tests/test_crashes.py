@@ -23,6 +23,8 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
 from gis.cli import cli
+from gis.pipeline import run_check
+from gis.report import write_report
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -233,6 +235,14 @@ def test_control_characters_are_read_as_spaces_with_a_warning(layers, tmp_path):
     assert "测试 公园" in (maps / "index.html").read_text(encoding="utf-8")
 
 
+def test_the_spreadsheet_writer_escapes_what_a_cell_cannot_hold(layers, tmp_path):
+    run = run_check(layers_dir=layers)
+    run.results.loc[0, "note"] = "line\vbreak, page\fbreak, nul\x00, and _x0041_ as typed"
+    path = write_report(run, tmp_path / "report.xlsx")
+    notes = [c.value for ws in load_workbook(path) for (c,) in ws.iter_rows(min_col=16, max_col=16)]
+    assert "line_x000B_break, page_x000C_break, nul_x0000_, and _x005F_x0041_ as typed" in notes
+
+
 # --- 9: a targets table cut off in its last row ------------------------------------------------
 
 
@@ -284,3 +294,15 @@ def test_a_complete_last_row_without_a_line_break_is_read(layers, ending):
     assert result.exit_code == 1, result.output
     rows = {r["target_id"]: r for r in csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))}
     assert rows["TT-16"]["note"] == ending.strip('"') and rows["TT-16"]["status"] == "met"
+
+
+@pytest.mark.parametrize("limit", [1_000, 4_000])
+def test_a_failed_spreadsheet_write_prints_one_line_only(layers, tmp_path, limit):
+    out = tmp_path / "report.xlsx"
+    out.write_bytes(b"the previous report")
+    result = gis(["report", "--layers", str(layers), "-o", str(out), "--overwrite"], limit=limit)
+    line = one_clean_error(result)  # and no "Exception ignored" from a workbook closed at exit
+    assert line.startswith(f"error: {out}: writing failed (file too large); the previous file was left as it was")
+    assert result.stderr.strip() == line
+    assert out.read_bytes() == b"the previous report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["layers", "report.xlsx"]  # no temporary file left
