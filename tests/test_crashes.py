@@ -243,6 +243,66 @@ def test_the_spreadsheet_writer_escapes_what_a_cell_cannot_hold(layers, tmp_path
     assert "line_x000B_break, page_x000C_break, nul_x0000_, and _x005F_x0041_ as typed" in notes
 
 
+# --- 8: gis build replaces every output or none -------------------------------------------------
+
+
+def _previous_build(layers: Path, tmp_path: Path) -> tuple[list[str], dict[str, bytes]]:
+    """Build once, then change a name so that a new build would change every output."""
+    args = ["build", "--layers", str(layers), "--out-dir", str(tmp_path / "out"), "--maps-dir", str(tmp_path / "maps")]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    path = layers / "parks.geojson"
+    path.write_text(path.read_text(encoding="utf-8").replace("测试公园", "改名公园"), encoding="utf-8")
+    return args, _outputs(tmp_path)
+
+
+def _outputs(tmp_path: Path) -> dict[str, bytes]:
+    return {**snapshot(tmp_path / "out"), **{f"maps/{k}": v for k, v in snapshot(tmp_path / "maps").items()}}
+
+
+def _no_temporary_files(tmp_path: Path) -> None:
+    for folder in (tmp_path / "out", tmp_path / "maps"):
+        assert all(not p.name.startswith(".") for p in folder.iterdir()), sorted(p.name for p in folder.iterdir())
+
+
+def test_a_build_that_fails_writing_replaces_nothing(layers, tmp_path):
+    args, before = _previous_build(layers, tmp_path)
+    assert {"check.json", "planning.gpkg", "report.xlsx", "maps/index.html", "maps/report.html"} <= set(before)
+    smallest_map = min(len(v) for k, v in before.items() if k.startswith("maps/") and k != "maps/report.html")
+    result = gis(args, limit=smallest_map // 2)  # the check files fit, the maps do not
+    line = one_clean_error(result)
+    assert line.startswith(f"error: {tmp_path / 'maps' / 'index.html'}: writing failed (file too large); ")
+    assert "every previous output was left as it was" in line
+    assert _outputs(tmp_path) == before
+    _no_temporary_files(tmp_path)
+    assert gis(args).returncode == 0 and _outputs(tmp_path) != before  # and without the limit it replaces them
+
+
+def test_a_build_that_fails_moving_into_place_puts_everything_back(layers, tmp_path):
+    args, before = _previous_build(layers, tmp_path)
+    locked = tmp_path / "out" / "planning.gpkg"  # immutable: not even root may replace it
+    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        result = CliRunner().invoke(cli, args)
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], check=True)
+    assert result.exit_code == 2, result.output
+    assert "cannot move the new files into place (planning.gpkg: Operation not permitted)" in result.output
+    assert "every previous file was left as it was" in result.output
+    assert _outputs(tmp_path) == before
+    _no_temporary_files(tmp_path)
+
+
+def test_a_build_whose_geopackage_is_open_elsewhere_replaces_nothing(layers, tmp_path):
+    args, before = _previous_build(layers, tmp_path)
+    wal = tmp_path / "out" / "planning.gpkg-wal"  # QGIS has it open
+    wal.write_bytes(b"")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "planning.gpkg: is open in another program" in result.output
+    wal.unlink()
+    assert _outputs(tmp_path) == before
+
+
 # --- 9: a targets table cut off in its last row ------------------------------------------------
 
 
