@@ -363,12 +363,15 @@ def _text_column_controls(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
                     np.flatnonzero(np.isin(codes, bad)) if bad else np.array([], dtype=np.int64),
                 )
             out = arr.to_numpy(zero_copy_only=False)
-            control = pc.match_substring_regex(arr, _CONTROL).fill_null(False).to_numpy(zero_copy_only=False)
-            edges = pc.match_substring_regex(arr, f"^{_EDGE_SPACE}|{_EDGE_SPACE}$").fill_null(False)
-            for i in np.flatnonzero(edges.to_numpy(zero_copy_only=False) | control):
+            # one pass over the text finds what needs cleaning: whitespace at either end, control characters
+            dirty = pc.match_substring_regex(arr, f"^{_EDGE_SPACE}|{_EDGE_SPACE}$|{_CONTROL}").fill_null(False)
+            control = []
+            for i in np.flatnonzero(dirty.to_numpy(zero_copy_only=False)):
+                if _has_control(out[i]):
+                    control.append(i)
                 out[i] = _clean_text(out[i])
             out[out == ""] = None
-            return pd.Series(out, dtype=object), np.flatnonzero(control)
+            return pd.Series(out, dtype=object), np.array(control, dtype=np.int64)
     return (
         pd.Series([_clean_text(v) for v in values], dtype=object),
         np.array([i for i, v in enumerate(values) if _has_control(v)], dtype=np.int64),
