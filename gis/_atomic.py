@@ -357,22 +357,106 @@ def replace_set(folder: Path, members: Iterable[Path], *, remove: Iterable[Path]
     list of Path
         The files of ``remove`` that existed (and are gone now).
     """
-    members = list(members)
-    parent = folder.parent
-    old = [p for p in [*members, *remove] if p.exists()]
-    backups = folder / BACKUP_DIR
-    backups.mkdir()
-    (folder / JOURNAL).write_text("\n".join(m.name for m in members) + "\n", encoding="utf-8")
+    return replace_sets([(folder, list(members), list(remove))])
+
+
+def replace_sets(sets: list[tuple[Path, list[Path], list[Path]]]) -> list[Path]:
+    """Move several sets into place as :func:`replace_set` does one, all or none.
+
+    ``sets`` holds ``(folder, members, remove)`` per temporary folder (each in its own target
+    folder, or several in one). First the previous files of every set are moved aside, then the
+    new ones moved in; on any error every set is put back as it was. Returns the files of the
+    ``remove`` lists that existed (and are gone now).
+    """
+    started: list[Path] = []
+    gone: list[Path] = []
     try:
-        for p in old:  # the old set aside, all of it, before anything new goes in
-            os.replace(p, backups / p.name)
-        for m in members:
-            os.replace(folder / m.name, parent / m.name)
+        for folder, members, remove in sets:  # every old file aside, in every folder, before anything new goes in
+            old = [p for p in [*members, *remove] if p.exists()]
+            backups = folder / BACKUP_DIR
+            backups.mkdir()
+            started.append(folder)
+            (folder / JOURNAL).write_text("\n".join(m.name for m in members) + "\n", encoding="utf-8")
+            for p in old:
+                os.replace(p, backups / p.name)
+            gone += [p for p in old if p not in members]
+        for folder, members, _ in sets:
+            for m in members:
+                os.replace(folder / m.name, folder.parent / m.name)
     except BaseException:
-        _roll_back(folder, parent)
+        for folder in reversed(started):
+            _roll_back(folder, folder.parent)
         raise
-    (folder / JOURNAL).unlink()  # complete: nothing to roll back from here on
-    return [p for p in old if p not in members]
+    for folder in started:
+        (folder / JOURNAL).unlink()  # complete: nothing to roll back from here on
+    return gone
+
+
+class OutputSet:
+    """Outputs in one or more folders, written first and moved into place together (:func:`atomic_outputs`)."""
+
+    def __init__(self, name: str, stack: contextlib.ExitStack) -> None:
+        self._name = name
+        self._stack = stack
+        self._folders: dict[Path, Path] = {}  # target folder (resolved) -> its temporary folder
+        self._members: dict[Path, list[Path]] = {}  # temporary folder -> its targets
+
+    def path(self, target: Path) -> Path:
+        """Return where to write ``target`` now: a file of the same name in a temporary folder beside it.
+
+        Raises :class:`~gis.errors.OutputError` when the target's folder cannot be written.
+        """
+        target = Path(target)
+        key = target.parent.resolve()
+        if key not in self._folders:
+            self._folders[key] = self._stack.enter_context(atomic_folder(target.parent / self._name))
+        folder = self._folders[key]
+        members = self._members.setdefault(folder, [])
+        member = folder.parent / target.name
+        if member not in members:
+            members.append(member)
+        return folder / target.name
+
+    def in_place(self, message: str) -> str:
+        """Return a writer's error message about its temporary file as one about the target."""
+        for folder in self._members:
+            message = message.replace(f"{folder}{os.sep}", f"{folder.parent}{os.sep}")
+        for kept in ("nothing was written", "the previous file was left as it was"):
+            message = message.replace(kept, "every previous output was left as it was")
+        return message
+
+    def commit(self) -> None:
+        """Move every output into place, all or none (:func:`replace_sets`)."""
+        sets: list[tuple[Path, list[Path], list[Path]]] = [(f, m, []) for f, m in self._members.items()]
+        try:
+            replace_sets(sets)
+        except OSError as exc:
+            folders = ", ".join(str(folder.parent) for folder, _, _ in sets)
+            file = f"{Path(exc.filename).name}: " if exc.filename else ""
+            raise OutputError(
+                f"{folders}: cannot move the new files into place ({file}{exc.strerror or exc}); every previous "
+                "file was left as it was. Check that you may write there, and run again."
+            ) from exc
+
+
+@contextlib.contextmanager
+def atomic_outputs(name: str) -> Iterator[OutputSet]:
+    """Write several outputs, in any folders, and replace them all or none.
+
+    Each output is written, under its own name, into a temporary folder beside its target
+    (:meth:`OutputSet.path`; named like a temporary file of ``name`` in that folder, so a later
+    run removes it, and rolls back its moves, if the process was killed). When the block ends
+    without an error every previous output is moved aside and every new one moved in
+    (:func:`replace_sets`); an error anywhere, in a writer or in the moves, leaves every previous
+    output as it was.
+    """
+    with contextlib.ExitStack() as stack:
+        outputs = OutputSet(name, stack)
+        try:
+            yield outputs
+        except OutputError as exc:  # a writer's error names its temporary file: name the target instead
+            raise OutputError(outputs.in_place(str(exc))) from exc
+        outputs.commit()
 
 
 def _roll_back(folder: Path, parent: Path) -> None:

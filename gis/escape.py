@@ -89,13 +89,29 @@ def _text_columns(frame: pd.DataFrame) -> Iterator[tuple[str, pd.Series]]:
 _XML_UNFIT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
-def xlsx_text(text: str) -> str:
-    r"""Return ``text`` as a spreadsheet (.xlsx) cell can hold it: control characters as visible escapes.
+#: What a spreadsheet cell cannot hold as it is: C0 control characters but tab, line feed and carriage
+#: return (written as OOXML escapes, ``_x000B_``, which spreadsheets read back as the character), and
+#: text that reads as such an escape (``_x0041_`` typed by someone: its ``_`` escaped as ``_x005F_``).
+_XLSX_ESCAPE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]|_(?=x[0-9A-Fa-f]{4}_)")
+#: Characters XML discourages (DEL, C1 controls, noncharacters): shown as visible escapes.
+_XLSX_VISIBLE = re.compile(r"[\x7f-\x9f\ufffe\uffff]")
 
-    The cell itself is written as text (never a formula); this only replaces the characters
-    that XML cannot carry, e.g. ESC (``\x1b``), which would otherwise make the file unwritable.
+
+def xlsx_text(text: str) -> str:
+    r"""Return ``text`` as a spreadsheet (.xlsx) cell can hold it.
+
+    The cell itself is written as text (never a formula); this only replaces what XML cannot
+    carry: a C0 control character becomes its OOXML escape, DEL and C1 controls a visible escape.
+
+    Examples
+    --------
+    >>> xlsx_text("line\vbreak")
+    'line_x000B_break'
+    >>> xlsx_text("_x0041_"), xlsx_text("csi\x9b")
+    ('_x005F_x0041_', 'csi\\x9b')
     """
-    return _XML_UNFIT.sub(lambda m: _visible(m.group()), text)
+    text = _XLSX_VISIBLE.sub(lambda m: _visible(m.group()), text)
+    return _XLSX_ESCAPE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 
 #: Characters that would start Markdown syntax inside a table cell (escaped with a backslash).

@@ -19,16 +19,28 @@ import shapely
 from pyproj import CRS
 
 from gis._fast.proj import transformer
+from gis.errors import InputError
 
 #: Below this many geometries one thread is as fast (thread start-up costs more than it saves).
 MIN_CHUNK = 20_000
 
 
 def workers() -> int:
-    """Return how many threads to use: the cores this process may run on (``GIS_THREADS`` overrides)."""
-    env = os.environ.get("GIS_THREADS")
+    """Return how many threads to use: the cores this process may run on (``GIS_THREADS`` overrides).
+
+    Raises
+    ------
+    InputError
+        ``GIS_THREADS`` is set to something other than a whole number of 1 or more.
+    """
+    env = os.environ.get("GIS_THREADS", "").strip()
     if env:
-        return max(1, int(env))
+        if not (env.isascii() and env.isdigit() and int(env) >= 1):
+            raise InputError(
+                f"the environment variable GIS_THREADS is {env!r}; set it to a whole number of threads, "
+                "1 or more (e.g. GIS_THREADS=2), or unset it to use every core."
+            )
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

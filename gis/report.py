@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from gis import __version__, settings, style
-from gis._atomic import atomic_path, check_output, write_text_atomic
+from gis._atomic import check_output, write_bytes_atomic, write_text_atomic
 from gis.errors import InputError
 from gis.escape import markdown_text, xlsx_text
 from gis.evaluate import DERIVED_METRICS, summarize
@@ -162,9 +164,8 @@ def write_report(run: CheckRun, path: Path, *, overwrite: bool = False) -> Path:
         raise InputError(f"{path}: a report is .xlsx, .html or .md, not {suffix or '(no extension)'}.")
     check_output(path, overwrite=overwrite)
     vs = views(run)
-    if suffix == ".xlsx":
-        with atomic_path(path, suffix=".xlsx") as tmp:
-            _xlsx(vs, tmp)
+    if suffix == ".xlsx":  # built in memory, then written in one go: a failed write leaves nothing open
+        write_bytes_atomic(path, _xlsx(vs))
     elif suffix == ".html":
         write_text_atomic(path, _html(vs))
     else:
@@ -172,7 +173,8 @@ def write_report(run: CheckRun, path: Path, *, overwrite: bool = False) -> Path:
     return path
 
 
-def _xlsx(vs: list[View], path: Path) -> None:
+def _xlsx(vs: list[View]) -> bytes:
+    """Return the report as the bytes of an .xlsx workbook, built in memory."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -216,7 +218,34 @@ def _xlsx(vs: list[View], path: Path) -> None:
         ws.freeze_panes = "A2"
         if ws.max_row > 1:
             ws.auto_filter.ref = ws.dimensions
-    wb.save(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        _memory_excel_writer()(wb, archive).write_data()
+    return buffer.getvalue()
+
+
+def _memory_excel_writer() -> type:
+    """Return openpyxl's workbook writer with every sheet serialised in memory.
+
+    openpyxl writes each sheet to a file in the system's temporary folder and leaves it open when
+    a write fails (then closed, with an "Exception ignored" trace, when Python exits).
+    """
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.worksheet._writer import WorksheetWriter
+    from openpyxl.writer.excel import ExcelWriter
+
+    class MemoryExcelWriter(ExcelWriter):  # type: ignore[misc]
+        def write_worksheet(self, ws: Any) -> None:  # as openpyxl's, with the sheet in a BytesIO
+            ws._drawing = SpreadsheetDrawing()
+            ws._drawing.charts = ws._charts
+            ws._drawing.images = ws._images
+            writer = WorksheetWriter(ws, out=io.BytesIO())
+            writer.write()
+            ws._rels = writer._rels
+            self._archive.writestr(ws.path[1:], writer.read())
+            self.manifest.append(ws)
+
+    return MemoryExcelWriter
 
 
 def _put(ws: Worksheet, row: int, column: int, value: object) -> None:

@@ -57,25 +57,59 @@ _HIGH_LATIN = r"[\x{80}-\x{ff}]"
 _HIGH_LATIN_RE = re.compile("[\x80-\xff]")
 
 
-def _text_column(values: pd.Series, suspects: list[int] | None = None) -> pd.Series:
-    """Return a column as stripped text with None where empty.
+#: C0 control characters other than tab, line feed and carriage return (the same in RE2, as
+#: Arrow uses, and Python): XML, and so a spreadsheet, cannot hold them. Word's line and page
+#: breaks (vertical tab, form feed) pasted into a name are the usual ones. The reader reads each
+#: as a space and says so (a ``control_character`` warning, :func:`control_findings`).
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_CONTROL_RE = re.compile(_CONTROL)
+_CONTROL_NAMES = {
+    "\x0b": "a vertical tab, Word's line break",
+    "\x0c": "a form feed, Word's page break",
+    "\x00": "a NUL byte",
+}
 
-    A column of text is handled in Arrow: only the values that begin or end with whitespace are
-    stripped in Python, so a million names cost no Python call each; a column of few distinct
-    values (district codes, parts) is cleaned once per distinct value. Other columns (numbers typed
-    as numbers, mixed values) go cell by cell through :func:`_text`.
+
+def _clean_text(value: object) -> str | None:
+    """Return a cell as :func:`_text` does, with every control character (:data:`_CONTROL`) read as a space."""
+    text = _text(value)
+    if text is not None and _CONTROL_RE.search(text):
+        text = _text(_CONTROL_RE.sub(" ", text))
+    return text
+
+
+def _has_control(value: object) -> bool:
+    return isinstance(value, str) and _CONTROL_RE.search(value) is not None
+
+
+def _text_column(values: pd.Series, suspects: list[int] | None = None, controls: list[int] | None = None) -> pd.Series:
+    """Return a column as stripped text with None where empty, control characters read as spaces.
+
+    A column of text is handled in Arrow: only the values that begin or end with whitespace, hold
+    a control character (:data:`_CONTROL`) or a character of the range U+0080-U+00FF are looked at
+    in Python (one pass finds them), so a million names cost no Python call each; a column of few
+    distinct values (district codes, parts) is cleaned once per distinct value. Other columns
+    (numbers typed as numbers, mixed values) go cell by cell.
 
     ``suspects``, when given, gets the positions of the values holding characters of the range
-    U+0080-U+00FF, the candidates for :func:`undo_mojibake` (found in the same pass).
+    U+0080-U+00FF, the candidates for :func:`undo_mojibake`; ``controls`` those that held control
+    characters (:func:`control_findings`).
     """
     found: list[int] = []
-    out = _clean_column(values, found)
+    control: list[int] = []
+    out = _clean_column(values, found, control)
     if suspects is not None:
         suspects.extend(found)
+    if controls is not None:
+        controls.extend(control)
     return out
 
 
-def _clean_column(values: pd.Series, suspects: list[int]) -> pd.Series:
+def _high(text: str | None) -> bool:
+    return text is not None and _HIGH_LATIN_RE.search(text) is not None
+
+
+def _clean_column(values: pd.Series, suspects: list[int], controls: list[int]) -> pd.Series:
     if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
         try:
             arr = pa.array(values, from_pandas=True)  # no copy for Arrow-backed text (pandas' str)
@@ -88,23 +122,61 @@ def _clean_column(values: pd.Series, suspects: list[int]) -> pd.Series:
             if len(arr) > _SAMPLE and pc.count_distinct(head, mode="all").as_py() < _SAMPLE // 2:
                 # few distinct values (codes, parts, sources): each is cleaned and made a Python str once
                 coded = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
-                uniques = np.array([*(_text(v) for v in coded.dictionary.to_pylist()), None], dtype=object)
+                distinct = coded.dictionary.to_pylist()
+                uniques = np.array([*(_clean_text(v) for v in distinct), None], dtype=object)
                 codes = coded.indices.fill_null(len(uniques) - 1).to_numpy()
-                high = [k for k, v in enumerate(uniques) if v is not None and _HIGH_LATIN_RE.search(v)]
+                high = [k for k, v in enumerate(uniques) if _high(v)]
                 suspects.extend(np.flatnonzero(np.isin(codes, high)).tolist() if high else [])
+                bad = [k for k, v in enumerate(distinct) if _has_control(v)]
+                controls.extend(np.flatnonzero(np.isin(codes, bad)).tolist() if bad else [])
                 return pd.Series(uniques[codes], dtype=object)
             out = arr.to_numpy(zero_copy_only=False)
-            pattern = f"^{_EDGE_SPACE}|{_EDGE_SPACE}$|{_HIGH_LATIN}"  # one pass for both: the rest needs no Python
+            # one pass over the text finds what needs a look: whitespace at either end, control
+            # characters, characters of mojibake; the rest needs no Python
+            pattern = f"^{_EDGE_SPACE}|{_EDGE_SPACE}$|{_CONTROL}|{_HIGH_LATIN}"
             marked = pc.match_substring_regex(arr, pattern).fill_null(False)
             for i in np.flatnonzero(marked.to_numpy(zero_copy_only=False)):
-                out[i] = out[i].strip()
-                if _HIGH_LATIN_RE.search(out[i]):
+                if _has_control(out[i]):
+                    controls.append(int(i))
+                out[i] = _clean_text(out[i])
+                if _high(out[i]):
                     suspects.append(int(i))
             out[out == ""] = None
             return pd.Series(out, dtype=object)
-    cells = [_text(v) for v in values]
-    suspects.extend(i for i, v in enumerate(cells) if v is not None and _HIGH_LATIN_RE.search(v))
+    cells = [_clean_text(v) for v in values]
+    suspects.extend(i for i, v in enumerate(cells) if _high(v))
+    controls.extend(i for i, v in enumerate(values) if _has_control(v))
     return pd.Series(cells, dtype=object)
+
+
+def control_findings(
+    raw: pd.Series, cleaned: pd.Series, rows: np.ndarray, labels: np.ndarray, *, source: str, layer: str, field: str
+) -> list[Finding]:
+    """Return a ``control_character`` warning for each row of ``rows``: which character, and the text as read."""
+    return [
+        Finding(
+            WARNING,
+            "control_character",
+            _control_message(str(raw.iloc[i]), cleaned.iloc[i], field),
+            source=source,
+            layer=layer,
+            fid=labels[i],
+            field=field,
+        )
+        for i in rows
+    ]
+
+
+def _control_message(raw: str, cleaned: str | None, field: str) -> str:
+    chars = sorted(set(_CONTROL_RE.findall(raw)))
+    named = ", ".join(
+        f"U+{ord(c):04X} ({_CONTROL_NAMES[c]})" if c in _CONTROL_NAMES else f"U+{ord(c):04X}" for c in chars
+    )
+    which, read = ("a control character", "it is") if len(chars) == 1 else ("control characters", "each is")
+    return (
+        f"field {field} holds {which} {named}, which spreadsheets and XML cannot hold; {read} read as a "
+        f"space: {cleaned!r}. Retype the text without it (pasted from Word?)."
+    )
 
 
 #: Windows-1252's characters for the bytes 0x80-0x9F (where Latin-1 has control characters)
@@ -161,16 +233,21 @@ def undo_mojibake(text: str) -> tuple[str, str] | None:
 
 
 def feature_frame(
-    gdf: gpd.GeoDataFrame, *, layer: str, suspects: dict[str, list[int]] | None = None
+    gdf: gpd.GeoDataFrame,
+    *,
+    layer: str,
+    suspects: dict[str, list[int]] | None = None,
+    controls: dict[str, list[int]] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return a layer in the toolkit's form: ``layer``, the data model's fields as text, geometry.
 
     ``suspects``, when given, gets for each field the positions of the values that may be
-    mojibake (see :func:`_text_column`).
+    mojibake, ``controls`` those that held control characters (see :func:`_text_column`).
     """
     found: dict[str, list[int]] = suspects if suspects is not None else {}
+    held: dict[str, list[int]] = controls if controls is not None else {}
     columns = {
-        f: _text_column(gdf[f], found.setdefault(f, []))
+        f: _text_column(gdf[f], found.setdefault(f, []), held.setdefault(f, []))
         if f in gdf.columns
         else pd.Series([None] * len(gdf), dtype=object)
         for f in settings.FEATURE_FIELDS
@@ -188,8 +265,8 @@ def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list
     Errors: missing fields, empty required values, unknown district or part, unknown parent,
     missing or duplicate fids, garbled text (:func:`undo_mojibake`), and geometries that are
     missing, empty, not polygons, unclosed, not finite, outside the three districts (swapped axes,
-    metres labelled as degrees) or invalid (with GEOS's reason and location). Warning: 3D
-    coordinates (heights dropped).
+    metres labelled as degrees) or invalid (with GEOS's reason and location). Warnings: 3D
+    coordinates (heights dropped), control characters in text (read as spaces).
 
     Columns a reader or the importer may add: ``_geometry_note`` (why a geometry could not be
     parsed), ``_feature_no`` (a feature's number in its file, which names a feature without fid;
@@ -212,11 +289,16 @@ def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list
             feature_frame(gdf, layer=layer),
         )
     suspects: dict[str, list[int]] = {}
-    out = feature_frame(gdf, layer=layer, suspects=suspects)
+    controls: dict[str, list[int]] = {}
+    out = feature_frame(gdf, layer=layer, suspects=suspects, controls=controls)
     fids = out["fid"].to_numpy()
     numbers = _private_column(gdf, "_feature_no", np.arange(1, len(gdf) + 1))
     labels = np.array([f if f is not None else f"#{int(n)}" for f, n in zip(fids, numbers, strict=True)], dtype=object)
     findings: list[Finding] = []
+    for field, rows in controls.items():
+        findings += control_findings(
+            gdf[field], out[field], np.asarray(rows, dtype=np.int64), labels, source=source, layer=layer, field=field
+        )
 
     def add(i: Any, check: str, message: str, field: str, severity: str = ERROR) -> None:
         findings.append(Finding(severity, check, message, source=source, layer=layer, fid=labels[i], field=field))
@@ -540,8 +622,17 @@ def validate_targets(raw: pd.DataFrame, *, path: Path) -> pd.DataFrame:
             f"{path}: the targets table lacks the column(s) {', '.join(missing)}. "
             f"The header must be: {','.join(settings.TARGET_COLUMNS)}"
         )
-    df = pd.DataFrame({c: [_text(v) for v in raw[c]] for c in settings.TARGET_COLUMNS}, dtype=object)
+    df = pd.DataFrame({c: [_clean_text(v) for v in raw[c]] for c in settings.TARGET_COLUMNS}, dtype=object)
     df["row"] = range(2, len(df) + 2)
+    for c in settings.TARGET_COLUMNS:  # control characters are read as spaces, as in the layers
+        for i in (i for i, v in enumerate(raw[c]) if _has_control(v)):
+            log.warning(
+                "%s: row %d, target %s: %s",
+                path,
+                i + 2,
+                df["target_id"].iloc[i] or "(no id)",
+                _control_message(raw[c].iloc[i], df[c].iloc[i], c),
+            )
     problems: list[str] = []
     values: list[float | None] = []
     tolerances: list[float | None] = []

@@ -34,8 +34,10 @@ MINUS = "-2+3"
 AT = "@SUM(1+1)*cmd|' /C calc'!A0"
 HTML_NAME = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 FID = "@PK<img src=x onerror=alert(3)>"
-ATTR_NAME = '"><svg onload=alert(4)>公园\x1b]0;t\x07 | [link](http://evil.example) *b* `c`'
-ESC = "\x1b[31m红\x1b]0;title\x07工业\x9b2J用地\rX"
+# C0 control characters (ESC, BEL ...) are read as spaces by the reader (tests/test_crashes.py), so
+# the escape sequences that reach an output are their C1 forms: CSI \x9b, OSC \x9d, ST \x9c.
+ATTR_NAME = '"><svg onload=alert(4)>公园\x9d0;t\x9c | [link](http://evil.example) *b* `c`'
+ESC = "\x9b31m红\x9d0;title\x9c工业\x9b2J用地\rX"
 NOTE = "=1+2 | <script>alert(5)</script> [link](http://evil.example)\nsecond line"
 AGG_NOTE = "<img src=x onerror=alert(6)> & done"
 REF = "-row 12"
@@ -175,7 +177,7 @@ def test_xlsx_report_writes_text_cells_as_text(hostile_layers, tmp_path):
                     assert cell.data_type == "s"
                     values[cell.value] = cell.data_type
     assert FORMULA in values and NOTE in values  # exactly the text, no ' needed in a text cell
-    assert any(v.startswith("\\x1b[31m红\\x1b]0;title\\x07工业\\x9b2J用地") for v in values)  # ESC made visible
+    assert any(v.startswith("\\x9b31m红\\x9d0;title\\x9c工业\\x9b2J用地") for v in values)  # ESC made visible
     with zipfile.ZipFile(path) as z:
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/")]
         assert sheets and not [n for n in sheets if re.search(rb"<f[ >]", z.read(n))]
@@ -246,7 +248,7 @@ def test_markdown_report_shows_html_and_markdown_as_text(hostile_layers, tmp_pat
         assert len({len(row) for row in rows}) == 1, "a row with more or fewer cells than its header"
     cells = {cell for row in tree.rows for cell in row}
     assert FORMULA in cells and NOTE in cells and AGG_NOTE in cells
-    assert "\\x1b[31m红\\x1b]0;title\\x07工业\\x9b2J用地\nX" in cells
+    assert "\\x9b31m红\\x9d0;title\\x9c工业\\x9b2J用地\nX" in cells
 
 
 def test_html_report_shows_names_as_text(hostile_layers, tmp_path):
@@ -271,7 +273,7 @@ def assert_terminal_safe(output: str, *shown: str) -> None:
         assert text in output, f"{text!r} not shown in\n{output}"
 
 
-ESC_SHOWN = "\\x1b[31m红\\x1b]0;title\\x07工业\\x9b2J用地\\rX"
+ESC_SHOWN = "\\x9b31m红\\x9d0;title\\x9c工业\\x9b2J用地\\rX"
 
 
 def test_import_lists_names_with_escapes_visible(hostile_layers, tmp_path):
@@ -289,16 +291,16 @@ def test_import_lists_names_with_escapes_visible(hostile_layers, tmp_path):
 def test_check_diff_zonal_tables_and_log_lines_print_escapes_visible(hostile_layers, tmp_path):
     result = invoke("check", "--layers", hostile_layers)
     assert result.exit_code == 1
-    assert_terminal_safe(result.output, "\\x1b[31m红")  # the name column is clipped
+    assert_terminal_safe(result.output, "\\x9b31m红")  # the name column is clipped
     logged = subprocess.run([*GIS, "-v", "check", "--layers", hostile_layers, "-f", "json"], capture_output=True)
     assert logged.returncode == 1  # -v logs the features no target refers to, with their names
-    assert_terminal_safe(logged.stderr.decode("utf-8"), "no target refers to it", "公园\\x1b]0;t\\x07 |")
+    assert_terminal_safe(logged.stderr.decode("utf-8"), "no target refers to it", "公园\\x9d0;t\\x9c |")
     result = invoke("diff", DATA, hostile_layers)
     assert result.exit_code == 0, result.output
     assert_terminal_safe(result.output, f"changed  TT-IL-02  {ESC_SHOWN}")
     result = invoke("zonal", _tif(hostile_layers, tmp_path), "--layers", hostile_layers, "--layer", "industrial_land")
     assert result.exit_code == 0, result.output
-    assert_terminal_safe(result.output, "\\x1b[31m红")
+    assert_terminal_safe(result.output, "\\x9b31m红")
 
 
 def _tif(layers: Path, tmp_path: Path) -> Path:
@@ -310,16 +312,16 @@ def _tif(layers: Path, tmp_path: Path) -> Path:
 def test_errors_and_qa_quote_values_with_escapes_visible(tmp_path):
     layers = tmp_path / "layers"
     shutil.copytree(DATA, layers)
-    fid = "\x1b]0;pwned\x07PK\r"
+    fid = "\x9d0;pwned\x9cPK\r"
     _set(layers, "parks", "TT-PK-02", fid=fid + "2", name_zh="")  # an error naming the feature
-    shown = "\\x1b]0;pwned\\x07PK\\r2"
+    shown = "\\x9d0;pwned\\x9cPK\\r2"
     for args in (("check",), ("build", "--out-dir", tmp_path / "out", "--maps-dir", tmp_path / "maps")):
         result = invoke(*args, "--layers", layers)
         assert result.exit_code == 2
         assert_terminal_safe(result.output, f"feature {shown}: field name_zh is empty")
     result = invoke("qa", "--layers", layers)
     assert result.exit_code == 1
-    assert_terminal_safe(result.output, "\\x1b]0;pwned")  # the fid column is clipped
+    assert_terminal_safe(result.output, "\\x9d0;pwned")  # the fid column is clipped
     assert not (tmp_path / "out").exists()
 
 
@@ -351,7 +353,7 @@ def test_csv_printed_on_a_terminal_shows_escapes(hostile_layers):
         os.close(main)
         assert proc.wait(timeout=60) == 1
         output = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")  # the pty turns \n into \r\n
-        assert_terminal_safe(output, *(["\\x1b[31m红"] if fmt == "csv" else []))
+        assert_terminal_safe(output, *(["\\x9b31m红"] if fmt == "csv" else []))
         assert "\\r\n" not in output  # the CSV's CRLF line ends (a CR in a name) are line ends, not shown
 
 

@@ -326,19 +326,19 @@ def test_gpkg_layers_written_through_arrow_read_back_equal(tmp_path, run):
 def test_a_batch_failing_while_gdal_writes_raises_its_own_error(run, tmp_path, monkeypatch):
     """An error computing a WKB batch (GDAL pulls them while writing) reaches the caller as itself,
     not as GDAL's "Error while accessing batch"; the old file is kept and no temporary is left."""
-    import gis.export.gpkg
+    from gis.export import gpkg as export_gpkg  # (gis.export is the function: the public API)
 
     path = tmp_path / "planning.gpkg"
     export(run, path)
     before = path.read_bytes()
-    real = gis.export.gpkg.reprojected_wkb
+    real = export_gpkg.reprojected_wkb
 
     def fail_after_one(*args, **kwargs):
         stream = real(*args, **kwargs)
         yield next(stream)
         raise MemoryError("no room for the next batch (simulated)")
 
-    monkeypatch.setattr(gis.export.gpkg, "reprojected_wkb", fail_after_one)
+    monkeypatch.setattr(export_gpkg, "reprojected_wkb", fail_after_one)
     with pytest.raises(MemoryError, match="simulated"):
         export(run, path, overwrite=True)
     assert path.read_bytes() == before

@@ -188,14 +188,18 @@ def test_targets_part_value_and_underscores(test_layers):
 
 def test_text_column_strips_as_python_does():
     """The Arrow path strips exactly what str.strip() strips (every str.isspace() character) and
-    turns empty text into None; numbers and mixed columns go cell by cell."""
+    turns empty text into None; numbers and mixed columns go cell by cell. Control characters
+    (the spaces among them: \v, \f, \x1c-\x1f) inside the text are read as spaces."""
+    import re
+
     from gis.validate import _text_column
 
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     assert "\u3000" in spaces and "\x1c" in spaces  # the ideographic space, a file separator
     values = [f"{s}龙岗{s}" for s in spaces] + [f"中{s}心" for s in spaces] + ["", " ", None, float("nan"), "x"]
     out = _text_column(pd.Series(values, dtype=object)).tolist()
-    expected = [None if v is None or v != v or not v.strip() else v.strip() for v in values]
+    control = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+    expected = [None if v is None or v != v or not v.strip() else control.sub(" ", v.strip()) for v in values]
     assert out == expected
     assert out[: len(spaces)] == ["龙岗"] * len(spaces)
     assert _text_column(pd.Series([440307, 440309])).tolist() == ["440307", "440309"]

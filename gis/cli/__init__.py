@@ -8,6 +8,7 @@ import sys
 import click
 
 from gis import __version__
+from gis.cli._options import EXIT_BAD_INPUT, EXIT_UNEXPECTED, report_unexpected
 from gis.cli.build import build
 from gis.cli.check import check
 from gis.cli.export import export_command
@@ -16,7 +17,9 @@ from gis.cli.map import map_command
 from gis.cli.qa import qa_command
 from gis.cli.raster import rasterize_command, zonal_command
 from gis.cli.report import diff_command, report_command
+from gis.errors import InputError
 from gis.escape import terminal_text
+from gis.parallel import workers
 
 
 class _TerminalFormatter(logging.Formatter):
@@ -39,6 +42,11 @@ def cli(verbose: int, quiet: int) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(_TerminalFormatter("%(levelname)s: %(message)s"))
     logging.basicConfig(level=max(logging.DEBUG, min(level, logging.ERROR)), handlers=[handler])
+    try:
+        workers()  # GIS_THREADS: refused once, here, before any work (not once per layer)
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 cli.add_command(check)
@@ -54,5 +62,13 @@ cli.add_command(diff_command)
 
 
 def main() -> None:
-    """Entry point of the console script."""
-    sys.exit(cli.main(prog_name="gis", standalone_mode=True))
+    """Entry point of the console script.
+
+    The commands handle their own errors (:func:`gis.cli._options.handle_errors`); an unexpected
+    error outside them (in option parsing, say) is reported the same way: one line, exit code 3.
+    """
+    try:
+        sys.exit(cli.main(prog_name="gis", standalone_mode=True))
+    except Exception as exc:
+        report_unexpected(exc)
+        sys.exit(EXIT_UNEXPECTED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -151,10 +152,21 @@ def option_flags(ctx: click.Context | None) -> dict[str, str]:
 PARAMETER_OF = {"input_encoding": "encoding", "output": "path"}
 
 
-def handle_errors(func: F) -> F:
-    """Turn expected errors into one line per problem on stderr and exit code 2, no traceback.
+#: Exit codes of every command: 0 done (targets met), 1 a target short or over (``--strict``: any
+#: finding), 2 bad input or an output that cannot be written, 3 an unexpected error (a bug), 130 Ctrl-C.
+EXIT_BAD_INPUT = 2
+EXIT_UNEXPECTED = 3
+EXIT_INTERRUPTED = 130
 
-    Values the messages quote are printed with control characters made visible (:func:`terminal_text`).
+
+def handle_errors(func: F) -> F:
+    """Turn errors into one line each on stderr and an exit code of their own, no traceback.
+
+    Expected errors (:class:`~gis.errors.GisError`: bad input, an output that cannot be written)
+    exit 2; Ctrl-C exits 130; any other exception is a bug or an input nobody foresaw, so that a
+    scheduled job never reads it as a result: one line, exit 3, and its trace with ``gis -v``.
+    click's own exceptions (usage errors) and :class:`SystemExit` pass through. Values the messages
+    quote are printed with control characters made visible (:func:`terminal_text`).
     """
 
     @functools.wraps(func)
@@ -169,9 +181,34 @@ def handle_errors(func: F) -> F:
                 click.echo(f"error: {terminal_text(line)}", err=True)
             if len(problems) > 1:
                 click.echo(f"{len(problems)} problems found; nothing was written.", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_BAD_INPUT)
+        except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted (Ctrl-C); files being written were left as they were.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # a bug or an unforeseen input: say so in one line, never a bare traceback
+            report_unexpected(exc)
+            sys.exit(EXIT_UNEXPECTED)
 
     return wrapper  # type: ignore[return-value]
+
+
+def report_unexpected(exc: BaseException) -> None:
+    """Print an unexpected error as one line on stderr, after its traceback when ``gis -v`` was given."""
+    ctx = click.get_current_context(silent=True)
+    verbose = bool(ctx and ctx.find_root().params.get("verbose"))
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = " ".join(str(exc).split())
+    if len(message) > 300:
+        message = message[:300] + " ..."
+    hint = "the trace is above" if verbose else "rerun with -v to see the trace"
+    click.echo(
+        f"error: unexpected {type(exc).__name__}{': ' + message if message else ''} "
+        f"(a bug or an unforeseen input; {hint}, and report it)",
+        err=True,
+    )
 
 
 def emit(text: str, output: Path | None, *, what: str, bom: bool = False) -> None:

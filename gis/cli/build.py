@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import write_text_atomic
+from gis._atomic import atomic_outputs, write_text_atomic
 from gis.cli._options import check_outputs, encoding_option, handle_errors, layer_inputs, layers_option, targets_option
 from gis.escape import terminal_text
 from gis.evaluate import exit_code, summarize
 from gis.export import export
+from gis.export.gpkg import refuse_open_gpkg
 from gis.pipeline import run_check, run_qa
 from gis.render.tables import format_csv, format_features_csv, format_json, format_qa, format_table, qa_summary
 from gis.report import write_report
@@ -66,7 +67,8 @@ def build(
     per district (longgang.html, longhua.html, pingshan.html) that work with no network,
     OUT_DIR/planning.gpkg (EPSG:4547, every layer styled for QGIS), and the report as
     OUT_DIR/report.xlsx and MAPS_DIR/report.html (linked from the maps).
-    Each file is replaced atomically: a failed build leaves the previous files intact.
+    Every output is written to a temporary file first and all are moved into place only when
+    every one was written: a failed build leaves all the previous files as they were.
     """
     written = [out_dir / name for name in OUT_FILES] + [
         maps_dir / name for name in (*MAP_FILES.values(), "report.html")
@@ -86,15 +88,27 @@ def build(
         sys.exit(2)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding, layers=qa.layers)
     run.qa = qa
-    outputs = {
+    texts = {
         "check.json": format_json(run.results, meta=run.meta(), notes=run.notes),
         "check.csv": "\ufeff" + format_csv(run.results),  # BOM so spreadsheets show Chinese
         "check.txt": format_table(run.results),
         "features.csv": "\ufeff" + format_features_csv(run.features),
         "qa.csv": "\ufeff" + format_qa(qa, "csv"),
     }
-    for name, text in outputs.items():
-        write_text_atomic(out_dir / name, text)
+    gpkg = out_dir / "planning.gpkg"
+    refuse_open_gpkg(gpkg)
+    # every output is written to a temporary folder beside it first; only when all are written are
+    # they moved into place, so a failure anywhere leaves every previous output as it was
+    with atomic_outputs("gis-build") as outputs:
+        for name, text in texts.items():
+            write_text_atomic(outputs.path(out_dir / name), text)
+        maps = [maps_dir / name for name in MAP_FILES.values()]
+        staged = [outputs.path(path) for path in maps]
+        write_maps(run, staged[0].parent, extra_links={"报告 Report": "report.html"})
+        reports = [out_dir / "report.xlsx", maps_dir / "report.html"]
+        for path in reports:
+            write_report(run, outputs.path(path), overwrite=True)
+        report = export(run, outputs.path(gpkg), overwrite=True)
     counts = summarize(run.results)
     derived = run.results["target_id"].str.contains(":", regex=False)
     click.echo(
@@ -105,15 +119,7 @@ def build(
         click.echo(f"{len(run.notes)} features have no target (the plans give them no figure); see notes in check.json")
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     click.echo(f"QA: {qa_summary(qa)}")
-    for name in outputs:
-        click.echo(f"wrote {out_dir / name}")
-    for path in write_maps(run, maps_dir, extra_links={"报告 Report": "report.html"}):
+    for path in [*(out_dir / name for name in texts), *maps, *reports]:
         click.echo(f"wrote {path}")
-    for path in (
-        write_report(run, out_dir / "report.xlsx", overwrite=True),
-        write_report(run, maps_dir / "report.html", overwrite=True),
-    ):
-        click.echo(f"wrote {path}")
-    report = export(run, out_dir / "planning.gpkg", overwrite=True)
-    click.echo(f"wrote {report.paths[0]} (GeoPackage, {report.crs}, styled for QGIS)")
+    click.echo(f"wrote {gpkg} (GeoPackage, {report.crs}, styled for QGIS)")
     sys.exit(exit_code(run.results) if strict else 0)

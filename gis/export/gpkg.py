@@ -38,7 +38,7 @@ from gis.parallel import transform_geometries
 log = logging.getLogger(__name__)
 
 
-def _refuse_open_gpkg(path: Path) -> None:
+def refuse_open_gpkg(path: Path) -> None:
     """Refuse to replace a GeoPackage that another program has open.
 
     Its -wal/-shm/-journal files would make SQLite replay the old session's pages onto the new file.
@@ -53,7 +53,7 @@ def _refuse_open_gpkg(path: Path) -> None:
 
 def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: str, overwrite: bool) -> ExportReport:
     check_output(path, overwrite=overwrite)
-    _refuse_open_gpkg(path)
+    refuse_open_gpkg(path)
     built = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     provenance = {
         "title": "Planning layers of Longgang, Longhua and Pingshan, checked against their plans",

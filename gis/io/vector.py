@@ -49,17 +49,38 @@ def not_a_file(path: Path) -> str | None:
 
 
 def _require_file(path: Path, *, what: str) -> None:
-    if not path.exists():
+    """Refuse a path that is missing, no regular file, empty or not readable, with a message that says which."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
         raise InputFileError(
             f"{path}: no such file ({what}). Check the path, or pass {{p:layers_dir}}/{{p:targets_path}} to point at it."
-        )
+        ) from None
+    except PermissionError as exc:  # a folder on the way that may not be entered
+        raise _no_permission(path, what) from exc
     kind = not_a_file(path)
     if kind is not None:
         raise InputFileError(f"{path}: is {kind}, not a regular file ({what}). Pass the path of the file itself.")
-    if path.stat().st_size == 0:
+    if st.st_size == 0:
         raise InputFileError(
             f"{path}: the file is empty (0 bytes; {what}). Restore it (e.g. git checkout -- {path.name}) or export it again."
         )
+    try:
+        with path.open("rb"):
+            pass
+    except PermissionError as exc:
+        raise _no_permission(path, what) from exc
+    except OSError as exc:
+        raise InputFileError(
+            f"cannot read {path}: {exc.strerror or exc} ({what}). Check the file and the disk, and run again."
+        ) from exc
+
+
+def _no_permission(path: Path, what: str) -> InputFileError:
+    return InputFileError(
+        f"cannot read {path}: permission denied ({what}); give your user read permission on the file and its "
+        f"folders (e.g. chmod a+r {path.name}), or ask its owner for a copy."
+    )
 
 
 def unknown_encoding(encoding: str | None) -> InputError:
@@ -116,8 +137,18 @@ def _unreadable(path: Path, what: str, exc: Exception) -> InputFileError:
             f"{path}: {what} is a damaged GeoPackage ({reason}). Restore it from a backup or export it again."
         )
     if suffix in (".geojson", ".json"):
+        data = path.read_bytes()
+        deep = _too_deep(data)
+        if deep is not None:
+            line, column = deep
+            return InputFileError(
+                f"{path}: {what} is nested too deeply to be a layer: more than {_MAX_NESTING} levels of [ and {{ "
+                f"at line {line}, column {column} (a layer's GeoJSON is about 6 levels deep; GDAL reads "
+                "about 1000). A property holds deeply nested data, or the file is not a layer: remove that "
+                "value, or export the layer again."
+            )
         try:
-            json.loads(path.read_bytes())
+            json.loads(data)
         except json.JSONDecodeError as jexc:
             cut = jexc.pos >= len(jexc.doc.rstrip()) - 1
             why = "the file ends in the middle of the data (cut off?)" if cut else "a JSON syntax error"
@@ -125,12 +156,38 @@ def _unreadable(path: Path, what: str, exc: Exception) -> InputFileError:
                 f"{path}: {what} is not complete JSON: {why} at line {jexc.lineno}, column {jexc.colno} "
                 f"({jexc.msg}). {'Save or download it again.' if cut else 'Correct the file there, or export it again.'}"
             )
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             pass
     return InputFileError(
         f"{path}: {what} cannot be read ({type(exc).__name__}: {exc}). "
         "Check that the file is complete, valid UTF-8 GeoJSON or a GeoPackage."
     )
+
+
+#: Deeper JSON than this is not a layer (a FeatureCollection's coordinates are 6 levels deep);
+#: the diagnosis of an unreadable file says so instead of parsing it (Python's parser recurses).
+_MAX_NESTING = 200
+_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
+
+
+def _too_deep(data: bytes) -> tuple[int, int] | None:
+    """Return the line and column where JSON text nests deeper than :data:`_MAX_NESTING`, or None.
+
+    A loop over the brackets outside strings: no recursion, however deep the file.
+    """
+    depth = 0
+    for match in _JSON_TOKENS.finditer(data):
+        token = match.group()[:1]
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > _MAX_NESTING:
+                start = match.start()
+                line_start = data.rfind(b"\n", 0, start) + 1
+                column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+                return data.count(b"\n", 0, start) + 1, column
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return None
 
 
 def _ogr_read(
