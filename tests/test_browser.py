@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from gis.pipeline import run_check
-from gis.webmap import MAP_FILES, write_maps
+from gis.render.webmap import MAP_FILES, write_maps
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("GIS_SCREENSHOTS", REPO / "out" / "screenshots"))
@@ -278,7 +278,7 @@ def test_laptop_screen_keeps_controls_reachable(browser, maps):
 
 def test_amap_sketch_is_exported_in_wgs84(browser, tmp_path):
     from gis.crs import wgs84_from_gcj02
-    from gis.webmap import build_map, write_map
+    from gis.render.webmap import build_map, write_map
 
     path = tmp_path / "amap.html"
     write_map(build_map(run_check(), basemap="amap"), path)
@@ -307,7 +307,7 @@ def test_raster_background_draws_offline(browser, tmp_path):
     import rasterio
 
     from gis.raster import north_up
-    from gis.webmap import build_map, write_map
+    from gis.render.webmap import build_map, write_map
 
     tif = tmp_path / "scan.tif"
     data = np.zeros((3, 100, 100), dtype="uint8")

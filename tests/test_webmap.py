@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from gis.cli import cli
 from gis.crs import gcj02_from_wgs84
-from gis.mapdata import count_features, decode_geometries, decode_layer, encode_geometries, map_data
 from gis.pipeline import run_check
-from gis.webmap import build_map, render_map
+from gis.render.mapdata import count_features, decode_geometries, decode_layer, encode_geometries, map_data
+from gis.render.webmap import build_map, render_map
 
 DATA_RE = re.compile(r'<script type="application/json" id="gis-data">(.*?)</script>', re.S)
 
@@ -36,7 +36,7 @@ def test_geometry_encoding_round_trips_at_6_decimals():
     back = [shapely.geometry.shape(g) for g in decode_geometries(enc)]
     assert shapely.hausdorff_distance(back[0], a) < 1e-6 and len(back[0].geoms[0].interiors) == 1
     assert back[1].equals(b)
-    from gis.mapdata import unpack_varints
+    from gis.render.mapdata import unpack_varints
 
     coords = unpack_varints(enc["coords"]).tolist()
     starts = {2 * r for r in enc["rings"][:-1]} | {2 * r + 1 for r in enc["rings"][:-1]}

@@ -14,8 +14,8 @@ from gis.export import export
 from gis.output import format_csv, format_features_csv, format_json, format_table
 from gis.pipeline import run_check
 from gis.qa import format_qa, run_qa, summary_line
+from gis.render.webmap import write_maps
 from gis.report import write_report
-from gis.webmap import write_maps
 
 
 @click.command()

@@ -17,7 +17,7 @@ from gis.cli._options import (
     targets_option,
 )
 from gis.pipeline import run_check
-from gis.webmap import BASEMAPS, MAP_FILES, build_map, write_map
+from gis.render.webmap import BASEMAPS, MAP_FILES, build_map, write_map
 
 
 @click.command("map")

@@ -22,8 +22,9 @@ from jinja2 import Template
 
 from gis import settings
 from gis._atomic import write_text_atomic
-from gis.mapdata import map_data
 from gis.pipeline import CheckRun
+from gis.raster import background_png
+from gis.render.mapdata import map_data
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +153,6 @@ def build_map(
         spec["tiles"] = spec["tiles"].replace("{key}", tianditu_key or "")
         folium.TileLayer(**spec, overlay=False, control=True, max_zoom=18).add_to(m)
     if background is not None:
-        from gis.raster import background_png
-
         image, image_bounds = background_png(Path(background), frame=frame)  # moved pixel by pixel with Amap tiles
         folium.raster_layers.ImageOverlay(
             image=image,
@@ -166,10 +165,10 @@ def build_map(
     root: Any = m.get_root()  # a branca Figure
     root.header.add_child(_Raw(f"<title>{_html_escape(data['meta']['title'])}</title>"), name="gis_title")
     css = "\n".join(_asset(p, f) for p, f in _ASSETS if f.endswith(".css"))
-    css += "\n" + (resources.files("gis") / "webmap.css").read_text(encoding="utf-8")
+    css += "\n" + (resources.files("gis.render") / "webmap.css").read_text(encoding="utf-8")
     root.header.add_child(_Raw(f"<style>{_script_safe(css, tag='style')}</style>"), name="gis_css")
     js = "\n;\n".join(_asset(p, f) for p, f in _ASSETS if f.endswith(".js"))
-    js += "\n;\n" + (resources.files("gis") / "webmap.js").read_text(encoding="utf-8")
+    js += "\n;\n" + (resources.files("gis.render") / "webmap.js").read_text(encoding="utf-8")
     root.header.add_child(_Raw(f"<script>{_script_safe(js)}</script>"), name="gis_js")
     payload = _json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
     root.html.add_child(_Raw(f'<script type="application/json" id="gis-data">{payload}</script>'), name="gis_data")

@@ -19,7 +19,7 @@ function fmt(value, digits) {
   return Number(value).toLocaleString("en-US", { maximumFractionDigits: digits === undefined ? 2 : digits });
 }
 
-/* Unpack the base64 zigzag varints of gis/mapdata.py:pack_varints into an Int32Array. */
+/* Unpack the base64 zigzag varints of gis/render/mapdata.py:pack_varints into an Int32Array. */
 function unpackVarints(text) {
   var bin = atob(text), n = bin.length, out = new Int32Array(n), count = 0, acc = 0, shift = 0;
   for (var i = 0; i < n; i++) {
@@ -32,7 +32,7 @@ function unpackVarints(text) {
   return out.subarray(0, count);
 }
 
-/* Decode a layer stored by columns (see gis/mapdata.py) into Leaflet latlng arrays and properties. */
+/* Decode a layer stored by columns (see gis/render/mapdata.py) into Leaflet latlng arrays and properties. */
 function decodeRings(geom) {
   var c = unpackVarints(geom.coords), rings = geom.rings, polys = geom.polys, geoms = geom.geoms, out = [];
   for (var f = 0; f + 1 < geoms.length; f++) {
