@@ -2,23 +2,28 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
 
+import gis.render
 from gis.cli import cli
 from gis.crs import gcj02_from_wgs84
 from gis.pipeline import run_check
 from gis.render.mapdata import count_features, decode_geometries, decode_layer, encode_geometries, map_data
-from gis.render.webmap import build_map, render_map
+from gis.render.webmap import SCRIPTS, build_map, render_map
 
 DATA_RE = re.compile(r'<script type="application/json" id="gis-data">(.*?)</script>', re.S)
 
 
 def page_data(html: str) -> dict:
     return json.loads(DATA_RE.search(html).group(1))
+
+
+JS = Path(gis.render.__file__).parent / "js"
 
 
 def features_of(data: dict) -> list[dict]:
@@ -193,3 +198,34 @@ def test_status_comes_from_plan_figures_only(shipped_run):
 
 def test_map_options_basemap(shipped_run):
     assert '"basemap": "osm"' in render_map(build_map(shipped_run, basemap="osm"))
+
+
+def js_functions(path: Path) -> list[tuple[str, int]]:
+    """(name, lines) of every function in a script; a function's last line is the first "}" at its indent."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        for m in re.finditer(r"(\w+)\s*:\s*function\s*\(|function\s+(\w+)\s*\(|function\s*\(", line):
+            name = m.group(1) or m.group(2) or f"anonymous at {path.name}:{i + 1}"
+            indent = len(line) - len(line.lstrip())
+            end = i
+            if line.rstrip().endswith("{"):
+                end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith(" " * indent + "}"))
+            out.append((name, end - i + 1))
+    return out
+
+
+def test_map_scripts_are_small_named_parts_inlined_in_order(test_layers):
+    files = sorted(p.name for p in JS.glob("*.js"))
+    assert sorted(SCRIPTS) == files and len(set(SCRIPTS)) == len(SCRIPTS)  # every part inlined, once
+    for name in files:
+        assert len((JS / name).read_text(encoding="utf-8").splitlines()) <= 200, name
+        for function, lines in js_functions(JS / name):
+            assert not function.startswith("anonymous"), function
+            assert lines <= 30, f"{name}: {function} has {lines} lines"
+    assert next(f for f, _ in js_functions(JS / "main.js")) == "gisMap"
+    html = render_map(build_map(run_check(layers_dir=test_layers)))
+    where = [html.index((JS / name).read_text(encoding="utf-8")) for name in SCRIPTS]
+    assert where == sorted(where)
+    for module in Path(gis.render.__file__).parent.glob("*.py"):
+        assert len(module.read_text(encoding="utf-8").splitlines()) <= 400, module.name

@@ -12,7 +12,7 @@ layer is stored by columns rather than as GeoJSON:
   ``polys`` and ``geoms`` are the offsets of rings (in vertices), polygons (in rings) and
   features (in polygons).
 
-:func:`decode_layer` turns a layer back into GeoJSON features; ``webmap.js`` does the same
+:func:`decode_layer` turns a layer back into GeoJSON features; ``js/decode.js`` does the same
 in the browser.
 """
 
