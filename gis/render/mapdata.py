@@ -1,27 +1,71 @@
-"""The data a web map embeds: layers, check results and district totals, encoded compactly.
+"""The data a web map embeds: one JSON document, described here key by key (schema version 1).
 
-The page embeds one JSON document. To keep it lean (and build it fast, vectorized), each
-layer is stored by columns rather than as GeoJSON:
+The page holds it in ``<script type="application/json" id="gis-data">``; ``js/decode.js`` reads
+it in the browser and :func:`decode_layer` / :func:`decode_table` in Python. The same rules, for
+a validator, are in ``mapdata.schema.json`` (JSON Schema 2020-12) beside this module. A change
+to the document changes this text, the schema file and :data:`SCHEMA_VERSION` together.
 
-- ``cols``: one list per property; repetitive text (district, street, category, citation,
-  status ...) is stored as an index into the document's ``strings`` table;
-- ``geom``: every polygon of the layer as MultiPolygon parts, in the layout of
-  :func:`shapely.to_ragged_array`: ``coords`` holds x, y integers in micro-degrees (6 decimals),
-  each ring's first vertex absolute and the rest as differences to the previous vertex (ring
-  closing vertices dropped), packed as zigzag varints in one base64 string; ``rings``,
-  ``polys`` and ``geoms`` are the offsets of rings (in vertices), polygons (in rings) and
-  features (in polygons).
+Tables. To keep pages lean (and built fast, vectorized), rows are stored by columns, not as
+GeoJSON. A *table* is an object with ``count`` (integer, the number of rows), ``columns`` (name
+-> a list of ``count`` plain values) and ``coded_columns`` (name -> a list of ``count``
+indexes into the document's ``strings``, or null: repetitive text stored once). Row i of a
+coded column is ``strings[index]``.
 
-:func:`decode_layer` turns a layer back into GeoJSON features; ``js/decode.js`` does the same
-in the browser.
+Geometry. A table with shapes also has ``geometry``: each row's shape as MultiPolygon parts, in
+the layout of :func:`shapely.to_ragged_array` (see :mod:`gis.render.encoding`): ``coords``
+(string) holds x, y as integers in micro-degrees (1e-6 degree, about 0.1 m), each ring's first
+vertex absolute and the rest as differences to the previous vertex (ring-closing vertices
+dropped), packed as zigzag LEB128 varints in one base64 string; ``rings``, ``polys`` and
+``geoms`` (lists of integers) are the offsets of rings (in vertices), polygons (in rings) and
+rows (in polygons). Every coordinate is in the frame ``meta.frame`` names.
+
+The document's keys:
+
+- ``version`` (integer): the schema version, 1.
+- ``meta`` (object): ``title`` (string); ``frame`` (``"WGS-84"`` or ``"GCJ-02"``, the frame of
+  every coordinate); ``toolkit`` (string: ``gis`` and its version); ``built`` (string: ISO
+  date); ``district`` (string: the district code of a district map, null for all districts);
+  ``bounds`` (``[[south, west], [north, east]]``, degrees: the view the map opens on).
+- ``strings`` (list of strings): the texts the coded columns index.
+- ``layers`` (list of tables with geometry): one per layer and part, in drawing order, its
+  features largest first. ``key`` (string ``"layer.part"``), ``layer`` (string), ``part``
+  (string: every row's part), ``style`` (a style, below); ``columns``: ``fid`` (string),
+  ``name_zh``, ``name_en``, ``parent`` (string or null: the parent feature's fid),
+  ``area_ha`` (number: hectares measured in EPSG:4547, 4 decimals), ``checks_failed`` (string
+  or null: the derived consistency checks the feature fails, joined by ``;``);
+  ``coded_columns``: ``district`` (district code), ``street``, ``category``,
+  ``location_confidence``, ``location_basis``, ``accuracy``, ``source`` (the plan document's
+  short title), ``source_ref`` (the place in it), ``status`` (the worst status of the feature's
+  own plan figures; null when the plans give it none).
+- ``targets`` (table): one row per plan figure or derived check of a feature on the map.
+  ``columns``: ``target_id`` (string), ``planned`` and ``measured`` (numbers in the row's
+  ``unit``, 4 decimals, or null), ``delta_pct`` (number: measured against planned, in percent,
+  1 decimal, or null); ``coded_columns``: ``fid`` (the feature's), ``metric``, ``part``,
+  ``unit`` (as the target gives it: ``ha``, ``km2``, ``m2``, ``万m2``, ``ratio``; ``%`` for
+  derived shares), ``status``, ``source``, ``source_ref``.
+- ``districts`` (table with geometry): ``columns``: ``district`` (code), ``name_zh``,
+  ``name_en``; no coded columns.
+- ``aggregates`` (list of objects): the district totals: ``target_id``, ``district``,
+  ``name_zh``, ``name_en``, ``metric``, ``comparator``, ``planned`` and ``measured`` (numbers in
+  ``unit``, 4 decimals, or null), ``unit``, ``delta_pct`` (percent, 1 decimal, or null),
+  ``status``, ``source``, ``source_ref``, ``horizon``, ``note`` (strings or null).
+- ``qa_findings`` (list of objects): the QA findings that have a place: ``severity``
+  (``"error"`` or ``"warning"``), ``check``, ``layer``, ``fid``, ``other_fid`` (strings or
+  null), ``area_m2`` (number: square metres, 1 decimal, or null), ``message`` (string),
+  ``latlng`` (``[lat, lng]``, degrees, 6 decimals).
+- ``status_colors`` (object: status -> outline colour, ``#rrggbb``); ``status_zh`` (object:
+  status -> its Chinese name); ``district_names`` (object: district code -> ``[Chinese,
+  English]``); ``derived_metrics`` (list of strings: the metrics of derived consistency
+  checks, which popups list apart from the plan figures).
+- ``district_style`` and each layer's ``style`` (objects): ``title_zh``, ``title_en``
+  (strings), ``fill_color`` and ``line_color`` (``#rrggbb``), ``fill_opacity`` (0 to 1),
+  ``weight`` (line width, pixels), ``dash`` (an SVG dash array such as ``"6 4"``, or null).
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
-import math
 from typing import Any
 
 import numpy as np
@@ -30,172 +74,16 @@ import shapely
 
 from gis import __version__, settings, style
 from gis.crs import geometry_gcj02_from_wgs84
-from gis.evaluate import feature_status
+from gis.evaluate import DERIVED_METRICS, feature_status
 from gis.pipeline import CheckRun
+from gis.render.encoding import Strings, decode_geometries, encode_geometries, rounded, text_or_none
 
-SCALE = 1_000_000  # micro-degrees: 6 decimals, about 0.1 m
-#: Feature columns stored as indexes into the strings table.
-_CODED = ("d", "s", "c", "lc", "lb", "acc", "src", "ref", "st", "p")
-
-
-class _Strings:
-    """A table of distinct strings; ``code`` returns a string's index (None stays None)."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self._index: dict[str, int] = {}
-
-    def codes(self, values: Any) -> list[int | None]:
-        """Return the indexes of many values at once (one look-up per distinct value)."""
-        array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.array(list(values), dtype=object)
-        codes, uniques = pd.factorize(array, use_na_sentinel=True)
-        table = [self.code(u) for u in uniques]
-        return [table[c] if c >= 0 else None for c in codes.tolist()]
-
-    def code(self, value: Any) -> int | None:
-        text = _text(value)
-        if text is None:
-            return None
-        if text not in self._index:
-            self._index[text] = len(self.items)
-            self.items.append(text)
-        return self._index[text]
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value)
-
-
-def _num(value: Any, digits: int = 4) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return round(float(value), digits)
-
-
-def encode_geometries(geoms: np.ndarray) -> dict[str, Any]:
-    """Encode (Multi)Polygons as delta-coded micro-degree integers with ragged offsets."""
-    if len(geoms) == 0:
-        return {"coords": "", "rings": [0], "polys": [0], "geoms": [0]}
-    parts, index = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
-    multi = shapely.multipolygons(parts, indices=index)
-    _, coords, (ring_off, poly_off, geom_off) = shapely.to_ragged_array(multi)
-    q = np.round(coords * SCALE).astype(np.int64)
-    keep = np.ones(len(q), dtype=bool)
-    keep[ring_off[1:] - 1] = False  # the closing vertex repeats the first
-    q = q[keep]
-    rings = ring_off - np.arange(len(ring_off))
-    deltas = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
-    starts = rings[:-1]
-    deltas[starts] = q[starts]
-    return {
-        "coords": pack_varints(deltas.ravel()),
-        "rings": rings.tolist(),
-        "polys": np.asarray(poly_off).tolist(),
-        "geoms": np.asarray(geom_off).tolist(),
-    }
-
-
-def pack_varints(values: np.ndarray) -> str:
-    """Pack integers as zigzag LEB128 varints, base64-encoded: about 2.7 characters per small delta.
-
-    Examples
-    --------
-    >>> pack_varints(np.array([0, -1, 1, 300]))
-    'AAEC2AQ='
-    >>> unpack_varints('AAEC2AQ=').tolist()
-    [0, -1, 1, 300]
-    """
-    v = np.asarray(values, dtype=np.int64)
-    z = ((v << 1) ^ (v >> 63)).astype(np.uint64)  # zigzag: small magnitudes -> small numbers
-    nbytes = np.ones(len(z), dtype=np.int64)
-    for k in range(1, 10):
-        nbytes += z >= (np.uint64(1) << np.uint64(7 * k))
-    out = np.zeros(int(nbytes.sum()), dtype=np.uint8)
-    pos = np.concatenate([[0], np.cumsum(nbytes)[:-1]])
-    for k in range(int(nbytes.max()) if len(z) else 0):
-        sel = nbytes > k
-        byte = (z[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)
-        more = (nbytes[sel] > k + 1).astype(np.uint64) << np.uint64(7)
-        out[pos[sel] + k] = (byte | more).astype(np.uint8)
-    return base64.b64encode(out.tobytes()).decode("ascii")
-
-
-def unpack_varints(text: str) -> np.ndarray:
-    """Inverse of :func:`pack_varints`."""
-    data = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
-    values, shift, acc = [], 0, 0
-    for b in data.tolist():
-        acc |= (b & 0x7F) << shift
-        if b & 0x80:
-            shift += 7
-        else:
-            values.append((acc >> 1) ^ -(acc & 1))
-            acc, shift = 0, 0
-    return np.asarray(values, dtype=np.int64)
-
-
-def decode_geometries(geom: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return GeoJSON MultiPolygon geometries from :func:`encode_geometries` output."""
-    c = unpack_varints(geom["coords"]).reshape(-1, 2)
-    rings, polys, geoms = geom["rings"], geom["polys"], geom["geoms"]
-    out = []
-    for f in range(len(geoms) - 1):
-        parts = []
-        for p in range(geoms[f], geoms[f + 1]):
-            part = []
-            for r in range(polys[p], polys[p + 1]):
-                ring = np.cumsum(c[rings[r] : rings[r + 1]], axis=0) / SCALE
-                coords = ring.tolist()
-                part.append([*coords, coords[0]])
-            parts.append(part)
-        out.append({"type": "MultiPolygon", "coordinates": parts})
-    return out
-
-
-def decode_layer(layer: dict[str, Any], strings: list[str]) -> list[dict[str, Any]]:
-    """Return a layer's features as GeoJSON features with plain (decoded) properties."""
-    cols = layer["cols"]
-    geoms = decode_geometries(layer["geom"])
-    feats = []
-    for i, geometry in enumerate(geoms):
-        props = {k: (strings[v[i]] if k in _CODED and v[i] is not None else v[i]) for k, v in cols.items()}
-        feats.append({"type": "Feature", "properties": props, "geometry": geometry})
-    return feats
-
-
-def _short_source(source_file: Any) -> str | None:
-    text = _text(source_file)
-    return settings.SOURCES.get(text, text) if text else None
-
-
-def _targets_by_feature(results: pd.DataFrame) -> dict[str, list[list[Any]]]:
-    """Feature fid -> rows [id, metric, part, planned, measured, unit, delta %, status, source, ref]."""
-    out: dict[str, list[list[Any]]] = {}
-    for r in results[results["scope"] != "aggregate"].itertuples(index=False):
-        fid = _text(r.feature_fid)
-        if fid is None:
-            continue
-        out.setdefault(fid, []).append(
-            [
-                r.target_id,
-                r.metric,
-                _text(r.part),
-                _num(r.planned),
-                _num(r.measured),
-                r.unit,
-                _num(r.delta_pct, 1),
-                r.status,
-                _short_source(r.source_file),
-                _text(r.source_ref),
-            ]
-        )
-    return out
+#: The version of the document this module writes; see the module docstring.
+SCHEMA_VERSION = 1
 
 
 def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84") -> dict[str, Any]:
-    """Return everything a page draws, as one JSON-able document.
+    """Return everything a page draws, as one JSON-able document (the module docstring describes it).
 
     Parameters
     ----------
@@ -216,78 +104,19 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
         arr = np.asarray(geoms, dtype=object)
         return geometry_gcj02_from_wgs84(arr) if frame == "GCJ-02" else arr
 
-    strings = _Strings()
-    targets = _targets_by_feature(results)
+    strings = Strings()
     status = feature_status(results)
-    layers = []
-    # the styled pairs first, in drawing order; then any other part that occurs, in its layer's extent style
-    present = list(dict.fromkeys(zip(features["layer"], features["part"], strict=True)))
-    pairs = [p for p in style.STYLES if p in present] + sorted(p for p in present if p not in style.STYLES)
-    for layer, part in pairs:
-        st = style.style_for(layer, part)
-        if (layer, part) not in style.STYLES:
-            st = dataclasses.replace(st, title_zh=f"{st.title_zh}（{part}）", title_en=f"{st.title_en} ({part})")
-        sel = features[(features["layer"] == layer) & (features["part"] == part)]
-        # larger features first, so a small one drawn inside a large one stays on top
-        sel = sel.iloc[np.argsort(-sel["area_ha"].to_numpy(dtype=float), kind="stable")]
-        fids = [str(f) for f in sel["fid"].tolist()]
-        cols: dict[str, list[Any]] = {
-            "i": fids,
-            "n": [_text(v) for v in sel["name_zh"].tolist()],
-            "e": [_text(v) for v in sel["name_en"].tolist()],
-            "pa": [_text(v) for v in sel["parent"].tolist()],
-            "a": np.round(sel["area_ha"].to_numpy(dtype=float), 4).tolist(),
-            "d": strings.codes(sel["district"]),
-            "s": strings.codes(sel["street"]),
-            "p": strings.codes(sel["part"]),
-            "c": strings.codes(sel["category"]),
-            "lc": strings.codes(sel["location_confidence"]),
-            "lb": strings.codes(sel["location_basis"]),
-            "acc": strings.codes(sel["accuracy"]),
-            "src": strings.codes(_short_source(v) for v in sel["source_file"].tolist()),
-            "ref": strings.codes(sel["source_ref"]),
-            "st": strings.codes(status.at[f, "status"] if f in status.index else None for f in fids),
-            "cf": [status.at[f, "checks_failed"] if f in status.index else None for f in fids],
-        }
-        layers.append(
-            {
-                "key": f"{layer}.{part}",
-                "layer": layer,
-                "part": part,
-                "style": st.to_dict(),
-                "n": len(sel),
-                "cols": cols,
-                "geom": encode_geometries(in_frame(sel.geometry.array)),
-            }
-        )
-    aggregates = [
-        {
-            "id": r.target_id,
-            "d": r.district,
-            "n": _text(r.name_zh),
-            "e": _text(r.name_en),
-            "metric": r.metric,
-            "cmp": r.comparator,
-            "planned": _num(r.planned),
-            "measured": _num(r.measured),
-            "unit": r.unit,
-            "delta": _num(r.delta_pct, 1),
-            "status": r.status,
-            "src": _short_source(r.source_file),
-            "ref": _text(r.source_ref),
-            "h": _text(r.horizon),
-            "note": _text(r.note),
-        }
-        for r in results[results["scope"] == "aggregate"].itertuples(index=False)
-    ]
+    layers = [_layer(features, layer, part, status, strings, in_frame) for layer, part in _layer_parts(features)]
     shown = set(features["fid"])
-    qa = _qa_findings(run, shown if district is not None else None, in_frame)
-    all_geoms = np.concatenate([in_frame(districts.geometry.array), in_frame(features.geometry.array)])
+    targets = _targets(results[results["scope"] != "aggregate"], shown, strings)
     # open on the features (Longgang's outline also holds Dapeng, which the plans do not cover);
     # a map with no features opens on its districts, an empty one on the three districts
-    framed = in_frame(features.geometry.array) if len(features) else all_geoms
+    framed = in_frame(features.geometry.array)
+    if not len(framed):
+        framed = in_frame(districts.geometry.array)
     minx, miny, maxx, maxy = shapely.total_bounds(framed) if len(framed) else settings.LONLAT_BOUNDS
     return {
+        "version": SCHEMA_VERSION,
         "meta": {
             "title": title(district),
             "frame": frame,
@@ -298,22 +127,124 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
         },
         "strings": strings.items,
         "layers": layers,
-        "targets": {fid: rows for fid, rows in targets.items() if fid in shown},
-        "districts": {
-            "cols": {
-                "d": [str(v) for v in districts["district"]],
-                "n": [_text(v) for v in districts["name_zh"]],
-                "e": [_text(v) for v in districts["name_en"]],
-            },
-            "geom": encode_geometries(in_frame(districts.geometry.array)),
-        },
-        "aggregates": aggregates,
-        "qa": qa,
-        "statusColors": style.STATUS_COLORS,
-        "statusZh": style.STATUS_ZH,
-        "districtStyle": style.DISTRICT_STYLE.to_dict(),
-        "districtNames": {code: list(names) for code, names in settings.DISTRICTS.items()},
+        "targets": targets,
+        "districts": _districts(districts, in_frame),
+        "aggregates": _aggregates(results[results["scope"] == "aggregate"]),
+        "qa_findings": _qa_findings(run, shown if district is not None else None, in_frame),
+        "status_colors": style.STATUS_COLORS,
+        "status_zh": style.STATUS_ZH,
+        "district_names": {code: list(names) for code, names in settings.DISTRICTS.items()},
+        "derived_metrics": list(DERIVED_METRICS),
+        "district_style": style.DISTRICT_STYLE.to_dict(),
     }
+
+
+def _layer_parts(features: pd.DataFrame) -> list[tuple[str, str]]:
+    """Return the (layer, part) pairs present: the styled ones in drawing order, then the others, sorted."""
+    present = list(dict.fromkeys(zip(features["layer"], features["part"], strict=True)))
+    return [p for p in style.STYLES if p in present] + sorted(p for p in present if p not in style.STYLES)
+
+
+def _layer(
+    features: pd.DataFrame, layer: str, part: str, status: pd.DataFrame, strings: Strings, in_frame: Any
+) -> dict[str, Any]:
+    """Return one layer's part as a table with geometry, larger features first (a small one inside stays on top)."""
+    st = style.style_for(layer, part)
+    if (layer, part) not in style.STYLES:  # drawn in its layer's extent style, titled with its part
+        st = dataclasses.replace(st, title_zh=f"{st.title_zh}（{part}）", title_en=f"{st.title_en} ({part})")
+    sel = features[(features["layer"] == layer) & (features["part"] == part)]
+    sel = sel.iloc[np.argsort(-sel["area_ha"].to_numpy(dtype=float), kind="stable")]
+    fids = [str(f) for f in sel["fid"].tolist()]
+
+    def of_status(column: str) -> list[Any]:
+        return [status.at[f, column] if f in status.index else None for f in fids]
+
+    return {
+        "key": f"{layer}.{part}",
+        "layer": layer,
+        "part": part,
+        "style": st.to_dict(),
+        "count": len(sel),
+        "columns": {
+            "fid": fids,
+            "name_zh": [text_or_none(v) for v in sel["name_zh"].tolist()],
+            "name_en": [text_or_none(v) for v in sel["name_en"].tolist()],
+            "parent": [text_or_none(v) for v in sel["parent"].tolist()],
+            "area_ha": np.round(sel["area_ha"].to_numpy(dtype=float), 4).tolist(),
+            "checks_failed": [text_or_none(v) for v in of_status("checks_failed")],  # pandas gives NaN for none
+        },
+        "coded_columns": {
+            "district": strings.codes(sel["district"]),
+            "street": strings.codes(sel["street"]),
+            "category": strings.codes(sel["category"]),
+            "location_confidence": strings.codes(sel["location_confidence"]),
+            "location_basis": strings.codes(sel["location_basis"]),
+            "accuracy": strings.codes(sel["accuracy"]),
+            "source": strings.codes(_short_source(v) for v in sel["source_file"].tolist()),
+            "source_ref": strings.codes(sel["source_ref"]),
+            "status": strings.codes(of_status("status")),
+        },
+        "geometry": encode_geometries(in_frame(sel.geometry.array)),
+    }
+
+
+def _targets(results: pd.DataFrame, shown: set[str], strings: Strings) -> dict[str, Any]:
+    """Return the rows of the features' targets and derived checks as a table, in the results' order."""
+    rows = results[results["feature_fid"].map(text_or_none).isin(shown)]
+    return {
+        "count": len(rows),
+        "columns": {
+            "target_id": [str(v) for v in rows["target_id"]],
+            "planned": [rounded(v) for v in rows["planned"]],
+            "measured": [rounded(v) for v in rows["measured"]],
+            "delta_pct": [rounded(v, 1) for v in rows["delta_pct"]],
+        },
+        "coded_columns": {  # a feature's fid is written once in the strings however many rows it has
+            "fid": strings.codes(rows["feature_fid"]),
+            "metric": strings.codes(rows["metric"]),
+            "part": strings.codes(rows["part"]),
+            "unit": strings.codes(rows["unit"]),
+            "status": strings.codes(rows["status"]),
+            "source": strings.codes(_short_source(v) for v in rows["source_file"].tolist()),
+            "source_ref": strings.codes(rows["source_ref"]),
+        },
+    }
+
+
+def _districts(districts: pd.DataFrame, in_frame: Any) -> dict[str, Any]:
+    return {
+        "count": len(districts),
+        "columns": {
+            "district": [str(v) for v in districts["district"]],
+            "name_zh": [text_or_none(v) for v in districts["name_zh"]],
+            "name_en": [text_or_none(v) for v in districts["name_en"]],
+        },
+        "coded_columns": {},
+        "geometry": encode_geometries(in_frame(districts.geometry.array)),
+    }
+
+
+def _aggregates(results: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {
+            "target_id": r.target_id,
+            "district": r.district,
+            "name_zh": text_or_none(r.name_zh),
+            "name_en": text_or_none(r.name_en),
+            "metric": r.metric,
+            "comparator": r.comparator,
+            "planned": rounded(r.planned),
+            "measured": rounded(r.measured),
+            "unit": r.unit,
+            "delta_pct": rounded(r.delta_pct, 1),
+            "status": r.status,
+            "source": _short_source(r.source_file),
+            "source_ref": text_or_none(r.source_ref),
+            "horizon": text_or_none(r.horizon),
+            "note": text_or_none(r.note),
+        }
+        for r in results.itertuples(index=False)
+    ]
 
 
 def _qa_findings(run: CheckRun, shown: set[str] | None, in_frame: Any) -> list[dict[str, Any]]:
@@ -326,16 +257,47 @@ def _qa_findings(run: CheckRun, shown: set[str] | None, in_frame: Any) -> list[d
     points = in_frame(frame.geometry.array)
     return [
         {
-            "s": r.severity,
-            "c": r.check,
-            "l": _text(r.layer),
-            "f": _text(r.fid),
-            "o": _text(r.other_fid),
-            "a": _num(r.area_m2, 1),
-            "m": r.message,
-            "xy": [round(float(pt.y), 6), round(float(pt.x), 6)],
+            "severity": r.severity,
+            "check": r.check,
+            "layer": text_or_none(r.layer),
+            "fid": text_or_none(r.fid),
+            "other_fid": text_or_none(r.other_fid),
+            "area_m2": rounded(r.area_m2, 1),
+            "message": r.message,
+            "latlng": [round(float(pt.y), 6), round(float(pt.x), 6)],
         }
         for r, pt in zip(frame.itertuples(index=False), points, strict=True)
+    ]
+
+
+def _short_source(source_file: Any) -> str | None:
+    text = text_or_none(source_file)
+    return settings.SOURCES.get(text, text) if text else None
+
+
+def decode_table(table: dict[str, Any], strings: list[str]) -> list[dict[str, Any]]:
+    """Return a table's rows as dicts, coded columns looked up in ``strings``.
+
+    Examples
+    --------
+    >>> table = {"count": 2, "columns": {"fid": ["A", "B"]}, "coded_columns": {"street": [0, None]}}
+    >>> decode_table(table, ["龙城街道"])
+    [{'fid': 'A', 'street': '龙城街道'}, {'fid': 'B', 'street': None}]
+    """
+    columns, coded = table["columns"], table["coded_columns"]
+    return [
+        {k: v[i] for k, v in columns.items()} | {k: (None if v[i] is None else strings[v[i]]) for k, v in coded.items()}
+        for i in range(table["count"])
+    ]
+
+
+def decode_layer(layer: dict[str, Any], strings: list[str]) -> list[dict[str, Any]]:
+    """Return a layer's features as GeoJSON features with plain (decoded) properties, ``part`` included."""
+    rows = decode_table(layer, strings)
+    geoms = decode_geometries(layer["geometry"])
+    return [
+        {"type": "Feature", "properties": row | {"part": layer["part"]}, "geometry": geometry}
+        for row, geometry in zip(rows, geoms, strict=True)
     ]
 
 
@@ -349,4 +311,4 @@ def title(district: str | None) -> str:
 
 def count_features(data: dict[str, Any]) -> int:
     """Return the number of thematic features a map's data holds."""
-    return sum(int(layer["n"]) for layer in data["layers"])
+    return sum(int(layer["count"]) for layer in data["layers"])

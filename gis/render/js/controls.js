@@ -42,12 +42,12 @@ function legendHtml(data) {
   var html = "<b>图例 Legend</b><br>";
   data.layers.forEach(function addLayer(layer) {
     var st = layer.style;
-    if (!layer.n) return;
+    if (!layer.count) return;
     html += '<i style="background:' + esc(st.fill_color) + ";opacity:" + esc(Math.min(1, st.fill_opacity + 0.35)) + '"></i>' + esc(st.title_zh) + " " + esc(st.title_en) + "<br>";
   });
   html += "<b>轮廓 = 核查状态 Outline = status</b><br>";
   ["met", "within tolerance", "short", "over"].forEach(function addStatus(s) {
-    html += '<i class="gis-line" style="border-color:' + esc(data.statusColors[s]) + '"></i>' + esc(data.statusZh[s]) + " " + esc(s) + "<br>";
+    html += '<i class="gis-line" style="border-color:' + esc(data.status_colors[s]) + '"></i>' + esc(data.status_zh[s]) + " " + esc(s) + "<br>";
   });
   return html + '<i class="gis-line" style="border-color:' + NO_TARGET_COLOR + '"></i>无目标 no target';
 }
@@ -70,10 +70,10 @@ var COMPARATOR_SIGNS = { approx: "≈", at_most: "≤", more_than: ">" };
 /* A district target: planned against digitized, and its citation row. */
 function aggregateRow(data, a) {
   var unit = unitText(a.unit);
-  return "<tr><td>" + esc(a.n) + " <span class=\"gis-muted\">" + esc(a.id) + " " + esc(a.metric === "area" ? "" : a.metric) + "</span></td><td>" +
-    esc(COMPARATOR_SIGNS[a.cmp] || "≥") + " " + esc(fmt(a.planned, 1)) + " " + esc(unit) + "</td><td>" +
+  return "<tr><td>" + esc(a.name_zh) + " <span class=\"gis-muted\">" + esc(a.target_id) + " " + esc(a.metric === "area" ? "" : a.metric) + "</span></td><td>" +
+    esc(COMPARATOR_SIGNS[a.comparator] || "≥") + " " + esc(fmt(a.planned, 1)) + " " + esc(unit) + "</td><td>" +
     esc(fmt(a.measured, 1)) + (a.measured === null ? "" : " " + esc(unit)) + "</td><td>" + statusBadge(data, a.status) + "</td></tr>" +
-    '<tr class="gis-cite"><td colspan="4">' + esc(a.src) + " · " + esc(a.ref) + (a.h ? " · " + esc(a.h) : "") +
+    '<tr class="gis-cite"><td colspan="4">' + esc(a.source) + " · " + esc(a.source_ref) + (a.horizon ? " · " + esc(a.horizon) : "") +
     (a.note ? '<br><span class="gis-note">' + esc(a.note) + "</span>" : "") + "</td></tr>";
 }
 

@@ -1,7 +1,8 @@
-/* gis web map, decoding: the columns and varint geometries gis/render/mapdata.py writes,
- * back into properties, Leaflet latlng rings, and Web Mercator units for the canvas overlays. */
+/* gis web map, decoding: the tables and varint geometries of the embedded document (described
+ * key by key in gis/render/mapdata.py) back into rows, Leaflet latlng rings, and Web Mercator
+ * units for the canvas overlays. */
 
-/* Unpack the base64 zigzag varints of gis/render/mapdata.py:pack_varints into an Int32Array. */
+/* Unpack the base64 zigzag varints of gis/render/encoding.py:pack_varints into an Int32Array. */
 function unpackVarints(text) {
   var bin = atob(text), n = bin.length, out = new Int32Array(n), count = 0, acc = 0, shift = 0;
   for (var i = 0; i < n; i++) {
@@ -81,24 +82,35 @@ function unitRing(c, start, end, feature) {
   return a;
 }
 
-var CODED = ["d", "s", "c", "lc", "lb", "acc", "src", "ref", "st", "p"];
-
-function decodeProps(cols, strings, i) {
-  var p = {};
-  Object.keys(cols).forEach(function decodeColumn(k) {
-    var v = cols[k][i];
-    p[k] = CODED.indexOf(k) >= 0 && v !== null && v !== undefined ? strings[v] : v;
+/* Row i of a table: its columns as they are, its coded columns looked up in strings. */
+function tableRow(table, strings, i) {
+  var row = {};
+  Object.keys(table.columns).forEach(function copy(k) { row[k] = table.columns[k][i]; });
+  Object.keys(table.coded_columns).forEach(function lookUp(k) {
+    var code = table.coded_columns[k][i];
+    row[k] = code === null || code === undefined ? code : strings[code];
   });
-  return p;
+  return row;
 }
 
-/* Every feature's properties of a layer, each with its target rows as t. */
-function featureProps(layer, data) {
-  var props = [];
-  for (var i = 0; i < layer.n; i++) {
-    var p = decodeProps(layer.cols, data.strings, i);
-    p.t = data.targets[p.i] || [];
-    props.push(p);
-  }
-  return props;
+function tableRows(table, strings) {
+  var rows = new Array(table.count);
+  for (var i = 0; i < table.count; i++) rows[i] = tableRow(table, strings, i);
+  return rows;
+}
+
+/* The target rows of every feature, by fid, in the document's order. */
+function targetsByFeature(data) {
+  var out = Object.create(null);
+  tableRows(data.targets, data.strings).forEach(function add(t) { (out[t.fid] = out[t.fid] || []).push(t); });
+  return out;
+}
+
+/* Every feature's properties of a layer (its part included), each with its target rows. */
+function featureProps(layer, data, targets) {
+  return tableRows(layer, data.strings).map(function withTargets(p) {
+    p.part = layer.part;
+    p.targets = targets[p.fid] || [];
+    return p;
+  });
 }

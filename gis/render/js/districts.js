@@ -6,8 +6,8 @@ function districtGroup(rings, styleOptions) {
 
 /* The districts as the background (SVG, under the overlays' canvas). */
 function addDistricts(app) {
-  var ds = app.data.districtStyle, options = app.options;
-  app.districtRings = decodeRings(app.data.districts.geom);
+  var ds = app.data.district_style, options = app.options;
+  app.districtRings = decodeRings(app.data.districts.geometry);
   app.map.createPane("gisDistricts").style.zIndex = 340; // the background, under the overlays' canvas (350)
   var renderer = L.svg({ pane: "gisDistricts" });
   // with tiles the districts are an outline only: their fill would wash out the basemap
@@ -19,17 +19,16 @@ function addDistricts(app) {
 
 /* District names, and the note that Longgang's outline also holds Dapeng. */
 function addDistrictLabels(app) {
-  var cols = app.data.districts.cols;
-  cols.d.forEach(function addLabel(code, i) {
+  tableRows(app.data.districts, app.data.strings).forEach(function addLabel(d, i) {
     var rings = app.districtRings[i], b = L.latLngBounds(Array.isArray(rings[0][0][0]) ? rings[0][0] : rings[0]);
-    var label = cols.n[i] + (code === "440307" ? "（界线含大鹏新区 outline includes Dapeng）" : "");
+    var label = d.name_zh + (d.district === "440307" ? "（界线含大鹏新区 outline includes Dapeng）" : "");
     L.tooltip({ permanent: true, direction: "center", className: "gis-district-label", interactive: false })
       .setLatLng(b.getCenter()).setContent(esc(label)).addTo(app.map);
   });
 }
 
 function addMiniMap(app) {
-  var ds = app.data.districtStyle;
+  var ds = app.data.district_style;
   var layer = districtGroup(app.districtRings, { interactive: false, color: ds.line_color, weight: 1, fillColor: ds.fill_color, fillOpacity: 0.8 });
   new L.Control.MiniMap(layer, { toggleDisplay: true, position: "bottomright", width: 160, height: 130, zoomLevelOffset: -4 }).addTo(app.map);
 }

@@ -9,27 +9,28 @@ function addOverlays(app) {
   app.renderer = L.canvas({ padding: 0.2, tolerance: 2, pane: "gisOverlays" });
   app.tooltip = L.tooltip({ sticky: true, direction: "top", offset: [0, -6] });
   trackBusyTools(app);
-  app.data.layers.forEach(function addLayer(layer) { addOverlay(app, layer); });
+  var targets = targetsByFeature(app.data);
+  app.data.layers.forEach(function addLayer(layer) { addOverlay(app, layer, targets); });
 }
 
 /* A feature's outline: the colour of its check status, one pixel heavier when it has one. */
 function outlineOf(data, st) {
   return function outline(p) {
-    return { color: p.st ? data.statusColors[p.st] : NO_TARGET_COLOR, weight: p.st ? st.weight + 1 : st.weight };
+    return { color: p.status ? data.status_colors[p.status] : NO_TARGET_COLOR, weight: p.status ? st.weight + 1 : st.weight };
   };
 }
 
-function addOverlay(app, layer) {
-  var st = layer.style, props = featureProps(layer, app.data);
-  var overlay = new GisOverlay(decodeUnits(layer.geom), props, st, outlineOf(app.data, st));
+function addOverlay(app, layer, targets) {
+  var st = layer.style, props = featureProps(layer, app.data, targets);
+  var overlay = new GisOverlay(decodeUnits(layer.geometry), props, st, outlineOf(app.data, st));
   overlay.options.renderer = app.renderer;
   overlay.on("click", function onClick(e) { clickAt(app, e.latlng); });
   overlay.on("mousemove", function onMove(e) { showName(app, e.latlng); });
   overlay.on("mouseout", function onOut() { app.map.closeTooltip(app.tooltip); });
-  props.forEach(function index(p, i) { app.byId[p.i] = { overlay: overlay, index: i }; });
-  if (!layer.n) return;
+  props.forEach(function index(p, i) { app.byId[p.fid] = { overlay: overlay, index: i }; });
+  if (!layer.count) return;
   overlay.addTo(app.map);
-  app.overlays[st.title_zh + " " + st.title_en + " (" + layer.n + ")"] = overlay;
+  app.overlays[st.title_zh + " " + st.title_en + " (" + layer.count + ")"] = overlay;
   app.shown.push(overlay);
 }
 
@@ -51,7 +52,7 @@ function featuresAt(app, latlng) {
     if (!app.map.hasLayer(o)) return;
     o.hitsAt(pt).forEach(function addHit(i) { out.push({ overlay: o, index: i, p: o.props[i] }); });
   });
-  return out.sort(function bySize(a, b) { return (a.p.a || 0) - (b.p.a || 0); });
+  return out.sort(function bySize(a, b) { return (a.p.area_ha || 0) - (b.p.area_ha || 0); });
 }
 
 function openFeaturePopup(app, overlay, i, latlng, others) {
@@ -68,6 +69,6 @@ function clickAt(app, latlng) {
 function showName(app, latlng) {
   var hits = app.busy ? [] : featuresAt(app, latlng);
   if (!hits.length) return;
-  app.tooltip.setLatLng(latlng).setContent(esc(hits[0].p.n));
+  app.tooltip.setLatLng(latlng).setContent(esc(hits[0].p.name_zh));
   if (!app.map.hasLayer(app.tooltip)) app.map.openTooltip(app.tooltip);
 }

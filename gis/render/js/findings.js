@@ -1,19 +1,19 @@
 /* gis web map, QA findings (gis qa): a point each, red for errors, orange for warnings. */
 
 function findingHtml(q) {
-  return "<b>" + esc(q.s === "error" ? "错误 error" : "警告 warning") + ": " + esc(q.c) + "</b><br>" +
-    esc(q.l || "") + " " + esc(q.f || "") + (q.o ? " / " + esc(q.o) : "") +
-    (q.a !== null && q.a !== undefined ? "<br>" + esc(q.a.toLocaleString()) + " m²" : "") +
-    "<br>" + esc(q.m);
+  return "<b>" + esc(q.severity === "error" ? "错误 error" : "警告 warning") + ": " + esc(q.check) + "</b><br>" +
+    esc(q.layer || "") + " " + esc(q.fid || "") + (q.other_fid ? " / " + esc(q.other_fid) : "") +
+    (q.area_m2 !== null && q.area_m2 !== undefined ? "<br>" + esc(q.area_m2.toLocaleString()) + " m²" : "") +
+    "<br>" + esc(q.message);
 }
 
 function addQaFindings(app) {
-  var findings = app.data.qa;
+  var findings = app.data.qa_findings;
   if (!findings || !findings.length) return;
   var group = L.layerGroup();
   findings.forEach(function addFinding(q) {
-    var color = q.s === "error" ? "#c0392b" : "#e67e22";
-    L.circleMarker(q.xy, { radius: 7, color: "#ffffff", weight: 2, fillColor: color, fillOpacity: 0.95, className: "gis-qa" })
+    var color = q.severity === "error" ? "#c0392b" : "#e67e22";
+    L.circleMarker(q.latlng, { radius: 7, color: "#ffffff", weight: 2, fillColor: color, fillOpacity: 0.95, className: "gis-qa" })
       .bindPopup(findingHtml(q), { maxWidth: 360 })
       .addTo(group);
   });

@@ -2,7 +2,7 @@
  * its popup opened. */
 
 function searchTitle(p) {
-  return p.n + " " + (p.e || "") + " " + p.i;
+  return p.name_zh + " " + (p.name_en || "") + " " + p.fid;
 }
 
 function findFeature(app, title) {

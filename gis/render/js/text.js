@@ -27,6 +27,6 @@ function unitText(unit) {
 /* A check status as a badge in its outline colour, with its Chinese name. */
 function statusBadge(data, status) {
   if (!status) return "";
-  var color = data.statusColors[status] || NO_TARGET_COLOR;
-  return '<span class="gis-badge" style="border-color:' + esc(color) + '">' + esc(data.statusZh[status] || "") + " " + esc(status) + "</span>";
+  var color = data.status_colors[status] || NO_TARGET_COLOR;
+  return '<span class="gis-badge" style="border-color:' + esc(color) + '">' + esc(data.status_zh[status] || "") + " " + esc(status) + "</span>";
 }
