@@ -49,8 +49,8 @@ from gis.model import CheckRun, Finding, QaReport
 from gis.pipeline import run_check, run_qa
 from gis.raster import rasterize_land_use, write_land_use, zonal_statistics
 from gis.read import check_layers, read_layers, read_targets
+from gis.render.webmap import build_map, write_maps
 from gis.report import write_report
-from gis.webmap import build_map, write_maps
 
 __all__ = [
     "CheckRun",

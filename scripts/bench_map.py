@@ -39,7 +39,7 @@ from gis.evaluate import RESULT_COLUMNS
 from gis.measure import measure_features
 from gis.model import CheckRun
 from gis.read import read_districts
-from gis.webmap import build_map, write_map
+from gis.render.webmap import build_map, write_map
 
 REPO = Path(__file__).resolve().parents[1]
 STREETS = [

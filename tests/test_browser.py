@@ -1,18 +1,30 @@
-"""The web maps in a real headless Chromium with every network request blocked."""
+"""The web maps in a real headless Chromium with every network request blocked.
+
+The maps are built from tests/data/layers (small, exact test data), but for one smoke test over
+the shipped layers. A test waits for conditions on the page, never for a fixed time; screenshots
+go to out/screenshots/ (ignored by git) or $GIS_SCREENSHOTS.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 import shapely
 
-from gis.pipeline import run_check
-from gis.webmap import MAP_FILES, write_maps
+from gis.pipeline import run_check, run_qa
+from gis.raster import north_up
+from gis.render.webmap import MAP_FILES, build_map, write_map, write_maps
+from tests.conftest import DATA
+from tests.data.make_data import feature, rect
+from tests.test_webmap import HOSTILE, add_features, add_overlap, hostile_layers
 
+sync_api = pytest.importorskip("playwright.sync_api")
+PlaywrightTimeout = sync_api.TimeoutError
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("GIS_SCREENSHOTS", REPO / "out" / "screenshots"))
 
@@ -28,7 +40,6 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=chromium_path(),
@@ -46,8 +57,18 @@ def browser():
 
 @pytest.fixture(scope="module")
 def maps(tmp_path_factory):
-    run = run_check()
+    """The maps of tests/data/layers."""
+    run = run_check(layers_dir=DATA / "layers")
     out = tmp_path_factory.mktemp("maps")
+    write_maps(run, out)
+    return out, run
+
+
+@pytest.fixture(scope="module")
+def shipped_maps(tmp_path_factory):
+    """The maps of the shipped layers, as gis build writes them."""
+    run = run_check()
+    out = tmp_path_factory.mktemp("shipped_maps")
     write_maps(run, out)
     return out, run
 
@@ -81,13 +102,17 @@ class Page:
         return self.page.evaluate(expr, arg)
 
     def click_feature(self, geom):
-        """Zoom to a feature and click a point inside it."""
+        """Zoom to a feature and click a point inside it, once the overlays are hit-tested at the new view."""
         pt = geom.point_on_surface()
         minx, miny, maxx, maxy = geom.bounds
         self.js(
             "([b]) => { window.gis.map.fitBounds(b, {animate: false, maxZoom: 16}); }", [[[miny, minx], [maxy, maxx]]]
         )
-        self.page.wait_for_timeout(200)
+        self.page.wait_for_function(
+            "([lat, lng]) => { const m = window.gis.map, p = m.latLngToLayerPoint([lat, lng]);"
+            " return Object.values(window.gis.overlays).some(o => o.hitsAt && o.hitsAt(p).length > 0); }",
+            arg=[pt.y, pt.x],
+        )
         xy = self.js(
             "([lat, lng]) => { const p = window.gis.map.latLngToContainerPoint([lat, lng]); const r = window.gis.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
             [pt.y, pt.x],
@@ -96,13 +121,30 @@ class Page:
         self.page.wait_for_selector(".leaflet-popup-content")
         return self.page.inner_text(".leaflet-popup-content")
 
+    def click_until(self, xy, condition, *, deadline_s=10.0):
+        """Click at xy until a JS condition holds, within a deadline.
+
+        The draw tool ignores a click in the 50 ms after it placed a vertex (Leaflet.draw's
+        _enableNewMarkers); an ignored click changes nothing, so clicking again is safe.
+        """
+        end = time.monotonic() + deadline_s
+        while True:
+            self.page.mouse.click(*xy)
+            try:
+                self.page.wait_for_function(condition, timeout=250)
+                return
+            except PlaywrightTimeout:
+                if time.monotonic() > end:
+                    raise
+
     def close(self):
         self.context.close()
 
 
 @pytest.mark.parametrize("district", list(MAP_FILES))
-def test_map_loads_offline_and_draws_every_feature(browser, maps, district):
-    out, run = maps
+def test_shipped_maps_load_offline_and_draw_every_feature(browser, shipped_maps, district):
+    """The one browser test over the shipped layers: each map of gis build, as a user opens it."""
+    out, run = shipped_maps
     page = Page(browser, out / MAP_FILES[district])
     try:
         expected = len(run.features) if district is None else int((run.features["district"] == district).sum())
@@ -136,25 +178,28 @@ def test_click_opens_popup_with_planned_and_measured(browser, maps):
     page = Page(browser, out / "index.html")
     try:
         feats = run.features.set_index("fid")
-        reserve = feats.loc["LG-CZ-01-R"]
+        reserve = feats.loc["TT-CZ-01-R"]
         text = page.click_feature(reserve.geometry)
-        assert "光学智谷横岗南产业片区" in text and "LG-CZ-01-R" in text
-        assert f"{reserve['area_ha']:.2f} ha" in text  # measured
-        assert "23 ha" in text and "T-001-073" in text  # planned, with its target
-        assert "专栏4-8 第1项" in text and "龙岗区工业发展“十四五”规划" in text  # citation
+        assert "测试收储用地" in text and "TT-CZ-01-R" in text and "Test zone: reserve" in text
+        assert "measured\t4 ha (EPSG:4547)" in text and "⊂ TT-CZ-01-C" in text  # measured; the parent
+        assert "TT-03" in text and "5 ha" in text and "-20" in text and "short" in text  # planned, Δ%, status
+        assert "test · row 3" in text  # citation: source and place
+        assert "inside its parent: 100 %" in text  # the consistency check, apart
         assert page.errors == [] and page.blocked == []
     finally:
         page.close()
 
 
 def test_layer_control_hides_and_shows_a_layer(browser, maps):
-    out, _ = maps
+    out, run = maps
     page = Page(browser, out / "index.html")
     try:
         total = page.js("window.gis.drawnCount()")
+        assert total == len(run.features)
+        reserves = int((run.features["part"] == "reserve").sum())
         label = page.page.locator(".leaflet-control-layers-overlays label", has_text="Land reserve")
         label.locator("input").click()
-        assert page.js("window.gis.drawnCount()") == total - 6
+        assert page.js("window.gis.drawnCount()") == total - reserves
         label.locator("input").click()
         assert page.js("window.gis.drawnCount()") == total
     finally:
@@ -165,11 +210,12 @@ def test_search_finds_a_park_by_chinese_name(browser, maps):
     out, _ = maps
     page = Page(browser, out / "index.html")
     try:
-        page.page.fill(".leaflet-control-search input.search-input", "雪竹径")
+        page.page.fill(".leaflet-control-search input.search-input", "无目标")
         page.page.wait_for_selector(".search-tip")
         page.page.click(".search-tip")
         page.page.wait_for_selector(".leaflet-popup-content")
-        assert "雪竹径公园" in page.page.inner_text(".leaflet-popup-content")
+        text = page.page.inner_text(".leaflet-popup-content")
+        assert "无目标公园" in text and "TT-PK-02" in text and "no figure" in text
     finally:
         page.close()
 
@@ -181,12 +227,10 @@ def test_draw_tool_exports_valid_geojson(browser, maps, tmp_path):
         box = page.page.locator("#" + page.js("window.gis.map.getContainer().id")).bounding_box()
         cx, cy = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45
         page.page.click(".leaflet-draw-draw-polygon")
-        for dx, dy in [(0, 0), (120, 0), (120, 90), (0, 90)]:
-            page.page.mouse.click(cx + dx, cy + dy)
-            page.page.wait_for_timeout(60)
-        page.page.mouse.click(cx, cy)  # close the ring on the first vertex
-        page.page.wait_for_timeout(100)
-        assert page.js("window.gis.drawn.getLayers().length") == 1
+        vertices = "n => document.querySelectorAll('.leaflet-marker-pane .leaflet-editing-icon').length === n"
+        for n, (dx, dy) in enumerate([(0, 0), (120, 0), (120, 90), (0, 90)], start=1):
+            page.click_until((cx + dx, cy + dy), f"({vertices})({n})")
+        page.click_until((cx, cy), "window.gis.drawn.getLayers().length === 1")  # close the ring on the first vertex
         with page.page.expect_download() as dl:
             page.page.click(".gis-export a")
         path = tmp_path / "sketch.geojson"
@@ -202,8 +246,6 @@ def test_draw_tool_exports_valid_geojson(browser, maps, tmp_path):
 
 
 def test_hostile_names_are_shown_as_text(browser, test_layers, tmp_path):
-    from tests.test_webmap import HOSTILE, hostile_layers
-
     run = run_check(layers_dir=hostile_layers(test_layers))
     write_maps(run, tmp_path)
     page = Page(browser, tmp_path / "index.html")
@@ -226,14 +268,20 @@ def test_hostile_names_are_shown_as_text(browser, test_layers, tmp_path):
         page.close()
 
 
-def test_small_feature_under_a_large_one_opens_first(browser, maps):
-    out, run = maps
-    page = Page(browser, out / "index.html")
+def test_small_feature_under_a_large_one_opens_first(browser, test_layers, tmp_path):
+    # a consolidation zone over the stand-alone site TT-IL-02: the zone is drawn above the site
+    zone = feature(
+        "TT-CZ-02", "覆盖片区", "Zone over a site", "extent", None, "consolidation_zone", rect(7900, 900, 400, 300)
+    )
+    add_features(test_layers, "consolidation_zones", [zone])
+    run = run_check(layers_dir=test_layers)
+    write_maps(run, tmp_path)
+    page = Page(browser, tmp_path / "index.html")
     try:
-        site = run.features.set_index("fid").loc["LG-IL-4-4-08"]  # drawn under consolidation zone LG-CZ-06
+        site = run.features.set_index("fid").loc["TT-IL-02"]
         text = page.click_feature(site.geometry)
-        assert text.splitlines()[0].startswith("裕富大厦") and "LG-IL-4-4-08" in text
-        assert "Also here" in text and "LG-CZ-06" in text
+        assert text.splitlines()[0].startswith("独立项目用地") and "TT-IL-02" in text
+        assert "Also here" in text and "覆盖片区 (TT-CZ-02)" in text
     finally:
         page.close()
 
@@ -278,10 +326,9 @@ def test_laptop_screen_keeps_controls_reachable(browser, maps):
 
 def test_amap_sketch_is_exported_in_wgs84(browser, tmp_path):
     from gis.crs import wgs84_from_gcj02
-    from gis.webmap import build_map, write_map
 
     path = tmp_path / "amap.html"
-    write_map(build_map(run_check(), basemap="amap"), path)
+    write_map(build_map(run_check(layers_dir=DATA / "layers"), basemap="amap"), path)
     page = Page(browser, path)
     try:
         box = page.page.locator("#" + page.js("window.gis.map.getContainer().id")).bounding_box()
@@ -306,9 +353,6 @@ def test_raster_background_draws_offline(browser, tmp_path):
     import numpy as np
     import rasterio
 
-    from gis.raster import north_up
-    from gis.webmap import build_map, write_map
-
     tif = tmp_path / "scan.tif"
     data = np.zeros((3, 100, 100), dtype="uint8")
     data[0, :, :50] = 200  # a red west half, a blue east half
@@ -326,7 +370,8 @@ def test_raster_background_draws_offline(browser, tmp_path):
     ) as dst:
         dst.write(data)
     path = tmp_path / "bg.html"
-    write_map(build_map(run_check(), background=tif), path)
+    run = run_check(layers_dir=DATA / "layers")
+    write_map(build_map(run, background=tif), path)
     page = Page(browser, path)
     try:
         img = page.page.locator("img.leaflet-image-layer")
@@ -334,18 +379,17 @@ def test_raster_background_draws_offline(browser, tmp_path):
         assert page.js(
             "document.querySelector('img.leaflet-image-layer').complete && document.querySelector('img.leaflet-image-layer').naturalWidth > 0"
         )
-        assert page.js("window.gis.drawnCount()") == 87  # the layers are drawn over it
+        assert page.js("window.gis.drawnCount()") == len(run.features)  # the layers are drawn over it
         assert page.blocked == [] and page.failed == [] and page.errors == []
         assert page.page.locator(".leaflet-control-layers-overlays label", has_text="Background").count() == 1
     finally:
         page.close()
 
 
-def test_qa_findings_are_shown_and_open_a_popup(browser, tmp_path):
-    from gis.pipeline import run_qa
-
-    run = run_check()
-    run.qa = run_qa()
+def test_qa_findings_are_shown_and_open_a_popup(browser, test_layers, tmp_path):
+    add_overlap(test_layers)
+    run = run_check(layers_dir=test_layers)
+    run.qa = run_qa(test_layers)
     write_maps(run, tmp_path)
     page = Page(browser, tmp_path / "index.html")
     try:
@@ -361,7 +405,8 @@ def test_qa_findings_are_shown_and_open_a_popup(browser, tmp_path):
         )
         page.page.locator("path.gis-qa").first.click()
         text = page.page.inner_text(".leaflet-popup-content")
-        assert first.check in text and first.fid in text and "warning" in text
+        assert first.check in text and first.fid in text and first.other_fid in text and "warning" in text
+        assert "2,500 m²" in text  # the overlap's area
         assert page.errors == [] and page.blocked == []
     finally:
         page.close()

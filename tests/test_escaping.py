@@ -364,7 +364,7 @@ def test_web_map_browser_shows_hostile_text_as_text(hostile_layers, tmp_path):
     """Popup, "also here" list, tooltip, search list, district panel and QA popup show the data as text."""
     sync_api = pytest.importorskip("playwright.sync_api")
     from gis.pipeline import run_check, run_qa
-    from gis.webmap import write_maps
+    from gis.render.webmap import write_maps
     from tests.test_browser import Page, chromium_path
 
     run = run_check(layers_dir=hostile_layers)

@@ -2,19 +2,28 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
 
+import gis.render
 from gis.cli import cli
 from gis.crs import gcj02_from_wgs84
-from gis.mapdata import count_features, decode_geometries, decode_layer, encode_geometries, map_data
-from gis.pipeline import run_check
-from gis.webmap import build_map, render_map
+from gis.pipeline import run_check, run_qa
+from gis.render import mapdata
+from gis.render.encoding import decode_geometries, encode_geometries, unpack_varints
+from gis.render.mapdata import count_features, decode_layer, decode_table, map_data
+from gis.render.webmap import MAP_FILES, SCRIPTS, build_map, render_map, write_maps
+from tests.data.make_data import feature, rect
 
 DATA_RE = re.compile(r'<script type="application/json" id="gis-data">(.*?)</script>', re.S)
+RENDER = Path(gis.render.__file__).parent
+JS = RENDER / "js"
+SCHEMA = json.loads((RENDER / "mapdata.schema.json").read_text(encoding="utf-8"))
 
 
 def page_data(html: str) -> dict:
@@ -23,6 +32,48 @@ def page_data(html: str) -> dict:
 
 def features_of(data: dict) -> list[dict]:
     return [f for layer in data["layers"] for f in decode_layer(layer, data["strings"])]
+
+
+def props_by_fid(data: dict) -> dict[str, dict]:
+    return {f["properties"]["fid"]: f["properties"] for f in features_of(data)}
+
+
+def targets_of(data: dict, fid: str) -> list[dict]:
+    return [t for t in decode_table(data["targets"], data["strings"]) if t["fid"] == fid]
+
+
+def add_features(layers_dir: Path, name: str, features: list[dict]) -> None:
+    """Append features (tests/data/make_data.py's) to a layer of a copy of tests/data/layers."""
+    path = layers_dir / f"{name}.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"].extend(features)
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+
+def add_longhua(layers_dir: Path) -> None:
+    """A second district (code 440309) east of the test district, with one park in it."""
+    longhua = {"district": "440309", "name_zh": "第二测试区", "name_en": "Second test district"}
+    add_features(
+        layers_dir,
+        "districts",
+        [{"type": "Feature", "properties": longhua, "geometry": rect(20_000, 0, 20_000, 20_000, step=1000)}],
+    )
+    park = feature("TT-PK-09", "第二区公园", "Park in 440309", "extent", None, "park", rect(25_000, 1000, 100, 100))
+    add_features(layers_dir, "parks", [park | {"properties": park["properties"] | {"district": "440309"}}])
+
+
+def add_overlap(layers_dir: Path) -> None:
+    """A park overlapping TT-PK-01 by 50 x 50 m: gis qa warns with the overlap's place."""
+    add_features(
+        layers_dir,
+        "parks",
+        [feature("TT-PK-03", "重叠公园", "Overlapping park", "extent", None, "park", rect(5050, 1050, 100, 100))],
+    )
+
+
+@pytest.fixture
+def run(test_layers):
+    return run_check(layers_dir=test_layers)
 
 
 def test_geometry_encoding_round_trips_at_6_decimals():
@@ -36,21 +87,28 @@ def test_geometry_encoding_round_trips_at_6_decimals():
     back = [shapely.geometry.shape(g) for g in decode_geometries(enc)]
     assert shapely.hausdorff_distance(back[0], a) < 1e-6 and len(back[0].geoms[0].interiors) == 1
     assert back[1].equals(b)
-    from gis.mapdata import unpack_varints
-
     coords = unpack_varints(enc["coords"]).tolist()
     starts = {2 * r for r in enc["rings"][:-1]} | {2 * r + 1 for r in enc["rings"][:-1]}
     deltas = [v for i, v in enumerate(coords) if i not in starts]
     assert max(abs(v) for v in deltas) <= 10_000  # after each ring's first vertex: differences, not absolute values
 
 
-@pytest.fixture(scope="module")
-def shipped_run():
-    return run_check()
+def test_shipped_layers_smoke(tmp_path):
+    """The one test over the shipped layers: every map of gis build holds its features, in the schema."""
+    run = run_check()
+    write_maps(run, tmp_path)
+    for code, name in MAP_FILES.items():
+        data = page_data((tmp_path / name).read_text(encoding="utf-8"))
+        jsonschema.validate(data, SCHEMA)
+        expected = run.features if code is None else run.features[run.features["district"] == code]
+        feats = {f["properties"]["fid"]: f for f in features_of(data)}
+        assert count_features(data) == len(feats) == len(expected)
+        for fid, geom in zip(expected["fid"], expected.geometry, strict=True):
+            assert shapely.hausdorff_distance(shapely.geometry.shape(feats[fid]["geometry"]), geom) < 1e-6
 
 
-def test_page_makes_no_request(shipped_run):
-    html = render_map(build_map(shipped_run))
+def test_page_makes_no_request(run):
+    html = render_map(build_map(run))
     assert not re.search(r"<script[^>]+src=", html)
     assert not re.search(r"<link[^>]+href=", html)
     assert "cdn.jsdelivr" not in html and "code.jquery" not in html
@@ -60,47 +118,96 @@ def test_page_makes_no_request(shipped_run):
             assert url.startswith(("data:", "#")), url
 
 
-def test_data_once_and_lean(shipped_run):
-    html = render_map(build_map(shipped_run))
+def test_data_once_and_lean(run):
+    html = render_map(build_map(run))
     data = page_data(html)
-    assert count_features(data) == len(shipped_run.features)
-    fids = [f["properties"]["i"] for f in features_of(data)]
-    assert len(fids) == len(set(fids)) == len(shipped_run.features)
+    fids = [f["properties"]["fid"] for f in features_of(data)]
+    assert len(fids) == len(set(fids)) == len(run.features) == count_features(data)
     # each fid and each name is written once in the page (no second copy of the data)
-    assert html.count('"LG-PK-02"') == 1 and html.count("雪竹径公园") == 1
+    assert html.count('"TT-PK-02"') == 1 and html.count("无目标公园") == 1
+    # a feature's fid is written once more, in the strings, however many targets it has
+    assert html.count('"TT-RU-01-D"') == 2 and len(targets_of(data, "TT-RU-01-D")) > 2
     # coordinates are integers in micro-degrees: 6 decimals
-    assert all(isinstance(layer["geom"]["coords"], str) for layer in data["layers"])
+    assert all(isinstance(layer["geometry"]["coords"], str) for layer in data["layers"])
     # and they decode to the measured features within 1e-6 degree
-    feats = {f["properties"]["i"]: f for f in features_of(data)}
-    for fid, geom in zip(shipped_run.features["fid"], shipped_run.features.geometry, strict=True):
+    feats = {f["properties"]["fid"]: f for f in features_of(data)}
+    for fid, geom in zip(run.features["fid"], run.features.geometry, strict=True):
         assert shapely.hausdorff_distance(shapely.geometry.shape(feats[fid]["geometry"]), geom) < 1e-6
 
 
-def test_popup_data_carry_targets_and_citations(shipped_run):
-    data = map_data(shipped_run)
-    feats = {f["properties"]["i"]: f["properties"] for f in features_of(data)}
-    reserve = feats["LG-CZ-01-R"]
-    rows = data["targets"]["LG-CZ-01-R"]
-    ids = [t[0] for t in rows]
-    assert "T-001-073" in ids  # the reserve's figure, given on the zone's fid with part reserve
-    row = rows[ids.index("T-001-073")]
-    assert row[3] == 23 and row[4] == pytest.approx(reserve["a"], abs=1e-3) and row[9] == "专栏4-8 第1项"
-    assert reserve["st"] in ("met", "within tolerance", "short", "over")
-    assert reserve["s"] == "横岗街道" and reserve["acc"] == "schematic"
-    assert "LG-PK-02" not in data["targets"] and feats["LG-PK-02"]["st"] is None
-    assert len(data["aggregates"]) == 14
+def schema_keys(node: object) -> set[str]:
+    """Every property name the JSON Schema defines, at any depth."""
+    if isinstance(node, dict):
+        own = set(node["properties"]) if isinstance(node.get("properties"), dict) else set()
+        return own.union(*(schema_keys(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(schema_keys(v) for v in node))
+    return set()
 
 
-def test_district_map_holds_only_its_district(shipped_run):
-    data = map_data(shipped_run, district="440309")
-    assert {f["properties"]["d"] for f in features_of(data)} == {"440309"}
-    assert [a["id"] for a in data["aggregates"]] == ["T-002-001"]
-    assert data["districts"]["cols"]["d"] == ["440309"]
+def test_map_data_follows_its_documented_schema(test_layers):
+    add_overlap(test_layers)
+    add_longhua(test_layers)
+    run = run_check(layers_dir=test_layers)
+    run.qa = run_qa(test_layers)
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator.check_schema(SCHEMA)
+    for district in (None, "440307", "440309", "440310"):
+        for frame in ("WGS-84", "GCJ-02"):
+            data = json.loads(json.dumps(map_data(run, district=district, frame=frame)))  # as the page holds it
+            validator.validate(data)
+            assert data["version"] == mapdata.SCHEMA_VERSION == SCHEMA["properties"]["version"]["const"]
+            tables = [*data["layers"], data["targets"], data["districts"]]
+            for table in tables:  # what a JSON Schema cannot say: every column holds count values
+                for column in [*table["columns"].values(), *table["coded_columns"].values()]:
+                    assert len(column) == table["count"]
+            for layer in [*data["layers"], data["districts"]]:
+                assert len(layer["geometry"]["geoms"]) == layer["count"] + 1
+    assert data["qa_findings"] == [] and map_data(run)["qa_findings"][0]["check"] == "overlap"
+    # every key of the schema is documented in the module docstring
+    assert schema_keys(SCHEMA) <= set(re.findall(r"``([a-z0-9_]+)``", mapdata.__doc__))
 
 
-def test_amap_basemap_moves_overlays_to_gcj02(shipped_run):
-    wgs = map_data(shipped_run)
-    gcj = page_data(render_map(build_map(shipped_run, basemap="amap")))
+def test_schema_refuses_an_undocumented_key(run):
+    data = map_data(run)
+    data["layers"][0]["columns"]["x"] = [0] * data["layers"][0]["count"]
+    with pytest.raises(jsonschema.ValidationError, match="'x' was unexpected"):
+        jsonschema.validate(data, SCHEMA)
+
+
+def test_popup_data_carry_targets_and_citations(run):
+    data = map_data(run)
+    feats = props_by_fid(data)
+    reserve = feats["TT-CZ-01-R"]
+    rows = targets_of(data, "TT-CZ-01-R")
+    # the reserve's figure, given on the zone's fid with part reserve
+    (row,) = [t for t in rows if t["target_id"] == "TT-03"]
+    assert row["planned"] == 5 and row["unit"] == "ha" and row["part"] == "reserve"
+    assert row["measured"] == pytest.approx(reserve["area_ha"], abs=1e-3) and row["source_ref"] == "row 3"
+    assert row["status"] == reserve["status"] == "short" and row["delta_pct"] == -20
+    assert reserve["street"] == "测试街道" and reserve["accuracy"] == "exact (test data)"
+    assert reserve["part"] == "reserve" and reserve["parent"] == "TT-CZ-01-C"
+    assert targets_of(data, "TT-PK-02") == [] and feats["TT-PK-02"]["status"] is None
+    aggregates = run.results[run.results["scope"] == "aggregate"]
+    assert [a["target_id"] for a in data["aggregates"]] == list(aggregates["target_id"]) == ["TT-09", "TT-10", "TT-14"]
+
+
+def test_district_map_holds_only_its_district(test_layers):
+    add_longhua(test_layers)
+    run = run_check(layers_dir=test_layers)
+    data = map_data(run, district="440309")
+    assert [f["properties"]["fid"] for f in features_of(data)] == ["TT-PK-09"]
+    assert [a["target_id"] for a in data["aggregates"]] == ["TT-10"]
+    assert data["districts"]["columns"]["district"] == ["440309"]
+    assert data["targets"]["count"] == 0
+    everything = map_data(run)
+    assert {f["properties"]["district"] for f in features_of(everything)} == {"440307", "440309"}
+    assert everything["districts"]["columns"]["district"] == ["440307", "440309"]
+
+
+def test_amap_basemap_moves_overlays_to_gcj02(run):
+    wgs = map_data(run)
+    gcj = page_data(render_map(build_map(run, basemap="amap")))
     assert gcj["meta"]["frame"] == "GCJ-02"
     a = shapely.geometry.shape(features_of(wgs)[0]["geometry"]).geoms[0]
     b = shapely.geometry.shape(features_of(gcj)[0]["geometry"]).geoms[0]
@@ -109,12 +216,12 @@ def test_amap_basemap_moves_overlays_to_gcj02(shipped_run):
     assert b.exterior.coords[0] == pytest.approx((float(gx), float(gy)), abs=2e-6)
 
 
-def test_basemap_tiles_only_when_asked(shipped_run):
-    assert "tile.openstreetmap.org" not in render_map(build_map(shipped_run))
-    assert "tile.openstreetmap.org" in render_map(build_map(shipped_run, basemap="osm"))
-    assert "tk=KEY123" in render_map(build_map(shipped_run, basemap="tianditu", tianditu_key="KEY123"))
+def test_basemap_tiles_only_when_asked(run):
+    assert "tile.openstreetmap.org" not in render_map(build_map(run))
+    assert "tile.openstreetmap.org" in render_map(build_map(run, basemap="osm"))
+    assert "tk=KEY123" in render_map(build_map(run, basemap="tianditu", tianditu_key="KEY123"))
     with pytest.raises(ValueError, match="needs a key"):
-        build_map(shipped_run, basemap="tianditu")
+        build_map(run, basemap="tianditu")
 
 
 HOSTILE = "<script>window.__xss=1</script>\"'`&<img src=x onerror=window.__xss=2>"
@@ -137,7 +244,7 @@ def test_hostile_text_cannot_close_the_data_script(test_layers):
     assert "window.__xss=1<\\/script>" in payload  # "</" escaped: the data cannot end its script early
     assert "<!--" not in payload
     data = page_data(html)
-    assert any(f["properties"]["n"] == "公园" + HOSTILE for f in features_of(data))
+    assert any(f["properties"]["name_zh"] == "公园" + HOSTILE for f in features_of(data))
 
 
 def test_gis_map_command(test_layers, tmp_path):
@@ -168,7 +275,7 @@ def test_every_part_is_drawn_even_without_its_own_style(test_layers):
     data = map_data(run)
     assert count_features(data) == len(run.features)
     layer = next(lay for lay in data["layers"] if lay["part"] == "retention_zone")
-    assert layer["cols"]["i"] == ["TT-RZ-01"] and "retention_zone" in layer["style"]["title_en"]
+    assert layer["columns"]["fid"] == ["TT-RZ-01"] and "retention_zone" in layer["style"]["title_en"]
 
 
 def test_3d_coordinates_are_read_as_2d(test_layers):
@@ -183,13 +290,50 @@ def test_3d_coordinates_are_read_as_2d(test_layers):
     render_map(build_map(run))  # no longer fails on the third coordinate
 
 
-def test_status_comes_from_plan_figures_only(shipped_run):
-    data = map_data(shipped_run)
-    feats = {f["properties"]["i"]: f["properties"] for f in features_of(data)}
-    assert feats["PS-IL-01"]["st"] is None  # inside its parent, but the plans give it no figure
-    assert feats["LG-CZ-01-R"]["st"] in ("met", "within tolerance", "short", "over")
-    assert all(f["cf"] is None for f in feats.values())  # no derived check fails on the shipped layers
+def test_status_comes_from_plan_figures_only(test_layers):
+    # the site TT-IL-01-01 moved half out of its parent park TT-IL-01: its derived check fails
+    path = test_layers / "industrial_land.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    (site,) = [f for f in doc["features"] if f["properties"]["fid"] == "TT-IL-01-01"]
+    site["geometry"] = rect(7175, 1050, 50, 50)
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    feats = props_by_fid(map_data(run_check(layers_dir=test_layers)))
+    assert feats["TT-IL-01"]["status"] is None  # the parent: the plans give it no figure
+    assert feats["TT-IL-01-01"]["status"] == "met"  # its own figure: 0.25 ha, met wherever it lies
+    assert feats["TT-IL-01-01"]["checks_failed"] == "within_parent"  # shown apart from the status
+    assert feats["TT-CZ-01-R"]["status"] == "short" and feats["TT-CZ-01-R"]["checks_failed"] is None
 
 
-def test_map_options_basemap(shipped_run):
-    assert '"basemap": "osm"' in render_map(build_map(shipped_run, basemap="osm"))
+def test_map_options_basemap(run):
+    assert '"basemap": "osm"' in render_map(build_map(run, basemap="osm"))
+
+
+def js_functions(path: Path) -> list[tuple[str, int]]:
+    """(name, lines) of every function in a script; a function's last line is the first "}" at its indent."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        for m in re.finditer(r"(\w+)\s*:\s*function\s*\(|function\s+(\w+)\s*\(|function\s*\(", line):
+            name = m.group(1) or m.group(2) or f"anonymous at {path.name}:{i + 1}"
+            indent = len(line) - len(line.lstrip())
+            end = i
+            if line.rstrip().endswith("{"):
+                end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith(" " * indent + "}"))
+            out.append((name, end - i + 1))
+    return out
+
+
+def test_map_scripts_are_small_named_parts_inlined_in_order(test_layers):
+    files = sorted(p.name for p in JS.glob("*.js"))
+    assert sorted(SCRIPTS) == files and len(set(SCRIPTS)) == len(SCRIPTS)  # every part inlined, once
+    for name in files:
+        assert len((JS / name).read_text(encoding="utf-8").splitlines()) <= 200, name
+        for function, lines in js_functions(JS / name):
+            assert not function.startswith("anonymous"), function
+            assert lines <= 30, f"{name}: {function} has {lines} lines"
+    assert next(f for f, _ in js_functions(JS / "main.js")) == "gisMap"
+    html = render_map(build_map(run_check(layers_dir=test_layers)))
+    where = [html.index((JS / name).read_text(encoding="utf-8")) for name in SCRIPTS]
+    assert where == sorted(where)
+    for module in Path(gis.render.__file__).parent.glob("*.py"):
+        assert len(module.read_text(encoding="utf-8").splitlines()) <= 400, module.name

@@ -15,8 +15,8 @@ from gis.export import export
 from gis.export.gpkg import refuse_open_gpkg
 from gis.pipeline import run_check, run_qa
 from gis.render.tables import format_csv, format_features_csv, format_json, format_qa, format_table, qa_summary
+from gis.render.webmap import MAP_FILES, write_maps
 from gis.report import write_report
-from gis.webmap import MAP_FILES, write_maps
 
 #: The files gis build writes into --out-dir (besides the maps and report.html in --maps-dir).
 OUT_FILES: tuple[str, ...] = (

@@ -19,7 +19,7 @@ from gis.cli._options import (
     to_stdout,
 )
 from gis.pipeline import run_check
-from gis.webmap import BASEMAPS, MAP_FILES, build_map, render_map, write_map
+from gis.render.webmap import BASEMAPS, MAP_FILES, build_map, render_map, write_map
 
 
 @click.command("map")

@@ -2,7 +2,8 @@
 
 Every script and style sheet (Leaflet and its plugins, vendored from npm in
 ``gis/_vendor``) is inlined; the layers, check results and district aggregates are
-embedded once, as one JSON document, and drawn by ``webmap.js``. Basemap tiles are
+embedded once, as one JSON document, and drawn by the scripts in ``js/`` (see
+:data:`SCRIPTS`). Basemap tiles are
 optional; with Amap tiles (GCJ-02) the overlays are moved to GCJ-02 so they line up,
 and the map says which frame it shows.
 """
@@ -22,8 +23,9 @@ from jinja2 import Template
 
 from gis import settings
 from gis._atomic import write_text_atomic
-from gis.mapdata import map_data
 from gis.model import CheckRun
+from gis.raster import background_png
+from gis.render.mapdata import map_data
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,31 @@ _ASSETS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: The map's own scripts in ``gis/render/js/``, inlined in this order after the assets: helpers
+#: first (text, decoding, frames), then the canvas overlay class, then each part of the map, and
+#: last ``main.js``, whose ``gisMap`` adds the parts in turn.
+SCRIPTS: tuple[str, ...] = (
+    "text.js",
+    "decode.js",
+    "crs.js",
+    "overlay.js",
+    "popups.js",
+    "districts.js",
+    "features.js",
+    "findings.js",
+    "controls.js",
+    "search.js",
+    "draw.js",
+    "main.js",
+)
+
+
 def _asset(package: str, name: str) -> str:
     return (resources.files("gis") / "_vendor" / package / name).read_text(encoding="utf-8")
+
+
+def _script(name: str) -> str:
+    return (resources.files("gis.render") / "js" / name).read_text(encoding="utf-8")
 
 
 def _script_safe(text: str, *, tag: str = "script") -> str:
@@ -94,7 +119,7 @@ class _Raw(Element):  # type: ignore[misc]
 
 
 class _GisLayers(MacroElement):  # type: ignore[misc]
-    """Calls ``gisMap(map, data, options)`` from webmap.js once the Folium map exists."""
+    """Calls ``gisMap(map, data, options)`` (js/main.js) once the Folium map exists."""
 
     _template = Template(
         """
@@ -152,8 +177,6 @@ def build_map(
         spec["tiles"] = spec["tiles"].replace("{key}", tianditu_key or "")
         folium.TileLayer(**spec, overlay=False, control=True, max_zoom=18).add_to(m)
     if background is not None:
-        from gis.raster import background_png
-
         image, image_bounds = background_png(Path(background), frame=frame)  # moved pixel by pixel with Amap tiles
         folium.raster_layers.ImageOverlay(
             image=image,
@@ -166,10 +189,10 @@ def build_map(
     root: Any = m.get_root()  # a branca Figure
     root.header.add_child(_Raw(f"<title>{_html_escape(data['meta']['title'])}</title>"), name="gis_title")
     css = "\n".join(_asset(p, f) for p, f in _ASSETS if f.endswith(".css"))
-    css += "\n" + (resources.files("gis") / "webmap.css").read_text(encoding="utf-8")
+    css += "\n" + (resources.files("gis.render") / "webmap.css").read_text(encoding="utf-8")
     root.header.add_child(_Raw(f"<style>{_script_safe(css, tag='style')}</style>"), name="gis_css")
-    js = "\n;\n".join(_asset(p, f) for p, f in _ASSETS if f.endswith(".js"))
-    js += "\n;\n" + (resources.files("gis") / "webmap.js").read_text(encoding="utf-8")
+    scripts = [_asset(p, f) for p, f in _ASSETS if f.endswith(".js")] + [_script(name) for name in SCRIPTS]
+    js = "\n;\n".join(scripts)
     root.header.add_child(_Raw(f"<script>{_script_safe(js)}</script>"), name="gis_js")
     payload = _json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
     root.html.add_child(_Raw(f'<script type="application/json" id="gis-data">{payload}</script>'), name="gis_data")
