@@ -18,8 +18,8 @@ from gis import settings
 from gis.errors import InputError, InputFileError
 from gis.io.targets import read_table
 from gis.io.vector import container_layers, read_source_layer, read_vector_lonlat
-from gis.model import ERROR, Finding, errors
-from gis.validate import _text, check_layer, duplicate_fids, validate_layer, validate_targets
+from gis.model import ERROR, Finding
+from gis.validate import _text, check_layer, duplicate_fids, raise_errors, validate_layer, validate_targets
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +171,7 @@ def read_layers(source: Path, *, encoding: str | None = None) -> dict[str, gpd.G
                 f"{', '.join((*settings.LAYER_NAMES, 'districts'))}, as gis export writes."
             )
     layers, findings = check_layers(source, encoding=encoding)
-    for f in findings:
-        if f.severity != ERROR:
-            log.warning("%s", f.text())
-    if errors(findings):
-        raise InputError([f.text() for f in errors(findings)])
+    raise_errors(findings)
     return layers
 
 

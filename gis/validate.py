@@ -417,12 +417,17 @@ def validate_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> gpd.Geo
     :func:`check_layer` (warnings are logged).
     """
     findings, out = check_layer(gdf, source=source, layer=layer)
+    raise_errors(findings)
+    return out
+
+
+def raise_errors(findings: list[Finding]) -> None:
+    """Log the warnings among ``findings``; raise one :class:`InputError` listing the errors, if any."""
     for f in findings:
         if f.severity != ERROR:
             log.warning("%s", f.text())
     if errors(findings):
         raise InputError([f.text() for f in errors(findings)])
-    return out
 
 
 def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str, layer: str) -> list[Finding]:
