@@ -1,21 +1,28 @@
-"""The pipeline, the only place that orders the stages: read -> validate -> qa, and read -> measure -> join -> evaluate."""
+"""The pipeline, the only place that orders the stages: read -> validate -> qa; read -> measure -> join -> evaluate; and the build that writes every output."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
 from gis import settings
+from gis._atomic import atomic_outputs, write_text_atomic
 from gis.errors import InputError
 from gis.evaluate import check_targets
+from gis.export import export
+from gis.export.gpkg import refuse_open_gpkg
 from gis.join import validate_join
 from gis.measure import measure_layers
 from gis.model import ERROR, WARNING, CheckRun, QaReport
 from gis.partitioned import run_check_dask
 from gis.qa import topology_findings
 from gis.read import check_layers, default_targets_path, read_layers, read_targets
+from gis.render.tables import format_csv, format_features_csv, format_json, format_qa, format_table
+from gis.render.webmap import MAP_FILES, write_maps
+from gis.report import write_report
 from gis.spatial import Shapes
 
 log = logging.getLogger(__name__)
@@ -121,3 +128,82 @@ def run_check(
     shapes = Shapes.of(measured, features, layers["districts"])
     results = check_targets(features, targets, districts=layers["districts"], shapes=shapes)
     return CheckRun(layers_dir, targets_path, features, layers["districts"], results, notes)
+
+
+#: The files :func:`run_build` writes into ``out_dir`` (besides the maps and report.html in ``maps_dir``).
+OUT_FILES: tuple[str, ...] = (
+    "check.json",
+    "check.csv",
+    "check.txt",
+    "features.csv",
+    "qa.csv",
+    "report.xlsx",
+    "planning.gpkg",
+)
+
+
+def build_outputs(out_dir: Path, maps_dir: Path) -> list[Path]:
+    """Return every file :func:`run_build` writes."""
+    return [Path(out_dir) / name for name in OUT_FILES] + [
+        Path(maps_dir) / name for name in (*MAP_FILES.values(), "report.html")
+    ]
+
+
+@dataclass
+class BuildResult:
+    """What :func:`run_build` did: the QA report, the check (None when QA errors stopped it), the files written."""
+
+    qa: QaReport
+    run: CheckRun | None = None
+    written: list[Path] = field(default_factory=list)
+
+
+def run_build(
+    layers_dir: Path | None = None,
+    *,
+    targets_path: Path | None = None,
+    encoding: str | None = None,
+    out_dir: Path = Path("out"),
+    maps_dir: Path = Path("maps"),
+) -> BuildResult:
+    """Run QA, then the check, then write every output: check tables, maps, reports, the GeoPackage.
+
+    An error finding of the QA stage stops the build before anything is written (the result has
+    no ``run``). Every output is written to a temporary folder beside its target first, and all
+    are moved into place only when every one was written: a failed build leaves all the previous
+    files as they were.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> result = run_build("tests/data/layers", out_dir=out / "out", maps_dir=out / "maps")
+    >>> result.qa.errors, len(result.written)
+    ([], 12)
+    """
+    qa = run_qa(layers_dir, encoding=encoding)
+    if qa.errors:
+        return BuildResult(qa)
+    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding, layers=qa.layers)
+    run.qa = qa
+    out_dir, maps_dir = Path(out_dir), Path(maps_dir)
+    texts = {
+        "check.json": format_json(run.results, meta=run.meta(), notes=run.notes),
+        "check.csv": "\ufeff" + format_csv(run.results),  # BOM so spreadsheets show Chinese
+        "check.txt": format_table(run.results),
+        "features.csv": "\ufeff" + format_features_csv(run.features),
+        "qa.csv": "\ufeff" + format_qa(qa, "csv"),
+    }
+    gpkg = out_dir / "planning.gpkg"
+    refuse_open_gpkg(gpkg)
+    with atomic_outputs("gis-build") as outputs:
+        for name, text in texts.items():
+            write_text_atomic(outputs.path(out_dir / name), text)
+        maps = [maps_dir / name for name in MAP_FILES.values()]
+        staged = [outputs.path(path) for path in maps]
+        write_maps(run, staged[0].parent, extra_links={"报告 Report": "report.html"})
+        reports = [out_dir / "report.xlsx", maps_dir / "report.html"]
+        for path in reports:
+            write_report(run, outputs.path(path), overwrite=True)
+        export(run, outputs.path(gpkg), overwrite=True)
+    return BuildResult(qa, run, [*(out_dir / name for name in texts), *maps, *reports, gpkg])

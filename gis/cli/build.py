@@ -7,27 +7,11 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import atomic_outputs, write_text_atomic
 from gis.cli._options import check_outputs, encoding_option, handle_errors, layer_inputs, layers_option, targets_option
 from gis.escape import terminal_text
 from gis.evaluate import exit_code, summarize
-from gis.export import export
-from gis.export.gpkg import refuse_open_gpkg
-from gis.pipeline import run_check, run_qa
-from gis.render.tables import format_csv, format_features_csv, format_json, format_qa, format_table, qa_summary
-from gis.render.webmap import MAP_FILES, write_maps
-from gis.report import write_report
-
-#: The files gis build writes into --out-dir (besides the maps and report.html in --maps-dir).
-OUT_FILES: tuple[str, ...] = (
-    "check.json",
-    "check.csv",
-    "check.txt",
-    "features.csv",
-    "qa.csv",
-    "report.xlsx",
-    "planning.gpkg",
-)
+from gis.pipeline import build_outputs, run_build
+from gis.render.tables import qa_summary
 
 
 @click.command()
@@ -70,14 +54,15 @@ def build(
     Every output is written to a temporary file first and all are moved into place only when
     every one was written: a failed build leaves all the previous files as they were.
     """
-    written = [out_dir / name for name in OUT_FILES] + [
-        maps_dir / name for name in (*MAP_FILES.values(), "report.html")
-    ]
     check_outputs(
-        written, layer_inputs(layers_dir, targets_path), overwrite=True, hint="Choose another --out-dir or --maps-dir."
+        build_outputs(out_dir, maps_dir),
+        layer_inputs(layers_dir, targets_path),
+        overwrite=True,
+        hint="Choose another --out-dir or --maps-dir.",
     )
-    qa = run_qa(layers_dir, encoding=encoding)
-    if qa.errors:
+    result = run_build(layers_dir, targets_path=targets_path, encoding=encoding, out_dir=out_dir, maps_dir=maps_dir)
+    qa, run = result.qa, result.run
+    if run is None:
         for finding in qa.errors:
             click.echo(f"error: {terminal_text(finding.text())}", err=True)
         click.echo(
@@ -86,29 +71,6 @@ def build(
             err=True,
         )
         sys.exit(2)
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding, layers=qa.layers)
-    run.qa = qa
-    texts = {
-        "check.json": format_json(run.results, meta=run.meta(), notes=run.notes),
-        "check.csv": "\ufeff" + format_csv(run.results),  # BOM so spreadsheets show Chinese
-        "check.txt": format_table(run.results),
-        "features.csv": "\ufeff" + format_features_csv(run.features),
-        "qa.csv": "\ufeff" + format_qa(qa, "csv"),
-    }
-    gpkg = out_dir / "planning.gpkg"
-    refuse_open_gpkg(gpkg)
-    # every output is written to a temporary folder beside it first; only when all are written are
-    # they moved into place, so a failure anywhere leaves every previous output as it was
-    with atomic_outputs("gis-build") as outputs:
-        for name, text in texts.items():
-            write_text_atomic(outputs.path(out_dir / name), text)
-        maps = [maps_dir / name for name in MAP_FILES.values()]
-        staged = [outputs.path(path) for path in maps]
-        write_maps(run, staged[0].parent, extra_links={"报告 Report": "report.html"})
-        reports = [out_dir / "report.xlsx", maps_dir / "report.html"]
-        for path in reports:
-            write_report(run, outputs.path(path), overwrite=True)
-        report = export(run, outputs.path(gpkg), overwrite=True)
     counts = summarize(run.results)
     derived = run.results["target_id"].str.contains(":", regex=False)
     click.echo(
@@ -119,7 +81,8 @@ def build(
         click.echo(f"{len(run.notes)} features have no target (the plans give them no figure); see notes in check.json")
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     click.echo(f"QA: {qa_summary(qa)}")
-    for path in [*(out_dir / name for name in texts), *maps, *reports]:
+    *files, gpkg = result.written
+    for path in files:
         click.echo(f"wrote {path}")
-    click.echo(f"wrote {gpkg} (GeoPackage, {report.crs}, styled for QGIS)")
+    click.echo(f"wrote {gpkg} (GeoPackage, EPSG:4547, styled for QGIS)")
     sys.exit(exit_code(run.results) if strict else 0)
