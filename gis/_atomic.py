@@ -16,10 +16,10 @@ set of files). The guarantee:
 - a target that is a symbolic link is written through: the file it points to is replaced and the
   link kept (:func:`real_path`); a target that is a device or a named pipe (``/dev/null``) is
   written into, never replaced;
-- an output is never one of the command's inputs (:func:`refuse_inputs`).
+- an output is never one of the command's inputs (:func:`gis._inputs.refuse_inputs`).
 
 A writer that reads a file, changes it and writes it back (``gis import`` into a layer file) holds
-the file's lock, :func:`locked`, from before it reads until the new file is in place, so that two
+the file's lock, :func:`gis._locks.locked`, from before it reads until the new file is in place, so that two
 such writers cannot both start from the same old file and lose one's change.
 """
 
@@ -27,19 +27,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import logging
 import os
 import re
 import shutil
 import stat
 import tempfile
-import threading
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gis.errors import GisError, InputError, OutputError, OutputExistsError
+from gis.errors import GisError, OutputError, OutputExistsError
 
 log = logging.getLogger(__name__)
 
@@ -64,68 +61,6 @@ def real_path(path: Path) -> Path:
     """
     path = Path(path)
     return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet): compare where they lead
-        return os.path.realpath(a) == os.path.realpath(b)
-
-
-def _within(path: Path, folder: Path) -> bool:
-    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
-
-
-def refuse_inputs(
-    outputs: Iterable[Path],
-    inputs: Iterable[tuple[Path, str]],
-    *,
-    folders: Iterable[Path] = (),
-    hint: str = "Choose another output path.",
-) -> None:
-    """Refuse any output that is one of the inputs, whatever ``overwrite`` says.
-
-    Paths are compared as files (:func:`os.path.samefile`, so through symbolic and hard links),
-    or where they lead when one does not exist yet.
-
-    Parameters
-    ----------
-    outputs
-        The files the command writes.
-    inputs
-        The files (or folders: everything in them) the command reads, each with what it is, for
-        the message ("the targets table").
-    folders
-        Folders the command replaces with all they hold: no input may lie in them.
-    hint
-        How to fix it, ending the message.
-
-    Raises
-    ------
-    InputError
-        One problem per output that would destroy an input.
-    """
-    inputs = [(Path(p), role) for p, role in inputs]
-    targets = [(Path(p), False) for p in outputs] + [(Path(p), True) for p in folders]
-    problems = []
-    for out, whole in targets:
-        for inp, role in inputs:
-            if _same(out, inp):
-                what = f"is {role}" if str(out) == str(inp) else f"is the same file as {role} ({inp})"
-            elif whole and _within(inp, out):
-                what = f"holds {role} ({inp})"
-            elif inp.is_dir() and _within(out, inp):
-                what = f"lies in {role} ({inp})"
-            else:
-                continue
-            problems.append(
-                f"{out}: {what}, which this command reads; writing there would destroy it, "
-                f"with or without {{p:overwrite=True}}. {hint}"
-            )
-            break
-    if problems:
-        raise InputError(problems)
 
 
 def temp_pattern(name: str) -> re.Pattern[str]:
@@ -477,122 +412,3 @@ def _roll_back(folder: Path, parent: Path) -> None:
         for p in backups.iterdir():
             os.replace(p, parent / p.name)
     journal.unlink()
-
-
-#: How long a writer waits for another writer's lock by default, in seconds.
-LOCK_WAIT = 60.0
-_held = threading.local()  # lock files this thread holds -> how many times (a lock is re-entrant per thread)
-
-
-def lock_path(path: Path) -> Path:
-    """Return the lock file of ``path``: ``.{name}.lock`` beside it, there while a writer holds it."""
-    path = Path(path)
-    return path.parent / f".{path.name}.lock"
-
-
-def _holder(lock: Path) -> str:
-    """Say who holds a lock, from what the holder wrote into the lock file: ``pid N (what it does)``."""
-    try:
-        pid_text, _, what = lock.read_text(encoding="utf-8").partition("\n")
-        pid = int(pid_text)
-    except (OSError, ValueError):
-        return "another writer (pid unknown)"
-    if not _alive(pid):  # the text of an earlier holder; the new one has not written its own yet
-        return "another writer (pid unknown)"
-    return f"pid {pid}" + (f" ({what.strip()})" if what.strip() else "")
-
-
-@contextlib.contextmanager
-def locked(paths: Iterable[Path], *, purpose: str, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """Hold the exclusive lock of each file of ``paths`` (in sorted order, so two writers never deadlock).
-
-    The lock is :func:`fcntl.flock` on :func:`lock_path`, so it works between processes and the
-    kernel releases it when its holder ends in any way, SIGKILL included. The holder writes its pid
-    and ``purpose`` into the file and removes the file when it lets go (a killed holder's file is
-    locked and removed by the next writer). A lock this thread already holds is taken again at no
-    cost. A lock held by another process is waited for, up to ``wait``
-    seconds, saying once (as a warning) what it waits for.
-
-    Parameters
-    ----------
-    paths : iterable of Path
-        The files to be read, changed and written back.
-    purpose : str
-        What the holder does, written into the lock file for a waiting writer to show
-        (e.g. ``gis import into layer parks``).
-    wait : float
-        Seconds to wait for another writer before giving up.
-
-    Raises
-    ------
-    OutputError
-        The lock file cannot be made, or another writer still holds a lock after ``wait`` seconds;
-        the message names the file and the other writer's pid and purpose when they are known.
-    """
-    held: dict[str, int] = _held.__dict__.setdefault("locks", {})
-    with contextlib.ExitStack() as stack:
-        named = {Path(p).absolute(): Path(p) for p in paths}  # the order and the key by where it is, as named
-        for where in sorted(named):
-            path = named[where]
-            lock = lock_path(path)
-            key = str(lock_path(where))
-            if key not in held:
-                stack.enter_context(_flock(path, lock, purpose=purpose, wait=wait))
-            held[key] = held.get(key, 0) + 1
-            stack.callback(_release_count, held, key)
-        yield
-
-
-def _release_count(held: dict[str, int], key: str) -> None:
-    held[key] -= 1
-    if not held[key]:
-        del held[key]
-
-
-@contextlib.contextmanager
-def _flock(path: Path, lock: Path, *, purpose: str, wait: float) -> Iterator[None]:
-    """Hold ``lock`` (made if missing, removed when let go), waiting up to ``wait`` seconds for another holder."""
-    deadline = time.monotonic() + wait
-    told = False
-    while True:
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
-        except OSError as exc:
-            raise OutputError(
-                f"{path}: cannot make its lock file {lock.name} ({exc.strerror or exc}); nothing was written. "
-                "Choose a folder you can write to."
-            ) from exc
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    holder = _holder(lock)
-                    if not told:
-                        log.warning("%s: locked by %s; waiting up to %g s for it to finish", path, holder, wait)
-                        told = True
-                    if time.monotonic() >= deadline:
-                        raise OutputError(
-                            f"{path}: still locked by {holder} after {wait:g} s of waiting; nothing was written. "
-                            "Run the command again when that has finished (or let it wait longer: --wait SECONDS)."
-                        ) from None
-                    time.sleep(0.1)
-            try:  # the holder before removed the file while this one waited on it: lock the new one
-                current = os.stat(lock).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                current = False
-        except BaseException:
-            os.close(fd)
-            raise
-        if current:
-            break
-        os.close(fd)
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n{purpose}\n".encode(), 0)
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            lock.unlink()  # nothing left behind; a killed holder's file is reused and removed by the next one
-        os.close(fd)  # releases the lock

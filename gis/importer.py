@@ -28,10 +28,12 @@ import pyogrio
 import shapely
 
 from gis import settings
-from gis._atomic import LOCK_WAIT, locked, write_text_atomic
+from gis._atomic import write_text_atomic
+from gis._locks import LOCK_WAIT, locked
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError, OutputError
 from gis.export.formats import output_files
+from gis.io.frames import _declared_frame, parse_frame
 from gis.io.vector import read_vector
 from gis.read import read_layers
 from gis.settings import COMPUTED_FIELDS, SHAPEFILE_NAMES
@@ -40,9 +42,6 @@ from gis.validate import polygonal, validate_layer
 
 log = logging.getLogger(__name__)
 
-#: Names accepted by ``--from-crs``; anything else must be ``EPSG:N``.
-FRAMES: dict[str, str] = {"wgs84": "EPSG:4326", "gcj02": "GCJ-02", "cgcs2000": "EPSG:4490"}
-_FRAME_WORDS = {"WGS-84": "EPSG:4326", "WGS84": "EPSG:4326", "GCJ-02": "GCJ-02", "GCJ02": "GCJ-02"}
 DECIMALS = 6  # layer files keep 6 decimals (about 0.1 m)
 #: Columns the reader and the import add for :func:`gis.read.check_layer`, carried to the check.
 PRIVATE_COLUMNS = ("_geometry_note", "_feature_no", "_district_awaits_geometry")
@@ -70,7 +69,7 @@ def layer_files(layers_dir: Path) -> list[Path]:
 
 
 def locked_layers(layers_dir: Path, *, layer: str, wait: float = LOCK_WAIT) -> contextlib.AbstractContextManager[None]:
-    """Hold the locks of a folder's layer files for an import into ``layer`` (see :func:`gis._atomic.locked`).
+    """Hold the locks of a folder's layer files for an import into ``layer`` (see :func:`gis._locks.locked`).
 
     All of them, as the import checks fids across the layers. Plan and apply inside it, so the
     plan is made from the layers as they are when written.
@@ -95,53 +94,6 @@ def _state(paths: list[Path]) -> dict[str, tuple[int, int, int] | None]:
         else:
             state[str(p)] = (st.st_ino, st.st_mtime_ns, st.st_size)
     return state
-
-
-def parse_frame(text: str) -> str:
-    """Return ``EPSG:N`` or ``GCJ-02`` for a ``--from-crs`` value."""
-    key = text.strip().lower().replace("-", "").replace("_", "")
-    if key in FRAMES:
-        return FRAMES[key]
-    if key.startswith("epsg:") and key[5:].isdigit():
-        return f"EPSG:{key[5:]}"
-    raise InputError(
-        f"{{p:from_crs}} {text!r} is not understood; use wgs84, gcj02, cgcs2000 or EPSG:N (e.g. EPSG:4547)."
-    )
-
-
-def _declared_frame(path: Path, gdf: gpd.GeoDataFrame) -> tuple[str | None, bool]:
-    """Return the frame a file declares and whether it says so itself.
-
-    A GeoJSON ``frame`` member (the web map's export) is a declaration, and so is a legacy ``crs``
-    member naming any CRS but lon/lat WGS-84 (e.g. EPSG:4547, as desktop tools write it; GDAL reads
-    it). A GeoJSON with neither, or with a ``crs`` member naming WGS-84 lon/lat, is lon/lat by
-    default only (Amap data is often GCJ-02 behind that default). A GeoPackage's or a Shapefile's
-    CRS is a declaration. None: no frame, or a ``crs`` member GDAL does not know.
-    """
-    crs_text = None if gdf.crs is None else (f"EPSG:{gdf.crs.to_epsg()}" if gdf.crs.to_epsg() else gdf.crs.to_string())
-    if path.suffix.lower() not in (".geojson", ".json"):
-        return crs_text, crs_text is not None
-    try:  # the members that matter are ASCII: text in another encoding (--encoding gbk) may stay garbled here
-        doc = json.loads(path.read_bytes().decode("utf-8-sig", errors="replace"))
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: is not readable JSON ({exc}); cannot tell its frame. Export it again.") from exc
-    lonlat = gdf.crs is None or gdf.crs.equals("EPSG:4326", ignore_axis_order=True)
-    if isinstance(doc, dict) and "frame" in doc:
-        word = str(doc["frame"]).strip().upper()
-        if word not in _FRAME_WORDS:
-            raise InputError(
-                f"{path}: declares the frame {doc['frame']!r}, which the toolkit does not convert "
-                f"(known: {', '.join(sorted(set(_FRAME_WORDS)))}). Convert the file to WGS-84 first."
-            )
-        if not lonlat:
-            raise InputError(
-                f"{path}: declares the frame {doc['frame']!r} and, in its crs member, {crs_text}. "
-                "Remove the one that is wrong."
-            )
-        return _FRAME_WORDS[word], True
-    if crs_text is None:
-        return None, False
-    return ("EPSG:4326", False) if lonlat else (crs_text, True)
 
 
 def _field_names(path: Path, columns: list[str]) -> dict[str, str]:

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from gis import __version__, settings
-from gis._atomic import atomic_folder, refuse_inputs, replace_set, write_failure
+from gis._atomic import atomic_folder, replace_set, write_failure
+from gis._inputs import refuse_inputs
 from gis.crs import LAYER_CRS
 from gis.errors import GisError, InputError, InputFileError, OutputError, OutputExistsError
 from gis.evaluate import check_targets

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from gis import settings
-from gis._atomic import check_output, refuse_inputs, write_text_atomic
+from gis._atomic import check_output, write_text_atomic
+from gis._inputs import refuse_inputs
 from gis.errors import GisError, flags_of_command, render
 from gis.escape import terminal_text
 from gis.partitioned import partition_files

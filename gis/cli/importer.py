@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gis._atomic import LOCK_WAIT
+from gis._locks import LOCK_WAIT
 from gis.cli._options import check_outputs, handle_errors, layer_inputs, layers_option
 from gis.escape import terminal_text
 from gis.importer import apply_import, incoming_files, layer_file, locked_layers, plan_import
