@@ -200,7 +200,12 @@ def check_targets(
         fid = t["fid"]
         if fid is not None and fid not in index.by_fid:  # allowed only by validate_join(missing_ok=True)
             rec = _base(t, None)
-            _with_values(rec, float(t["value"]), None, t["unit"], settings.NO_POLYGON)
+            if t["metric"] == "area":  # a land area is in ha on every row, whatever unit the plan used
+                _with_values(
+                    rec, float(t["value"]) * settings.AREA_UNITS_HA[t["unit"]], None, "ha", settings.NO_POLYGON
+                )
+            else:
+                _with_values(rec, float(t["value"]), None, t["unit"], settings.NO_POLYGON)
             records.append(rec)
             continue
         feat = index.row(fid) if fid is not None else None
@@ -362,6 +367,20 @@ def _within_district(features: pd.DataFrame, shares: pd.Series) -> list[dict[str
 DERIVED_METRICS: tuple[str, ...] = ("within_parent", "within_district", "planned_le_parent")
 
 
+def is_derived(results: pd.DataFrame) -> pd.Series:
+    """Return, per result row, whether it is a derived consistency check rather than a figure of the plans.
+
+    The one test of it (the web map reads the same :data:`DERIVED_METRICS` from its data).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_derived(pd.DataFrame({"metric": ["area", "within_parent", "plot_ratio"]})).tolist()
+    [False, True, False]
+    """
+    return results["metric"].isin(DERIVED_METRICS)
+
+
 def feature_status(results: pd.DataFrame) -> pd.DataFrame:
     """Return, per measured feature, its status and the derived checks it fails.
 
@@ -373,7 +392,7 @@ def feature_status(results: pd.DataFrame) -> pd.DataFrame:
     out: dict[str, dict[str, object]] = {}
     for fid, group in rows.groupby("feature_fid", sort=False):
         plan = group[group["metric"] == "area"]
-        derived = group[group["metric"].isin(DERIVED_METRICS) & (group["status"] != settings.MET)]
+        derived = group[is_derived(group) & (group["status"] != settings.MET)]
         out[str(fid)] = {
             "status": worst_status(list(plan["status"])),
             "checks_failed": ";".join(f"{m}" for m in derived["metric"]) or None,

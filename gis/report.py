@@ -22,7 +22,7 @@ from gis import __version__, settings, style
 from gis._atomic import check_output, write_bytes_atomic, write_text_atomic
 from gis.errors import InputError
 from gis.escape import markdown_text, xlsx_text
-from gis.evaluate import DERIVED_METRICS, summarize
+from gis.evaluate import is_derived, summarize
 from gis.model import CheckRun
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _targets(results: pd.DataFrame) -> pd.DataFrame:
 def views(run: CheckRun) -> list[View]:
     """Return the report's views of a finished check."""
     r = run.results
-    own = r[~r["metric"].isin(DERIVED_METRICS)]
+    own = r[~is_derived(r)]
     out = [
         View(
             "summary",
@@ -105,7 +105,7 @@ def views(run: CheckRun) -> list[View]:
             "区级总量：规划对比已数字化图斑 / district totals: planned against digitized",
         )
     )
-    consistency = r[r["metric"].isin(("plot_ratio", *DERIVED_METRICS))]
+    consistency = r[is_derived(r) | (r["metric"] == "plot_ratio")]
     out.append(
         View(
             "consistency",

@@ -9,7 +9,7 @@ import click
 
 from gis.cli._options import check_outputs, encoding_option, handle_errors, layer_inputs, layers_option, targets_option
 from gis.escape import terminal_text
-from gis.evaluate import exit_code, summarize
+from gis.evaluate import exit_code, is_derived, summarize
 from gis.pipeline import build_outputs, run_build
 from gis.render.tables import qa_summary
 
@@ -72,7 +72,7 @@ def build(
         )
         sys.exit(2)
     counts = summarize(run.results)
-    derived = run.results["target_id"].str.contains(":", regex=False)
+    derived = is_derived(run.results)
     click.echo(
         f"checked {len(run.features)} features against {int((~derived).sum())} targets "
         f"(+{int(derived.sum())} derived consistency checks)"
