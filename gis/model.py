@@ -8,8 +8,12 @@
 - :class:`CheckRun`: the measured features, the districts and one result row per target.
 
 Units are in the names of the columns they concern (``area_ha``, ``area_m2``, ``tolerance_pct``);
-the ``planned``, ``measured`` and ``delta`` of a result are in the row's ``unit`` (``ha`` for
-areas, ``ratio`` for a plot ratio, ``%`` for the derived containment checks).
+the ``planned``, ``measured`` and ``delta`` of a result are in the row's ``unit``: ``ha`` for every
+land area (metric ``area`` and ``planned_le_parent``, converted from the unit the plan states it
+in: km², 万m², m²), ``ratio`` for a plot ratio, ``%`` for the derived containment checks
+(``within_parent``, ``within_district``: ``delta`` in percentage points), and the plan's own unit
+for a floor area (``floor_area``: a building figure no polygon can check, so never converted).
+The feature export's ``planned_ha`` and ``delta_ha`` come from area rows only, so they are ha.
 """
 
 from __future__ import annotations

@@ -258,3 +258,30 @@ def test_overlap_candidates_are_the_pairs_of_meeting_bounds():
     groups = np.array([0, 0, 0, 0, 0, 0, 1])  # the last one covers all, in another group
     assert sorted(overlap_candidates(bounds, groups).T.tolist()) == [[0, 1], [0, 4], [1, 5]]
     assert sorted(overlap_candidates(bounds, pd.Series(list("aaaaaab"))).T.tolist()) == [[0, 1], [0, 4], [1, 5]]
+
+
+def test_every_row_states_the_unit_its_numbers_are_in(test_layers):
+    """planned/measured/delta are ha on land-area rows (TT-04's 0.2 km2 is 20 ha), % on derived shares."""
+    from gis.evaluate import is_derived
+    from gis.pipeline import run_check
+
+    results = run_check(layers_dir=test_layers).results
+    area = results[results["metric"].isin(("area", "planned_le_parent"))]
+    assert not area.empty and set(area["unit"]) == {"ha"}
+    assert results.set_index("target_id").at["TT-04", "planned"] == pytest.approx(20.0)
+    shares = results["metric"].isin(("within_parent", "within_district"))
+    assert shares.any() and set(results.loc[shares, "unit"]) == {"%"}
+    assert set(results.loc[is_derived(results) & ~shares, "metric"]) == {"planned_le_parent"}
+    assert set(results.loc[results["metric"] == "plot_ratio", "unit"]) <= {"ratio"}
+
+
+def test_a_missing_feature_target_is_in_ha_too(test_layers):
+    """A km2 target whose feature is gone (allowed only for gis diff) is reported in ha, like every area row."""
+    from gis.pipeline import run_check
+
+    path = test_layers / "targets.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[table["target_id"] == "TT-04", "fid"] = "TT-GONE"
+    table.to_csv(path, index=False)
+    row = run_check(layers_dir=test_layers, missing_ok=True).results.set_index("target_id").loc["TT-04"]
+    assert (row["status"], row["unit"], row["planned"]) == (settings.NO_POLYGON, "ha", pytest.approx(20.0))

@@ -152,3 +152,14 @@ def test_iter_parts_keeps_order_while_computing_ahead(monkeypatch):
     assert len(out) == 28
     assert np.concatenate(out).tolist() == [2 * v for v in range(1000)]
     assert sorted(seen) == list(range(1000))
+
+
+def test_measure_frame_leaves_its_input_alone(test_layers):
+    from gis.measure import measure_frame
+
+    layer = read_layers(test_layers)["parks"]
+    before = list(layer.columns)
+    measured = measure_frame(layer)
+    assert list(layer.columns) == before  # no area columns added to the caller's frame
+    assert {"area_ha", "geodesic_ha", "geodesic_diff_pct"} <= set(measured.features.columns)
+    assert measured.features["area_ha"].tolist() == pytest.approx([1.0, 1.0])
