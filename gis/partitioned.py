@@ -41,7 +41,7 @@ from gis.measure import measure_frame, project
 from gis.model import CheckRun
 from gis.read import read_targets
 from gis.spatial import Shapes, district_shares, needed_geometries
-from gis.validate import duplicate_fids, validate_layer
+from gis.validate import duplicate_fids, text_column, validate_layer
 
 log = logging.getLogger(__name__)
 
@@ -196,18 +196,6 @@ def partition_files(folder: Path) -> list[tuple[Path, str]]:
     ]
 
 
-def _clean_text(values: pd.Series) -> pd.Series:
-    """Return cells as stripped text, None where empty (as the readers do)."""
-    return pd.Series(
-        [
-            None if v is None or (isinstance(v, float) and np.isnan(v)) or not str(v).strip() else str(v).strip()
-            for v in values
-        ],
-        index=values.index,
-        dtype=object,
-    )
-
-
 def _measure_partition(
     pdf: gpd.GeoDataFrame, *, layer: str, source: str, districts: gpd.GeoDataFrame
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -216,7 +204,7 @@ def _measure_partition(
         return pd.DataFrame(), [f"{source}: layer {layer} has no CRS. Write it with gis export --driver partitions."]
     if not pdf.crs.equals(LAYER_CRS):
         pdf = pdf.to_crs(LAYER_CRS)
-    parent = _clean_text(pdf["parent"]) if "parent" in pdf.columns else None
+    parent = text_column(pdf["parent"]) if "parent" in pdf.columns else None
     try:
         # a parent may lie in another partition: checked over the whole layer once collected
         gdf = validate_layer(pdf.assign(parent=None), source=source, layer=layer)
@@ -264,7 +252,7 @@ def read_partitioned_districts(folder: Path) -> gpd.GeoDataFrame:
         raise InputError(
             f"{path}: the districts lack the field district. Rebuild it with gis export --driver partitions."
         )
-    gdf["district"] = _clean_text(gdf["district"]).to_numpy()
+    gdf["district"] = text_column(gdf["district"]).to_numpy()
     return gdf.to_crs(LAYER_CRS) if gdf.crs is not None and not gdf.crs.equals(LAYER_CRS) else gdf
 
 

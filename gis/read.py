@@ -19,7 +19,7 @@ from gis.errors import InputError, InputFileError
 from gis.io.targets import read_table
 from gis.io.vector import container_layers, read_source_layer, read_vector_lonlat
 from gis.model import ERROR, Finding
-from gis.validate import _text, check_layer, duplicate_fids, raise_errors, validate_layer, validate_targets
+from gis.validate import check_layer, duplicate_fids, raise_errors, text_column, validate_layer, validate_targets
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def read_districts(path: Path, *, encoding: str | None = None) -> gpd.GeoDataFra
         raise InputError(
             f"{where}: layer districts lacks the field district. Rebuild it with scripts/build_districts.py."
         )
-    gdf["district"] = pd.Series([_text(v) for v in gdf["district"]], index=gdf.index, dtype=object)
+    gdf["district"] = text_column(gdf["district"])
     return gdf
 
 

@@ -192,21 +192,21 @@ def test_text_column_strips_as_python_does():
     (the spaces among them: \v, \f, \x1c-\x1f) inside the text are read as spaces."""
     import re
 
-    from gis.validate import _text_column
+    from gis.validate import text_column
 
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     assert "\u3000" in spaces and "\x1c" in spaces  # the ideographic space, a file separator
     values = [f"{s}龙岗{s}" for s in spaces] + [f"中{s}心" for s in spaces] + ["", " ", None, float("nan"), "x"]
-    out = _text_column(pd.Series(values, dtype=object)).tolist()
+    out = text_column(pd.Series(values, dtype=object)).tolist()
     control = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
     expected = [None if v is None or v != v or not v.strip() else control.sub(" ", v.strip()) for v in values]
     assert out == expected
     assert out[: len(spaces)] == ["龙岗"] * len(spaces)
-    assert _text_column(pd.Series([440307, 440309])).tolist() == ["440307", "440309"]
-    assert _text_column(pd.Series(["LG-PK-01", 7, None], dtype=object)).tolist() == ["LG-PK-01", "7", None]
-    assert _text_column(pd.Series(["a ", None], dtype="string")).tolist() == ["a", None]
-    assert _text_column(pd.Series([None, None], dtype=object)).tolist() == [None, None]
-    assert _text_column(pd.Series([float("nan"), 1.5])).tolist() == [None, "1.5"]
+    assert text_column(pd.Series([440307, 440309])).tolist() == ["440307", "440309"]
+    assert text_column(pd.Series(["LG-PK-01", 7, None], dtype=object)).tolist() == ["LG-PK-01", "7", None]
+    assert text_column(pd.Series(["a ", None], dtype="string")).tolist() == ["a", None]
+    assert text_column(pd.Series([None, None], dtype=object)).tolist() == [None, None]
+    assert text_column(pd.Series([float("nan"), 1.5])).tolist() == [None, "1.5"]
 
 
 def test_nonfinite_coordinates_found_by_the_validity_test():
@@ -243,12 +243,12 @@ def test_nonfinite_coordinates_found_by_the_validity_test():
 
 def test_text_column_of_few_distinct_values_is_cleaned_per_value():
     """Over _SAMPLE rows with repeated values the dictionary path gives what the cell-by-cell rule gives."""
-    from gis.validate import _SAMPLE, _text, _text_column
+    from gis.validate import _SAMPLE, text_column, text_or_none
 
     cycle = ["440307", " 440309\u3000", "", None, "\t", "site", float("nan"), "坪山 "]
     values = (cycle * (_SAMPLE // len(cycle) * 3))[: _SAMPLE * 3]
     for dtype in (object, "string", "str"):
         series = pd.Series(values, dtype=dtype)
-        out = _text_column(series).tolist()
-        assert out == [_text(v) for v in series.tolist()], dtype
+        out = text_column(series).tolist()
+        assert out == [text_or_none(v) for v in series.tolist()], dtype
         assert out[:8] == ["440307", "440309", None, None, None, "site", None, "坪山"]

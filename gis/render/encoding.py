@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gis.validate import text_or_none
+
 SCALE = 1_000_000  # micro-degrees: 6 decimals, about 0.1 m
 
 
@@ -40,13 +42,6 @@ class Strings:
             self._index[text] = len(self.items)
             self.items.append(text)
         return self._index[text]
-
-
-def text_or_none(value: Any) -> str | None:
-    """Return a value as text; None and NaN are None."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value)
 
 
 def rounded(value: Any, digits: int = 4) -> float | None:

@@ -76,7 +76,8 @@ from gis import __version__, settings, style
 from gis.crs import geometry_gcj02_from_wgs84
 from gis.evaluate import DERIVED_METRICS, feature_status
 from gis.model import CheckRun
-from gis.render.encoding import Strings, decode_geometries, encode_geometries, rounded, text_or_none
+from gis.render.encoding import Strings, decode_geometries, encode_geometries, rounded
+from gis.validate import text_or_none
 
 #: The version of the document this module writes; see the module docstring.
 SCHEMA_VERSION = 1

@@ -14,18 +14,18 @@ field and say how to fix the input; :func:`validate_layer` and :func:`validate_t
 from gis.validate.geometry import polygonal
 from gis.validate.layers import check_layer, duplicate_fids, feature_frame, raise_errors, validate_layer
 from gis.validate.targets import validate_targets
-from gis.validate.text import _SAMPLE, _text, _text_column, control_findings, undo_mojibake
+from gis.validate.text import _SAMPLE, control_findings, text_column, text_or_none, undo_mojibake
 
 __all__ = [
     "_SAMPLE",
-    "_text",
-    "_text_column",
     "check_layer",
     "control_findings",
     "duplicate_fids",
     "feature_frame",
     "polygonal",
     "raise_errors",
+    "text_column",
+    "text_or_none",
     "undo_mojibake",
     "validate_layer",
     "validate_targets",

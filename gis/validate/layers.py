@@ -13,7 +13,7 @@ from gis import settings
 from gis.errors import InputError
 from gis.model import ERROR, Finding, errors
 from gis.validate.geometry import _geometry_findings
-from gis.validate.text import _text_column, control_findings, undo_mojibake
+from gis.validate.text import control_findings, text_column, undo_mojibake
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,12 @@ def feature_frame(
     """Return a layer in the toolkit's form: ``layer``, the data model's fields as text, geometry.
 
     ``suspects``, when given, gets for each field the positions of the values that may be
-    mojibake, ``controls`` those that held control characters (see :func:`_text_column`).
+    mojibake, ``controls`` those that held control characters (see :func:`text_column`).
     """
     found: dict[str, list[int]] = suspects if suspects is not None else {}
     held: dict[str, list[int]] = controls if controls is not None else {}
     columns = {
-        f: _text_column(gdf[f], found.setdefault(f, []), held.setdefault(f, []))
+        f: text_column(gdf[f], found.setdefault(f, []), held.setdefault(f, []))
         if f in gdf.columns
         else pd.Series([None] * len(gdf), dtype=object)
         for f in settings.FEATURE_FIELDS

@@ -16,8 +16,16 @@ from gis.model import WARNING, Finding
 log = logging.getLogger(__name__)
 
 
-def _text(value: object) -> str | None:
-    """Return a cell as stripped text, or None when empty/missing."""
+def text_or_none(value: object) -> str | None:
+    """Return a cell as stripped text, or None when empty or missing: the toolkit's one rule for text cells.
+
+    :func:`text_column` applies it to a whole column, fast.
+
+    Examples
+    --------
+    >>> text_or_none("  龙岗 "), text_or_none(""), text_or_none(float("nan")), text_or_none(440307)
+    ('龙岗', None, None, '440307')
+    """
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -63,10 +71,10 @@ _CONTROL_NAMES = {
 
 
 def _clean_text(value: object) -> str | None:
-    """Return a cell as :func:`_text` does, with every control character (:data:`_CONTROL`) read as a space."""
-    text = _text(value)
+    """Return a cell as :func:`text_or_none` does, with every control character (:data:`_CONTROL`) read as a space."""
+    text = text_or_none(value)
     if text is not None and _CONTROL_RE.search(text):
-        text = _text(_CONTROL_RE.sub(" ", text))
+        text = text_or_none(_CONTROL_RE.sub(" ", text))
     return text
 
 
@@ -74,7 +82,7 @@ def _has_control(value: object) -> bool:
     return isinstance(value, str) and _CONTROL_RE.search(value) is not None
 
 
-def _text_column(values: pd.Series, suspects: list[int] | None = None, controls: list[int] | None = None) -> pd.Series:
+def text_column(values: pd.Series, suspects: list[int] | None = None, controls: list[int] | None = None) -> pd.Series:
     """Return a column as stripped text with None where empty, control characters read as spaces.
 
     A column of text is handled in Arrow: only the values that begin or end with whitespace, hold
