@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from gis import settings
 from gis.crs import AREA_CRS
@@ -21,12 +24,17 @@ from gis.export import TARGETS_TABLE
 from gis.pipeline import run_check
 from gis.read import default_targets_path, source_files
 
+#: Two shapes of a feature are the same when every vertex of one lies within this many metres of
+#: the other's (EPSG:4547), whatever the rings' orientation or first vertex (a Shapefile reverses
+#: rings): about what a layer file's 6 decimals of a degree keep.
+SAME_SHAPE_M = 0.02
+
 _FILES = (*(f"{n}.geojson" for n in settings.LAYER_NAMES), "districts.geojson", "targets.csv")
 
 
 @dataclass
 class Version:
-    """One side of a comparison: its features (fid, layer, name_zh, area_ha, attributes) and target statuses."""
+    """One side of a comparison: its features (fid, layer, name_zh, area_ha, attributes, ``shape`` in EPSG:4547) and target statuses."""
 
     label: str
     features: pd.DataFrame
@@ -61,7 +69,7 @@ def version_inputs(spec: str, *, what: str = "a version") -> list[tuple[Path, st
 def _from_check(label: str, layers_dir: Path) -> Version:
     run = run_check(layers_dir=layers_dir, missing_ok=True)  # a deleted feature is what a diff reports
     cols = ["fid", "layer", "name_zh", "area_ha", *[f for f in settings.FEATURE_FIELDS if f not in ("fid", "name_zh")]]
-    features = pd.DataFrame(run.features[cols]).assign(wkb=run.features.geometry.to_crs(AREA_CRS).normalize().to_wkb())
+    features = pd.DataFrame(run.features[cols]).assign(shape=run.features.geometry.to_crs(AREA_CRS).to_numpy())
     return Version(label, features, run.results.set_index("target_id")["status"])
 
 
@@ -72,7 +80,7 @@ def _from_gpkg(path: Path) -> Version:
             gdf = pyogrio.read_dataframe(path, layer=name)
             gdf = gdf.rename(columns={"feature_id": "fid"})
             gdf["layer"] = name
-            gdf["wkb"] = gdf.geometry.to_crs(AREA_CRS).normalize().to_wkb()
+            gdf["shape"] = gdf.geometry.to_crs(AREA_CRS).to_numpy()
             frames.append(pd.DataFrame(gdf.drop(columns="geometry")))
         targets = pyogrio.read_dataframe(path, layer=TARGETS_TABLE, read_geometry=False)
     except Exception as exc:
@@ -125,6 +133,7 @@ def diff_versions(old: Version, new: Version) -> dict[str, pd.DataFrame]:
             }
         )
 
+    changed = changed_fields(a, b, compared)
     for fid in sorted(set(a.index) | set(b.index)):
         if fid not in a.index:
             row("added", fid, None, b)
@@ -132,10 +141,7 @@ def diff_versions(old: Version, new: Version) -> dict[str, pd.DataFrame]:
         if fid not in b.index:
             row("removed", fid, a, None)
             continue
-        fields = [f for f in compared if _differs(a.at[fid, f], b.at[fid, f])]
-        if abs(_area(a, fid) - _area(b, fid)) > 1e-4 or a.loc[fid, "wkb"] != b.loc[fid, "wkb"]:
-            fields.insert(0, "geometry")
-        if fields:
+        if fields := changed[fid]:
             row("changed", fid, a, b, fields=", ".join(fields))
     features = pd.DataFrame(
         rows, columns=["change", "fid", "layer", "name_zh", "area_before_ha", "area_after_ha", "fields"]
@@ -153,8 +159,32 @@ def diff_versions(old: Version, new: Version) -> dict[str, pd.DataFrame]:
     }
 
 
-def _area(frame: pd.DataFrame, fid: str) -> float:
-    return float(frame["area_ha"].loc[fid])
+def changed_fields(before: pd.DataFrame, after: pd.DataFrame, fields: Sequence[str]) -> dict[str, list[str]]:
+    """Return what changed of every feature in both versions: the toolkit's one rule of "this feature changed".
+
+    ``before`` and ``after`` are indexed by fid and hold the ``fields`` and a ``shape`` column
+    (geometries in EPSG:4547). A feature's list starts with ``geometry`` when its shapes differ
+    by more than :data:`SAME_SHAPE_M` (any ring orientation or first vertex), then names each
+    field whose value differs (two missing values, None or NaN, are equal); empty when unchanged.
+    ``gis diff`` and ``gis import`` both list changes with it.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> a = pd.DataFrame({"name_zh": ["公园", "厂区"], "shape": [box(0, 0, 10, 10), box(0, 0, 5, 5)]}, index=["P1", "I1"])
+    >>> b = pd.DataFrame({"name_zh": ["公园", "厂区 A"], "shape": [box(0, 0, 10, 10.01), box(0, 0, 5, 6)]}, index=["P1", "I1"])
+    >>> changed_fields(a, b, ["name_zh"])
+    {'P1': [], 'I1': ['geometry', 'name_zh']}
+    """
+    both = before.index.intersection(after.index, sort=False)
+    old = shapely.normalize(np.asarray(before.loc[both, "shape"], dtype=object))
+    new = shapely.normalize(np.asarray(after.loc[both, "shape"], dtype=object))
+    moved = ~shapely.equals_exact(old, new, tolerance=SAME_SHAPE_M)
+    out: dict[str, list[str]] = {}
+    for fid, shape_moved in zip(both, moved.tolist(), strict=True):
+        differs = [f for f in fields if _differs(before.at[fid, f], after.at[fid, f])]
+        out[str(fid)] = ["geometry", *differs] if shape_moved else differs
+    return out
 
 
 def _differs(x: object, y: object) -> bool:

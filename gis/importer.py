@@ -31,14 +31,15 @@ from gis import settings
 from gis._atomic import write_text_atomic
 from gis._locks import LOCK_WAIT, locked
 from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
+from gis.diff import changed_fields
 from gis.errors import InputError, InputFileError, OutputError
 from gis.export.formats import output_files
 from gis.io.frames import _declared_frame, parse_frame
 from gis.io.vector import read_vector
-from gis.read import read_layers
+from gis.read import default_targets_path, read_layers, read_targets
 from gis.settings import COMPUTED_FIELDS, SHAPEFILE_NAMES
 from gis.spatial import district_shares
-from gis.validate import polygonal, validate_layer
+from gis.validate import polygonal, text_column, validate_layer
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def _fill_new_features(
     for col in settings.FEATURE_FIELDS:
         if col not in present:
             gdf[col] = None
-    gdf["fid"] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip() for v in gdf["fid"]]
+    gdf["fid"] = text_column(gdf["fid"]).to_numpy()
     known = current.set_index("fid")
     existing = gdf["fid"].isin(known.index)
     for col in settings.FEATURE_FIELDS:
@@ -347,11 +348,11 @@ def _keep_cut_text(incoming: gpd.GeoDataFrame, current: gpd.GeoDataFrame, notes:
 
 def _target_problems(layers_dir: Path, fids_after: set[str], layer: str) -> list[str]:
     """Refuse an import after which targets.csv would name a feature that is gone."""
-    path = layers_dir / "targets.csv"
+    path = default_targets_path(layers_dir)
     if not path.is_file():
         return []
-    targets = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    gone = targets[(targets["fid"] != "") & ~targets["fid"].isin(fids_after)]
+    targets = read_targets(path)  # read and validated as gis check reads it: a broken table is named, not guessed at
+    gone = targets[targets["fid"].notna() & ~targets["fid"].isin(fids_after)]
     return [
         f"{path}: target {r.target_id} names fid {r.fid}, which the import removes from layer {layer}. "
         "Keep the feature, or change the target first."
@@ -384,20 +385,17 @@ def _district_problems(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, sourc
 def _diff(plan: ImportPlan, current: gpd.GeoDataFrame, result: gpd.GeoDataFrame) -> None:
     before = current.set_index("fid")
     after = result.set_index("fid")
-    area_before = before.geometry.to_crs(AREA_CRS).area / 1e4
-    area_after = after.geometry.to_crs(AREA_CRS).area / 1e4
+    shapes_before = before.geometry.to_crs(AREA_CRS)
+    shapes_after = after.geometry.to_crs(AREA_CRS)
+    fields = [f for f in settings.FEATURE_FIELDS if f != "fid"]
+    changed = changed_fields(
+        before.assign(shape=shapes_before.to_numpy()), after.assign(shape=shapes_after.to_numpy()), fields
+    )
     for fid in after.index:
         if fid not in before.index:
             plan.added.append(fid)
-            continue
-        fields = [f for f in settings.FEATURE_FIELDS if f != "fid" and before.at[fid, f] != after.at[fid, f]]
-        # same shape whatever the ring orientation or first vertex (a Shapefile reverses rings): within ~2 cm
-        a, b = shapely.normalize(before.geometry[fid]), shapely.normalize(after.geometry[fid])
-        moved = not shapely.equals_exact(a, b, tolerance=2e-7)
-        if moved:
-            fields.insert(0, "geometry")
-        if fields:
-            plan.changed.append((fid, float(area_before[fid]), float(area_after[fid]), fields))
+        elif what := changed[fid]:
+            plan.changed.append((fid, float(shapes_before[fid].area / 1e4), float(shapes_after[fid].area / 1e4), what))
         else:
             plan.unchanged += 1
     plan.removed = [fid for fid in before.index if fid not in after.index]
