@@ -41,7 +41,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 from gis.crs import gcj02_from_wgs84, wgs84_from_gcj02
 from gis.diff import diff_versions, load_version
 from gis.errors import GisError, InputError, InputFileError, OutputError, OutputExistsError
-from gis.evaluate import check_targets, compare, exit_code, summarize
+from gis.evaluate import check_targets, compare
 from gis.export import export, feature_table
 from gis.importer import apply_import, plan_import
 from gis.measure import geodesic_areas, measure_areas, measure_features
@@ -51,6 +51,7 @@ from gis.raster import rasterize_land_use, write_land_use, zonal_statistics
 from gis.read import check_layers, read_layers, read_targets
 from gis.render.webmap import build_map, write_maps
 from gis.report import write_report
+from gis.results import exit_code, summarize
 
 __all__ = [
     "CheckRun",

@@ -24,28 +24,23 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from gis import settings
 from gis._atomic import write_text_atomic
 from gis._locks import LOCK_WAIT, locked
-from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
+from gis.crs import AREA_CRS, LAYER_CRS
 from gis.diff import changed_fields
 from gis.errors import InputError, InputFileError, OutputError
-from gis.export.formats import output_files
-from gis.io.frames import _declared_frame, parse_frame
-from gis.io.vector import read_vector
+from gis.io.incoming import PRIVATE_COLUMNS, read_incoming
 from gis.read import default_targets_path, read_layers, read_targets
-from gis.settings import COMPUTED_FIELDS, SHAPEFILE_NAMES
 from gis.spatial import district_shares
 from gis.validate import polygonal, text_column, validate_layer
 
 log = logging.getLogger(__name__)
 
+
 DECIMALS = 6  # layer files keep 6 decimals (about 0.1 m)
-#: Columns the reader and the import add for :func:`gis.read.check_layer`, carried to the check.
-PRIVATE_COLUMNS = ("_geometry_note", "_feature_no", "_district_awaits_geometry")
 
 
 @dataclass
@@ -97,103 +92,9 @@ def _state(paths: list[Path]) -> dict[str, tuple[int, int, int] | None]:
     return state
 
 
-def _field_names(path: Path, columns: list[str]) -> dict[str, str]:
-    """Map cut field names (Shapefile: 10 characters, by QGIS, ArcGIS or the toolkit) back to the data model's."""
-    mapping: dict[str, str] = {}
-    fieldmap = path.with_suffix("").with_name(path.stem + ".fields.csv")
-    if fieldmap.is_file():
-        table = pd.read_csv(fieldmap, dtype=str, encoding="utf-8-sig")
-        mapping.update(dict(zip(table["shapefile_field"], table["field"], strict=True)))
-    mapping.update({v: k for k, v in SHAPEFILE_NAMES.items()})
-    known = [*settings.FEATURE_FIELDS, "feature_id"]
-    for col in columns:
-        if col in known or col in mapping or len(col) != 10:
-            continue
-        matches = [f for f in known if f.startswith(col)]
-        if len(matches) == 1:
-            mapping[col] = matches[0]
-    return {k: v for k, v in mapping.items() if k in columns and k != v}
-
-
 def layer_file(layers_dir: Path, layer: str) -> Path:
     """Return the file an import into ``layer`` writes."""
     return Path(layers_dir) / f"{layer}.geojson"
-
-
-def incoming_files(path: Path) -> list[Path]:
-    """Return the files :func:`read_incoming` reads for ``path``: a Shapefile's set, else the file."""
-    path = Path(path)
-    return output_files(path) if path.suffix.lower() == ".shp" else [path]
-
-
-def read_incoming(
-    path: Path, *, layer: str, from_crs: str | None = None, encoding: str | None = None, notes: list[str] | None = None
-) -> tuple[gpd.GeoDataFrame, str]:
-    """Read an incoming file into WGS-84 with the data model's field names; return it and its frame."""
-    path = Path(path)
-    notes = notes if notes is not None else []
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such file to import. Check the path.")
-    suffix = path.suffix.lower()
-    source_layer = None
-    if suffix == ".gpkg":
-        try:
-            names = [str(n) for n, geom in pyogrio.list_layers(path) if geom]
-        except Exception as exc:
-            raise InputFileError(f"{path}: cannot be opened as a GeoPackage ({exc}).") from exc
-        if layer in names:
-            source_layer = layer
-        elif len(names) == 1 and names[0] not in settings.LAYER_NAMES:
-            source_layer = names[0]
-        else:
-            raise InputError(f"{path}: has no layer {layer!r}; its spatial layers are {', '.join(names) or 'none'}.")
-    if suffix == ".shp" and encoding is None and not path.with_suffix(".cpg").is_file():
-        raw = path.with_suffix(".dbf").read_bytes() if path.with_suffix(".dbf").is_file() else b""
-        if any(b > 127 for b in raw[32:]):
-            raise InputError(
-                f"{path}: has no .cpg file to say how its text is encoded, and the text is not ASCII. "
-                "Pass {p:encoding} (gbk for most Chinese desktop tools, or utf-8)."
-            )
-    # the reader of the layers: GBK, HTML, cut-off files and unclosed rings (per feature) explained alike
-    gdf = read_vector(path, layer=layer, encoding=encoding, container_layer=source_layer)
-    gdf["_feature_no"] = np.arange(1, len(gdf) + 1)  # names a feature without fid by its place in the file
-    declared, said = _declared_frame(path, gdf)
-    frame = parse_frame(from_crs) if from_crs else declared
-    if from_crs and said and declared != frame:
-        raise InputError(
-            f"{path}: the file declares its frame as {declared}, but {{p:from_crs}} says {frame}. "
-            "Drop {p:from_crs}, or fix the file's frame."
-        )
-    if frame is None:
-        why = gdf.attrs.get("crs_note", "the file declares no coordinate frame")
-        raise InputError(f"{path}: {why}. Pass {{p:from_crs}} (wgs84, gcj02, cgcs2000 or EPSG:N, e.g. EPSG:4547).")
-    if frame == "GCJ-02":  # lon/lat in GCJ-02: move to WGS-84
-        gdf = gdf.set_crs(LAYER_CRS, allow_override=True)
-        gdf = gdf.set_geometry(geometry_wgs84_from_gcj02(gdf.geometry.to_numpy()), crs=LAYER_CRS)
-    else:
-        try:
-            with np.errstate(invalid="ignore", over="ignore"):
-                gdf = gdf.set_crs(frame, allow_override=True).to_crs(LAYER_CRS)
-        except Exception as exc:
-            raise InputError(f"{path}: cannot use the frame {frame} ({exc}). Check {{p:from_crs}}.") from exc
-    if "layer" in gdf.columns and suffix != ".gpkg":  # an export of all layers in one table
-        other = gdf["layer"].notna() & (gdf["layer"] != layer)
-        if other.any():
-            notes.append(f"{int(other.sum())} feature(s) of other layers in the file skipped")
-            gdf = gdf[~other]
-    if "feature_id" in gdf.columns and "fid" in gdf.columns:  # QGIS saves the GeoPackage's row id as "fid"
-        gdf = gdf.drop(columns="fid")
-    gdf = gdf.rename(columns=_field_names(path, list(gdf.columns))).rename(columns={"feature_id": "fid"})
-    dropped = [
-        c
-        for c in gdf.columns
-        if c not in (*settings.FEATURE_FIELDS, "geometry", "layer")
-        and c not in COMPUTED_FIELDS
-        and c not in PRIVATE_COLUMNS
-    ]
-    if dropped:
-        notes.append(f"fields not in the data model, not imported: {', '.join(map(str, dropped))}")
-    return gdf, frame
 
 
 def _fill_new_features(

@@ -22,8 +22,8 @@ from gis import __version__, settings, style
 from gis._atomic import check_output, write_bytes_atomic, write_text_atomic
 from gis.errors import InputError
 from gis.escape import markdown_text, xlsx_text
-from gis.evaluate import is_derived, summarize
 from gis.model import CheckRun
+from gis.results import is_derived, summarize
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet

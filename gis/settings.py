@@ -186,6 +186,8 @@ COMPUTED_FIELDS: tuple[str, ...] = (
     "target_ids",
     "citation",
 )
+#: The files of a Shapefile the export writes (and replaces), and gis import reads.
+SHAPEFILE_MEMBERS: tuple[str, ...] = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".fields.csv")
 #: Shapefile field names are at most 10 characters: the longer ones are mapped.
 SHAPEFILE_NAMES: dict[str, str] = {
     "geodesic_ha": "geodes_ha",

@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.evaluate import RESULT_COLUMNS
 from gis.measure import measure_features
 from gis.model import CheckRun
 from gis.read import read_districts
 from gis.render.webmap import build_map, write_map
+from gis.results import RESULT_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 STREETS = [

@@ -5,10 +5,11 @@ import pytest
 
 from gis import settings
 from gis.errors import InputError
-from gis.evaluate import check_targets, compare, exit_code
+from gis.evaluate import check_targets, compare
 from gis.join import validate_join
 from gis.measure import measure_features
 from gis.read import read_layers, read_targets
+from gis.results import exit_code
 
 
 @pytest.mark.parametrize(
@@ -262,8 +263,8 @@ def test_overlap_candidates_are_the_pairs_of_meeting_bounds():
 
 def test_every_row_states_the_unit_its_numbers_are_in(test_layers):
     """planned/measured/delta are ha on land-area rows (TT-04's 0.2 km2 is 20 ha), % on derived shares."""
-    from gis.evaluate import is_derived
     from gis.pipeline import run_check
+    from gis.results import is_derived
 
     results = run_check(layers_dir=test_layers).results
     area = results[results["metric"].isin(("area", "planned_le_parent"))]

@@ -9,9 +9,9 @@ import click
 
 from gis.cli._options import check_outputs, encoding_option, handle_errors, layer_inputs, layers_option, targets_option
 from gis.escape import terminal_text
-from gis.evaluate import exit_code, is_derived, summarize
 from gis.pipeline import build_outputs, run_build
 from gis.render.tables import qa_summary
+from gis.results import exit_code, is_derived, summarize
 
 
 @click.command()

@@ -20,9 +20,9 @@ from gis.cli._options import (
     overwrite_option,
     targets_option,
 )
-from gis.evaluate import exit_code
 from gis.pipeline import run_check
 from gis.render.tables import format_results
+from gis.results import exit_code
 
 
 @click.command()

@@ -10,7 +10,8 @@ import click
 from gis._locks import LOCK_WAIT
 from gis.cli._options import check_outputs, handle_errors, layer_inputs, layers_option
 from gis.escape import terminal_text
-from gis.importer import apply_import, incoming_files, layer_file, locked_layers, plan_import
+from gis.importer import apply_import, layer_file, locked_layers, plan_import
+from gis.io.incoming import incoming_files
 from gis.settings import LAYER_NAMES, default_layers_dir
 
 

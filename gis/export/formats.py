@@ -9,6 +9,7 @@ from pathlib import Path
 import pyogrio
 
 from gis.errors import InputError
+from gis.settings import SHAPEFILE_MEMBERS
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,6 @@ def resolve_driver(path: Path, driver: str | None) -> str:
             f"use one of {', '.join(DRIVERS)} or pass {{p:driver}}."
         )
     return DRIVERS[suffix]
-
-
-#: The files of a Shapefile the export writes (and replaces).
-SHAPEFILE_MEMBERS: tuple[str, ...] = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".fields.csv")
 
 
 #: Indexes GIS software builds from a .shp and .dbf (spatial, attribute, feature id): wrong once the

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from gis import settings
-from gis.evaluate import RESULT_COLUMNS, feature_status
 from gis.model import CheckRun
+from gis.results import RESULT_COLUMNS, feature_status
 from gis.settings import COMPUTED_FIELDS
 
 log = logging.getLogger(__name__)

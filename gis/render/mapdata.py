@@ -74,9 +74,9 @@ import shapely
 
 from gis import __version__, settings, style
 from gis.crs import geometry_gcj02_from_wgs84
-from gis.evaluate import DERIVED_METRICS, feature_status
 from gis.model import CheckRun
 from gis.render.encoding import Strings, decode_geometries, encode_geometries, rounded
+from gis.results import DERIVED_METRICS, feature_status
 from gis.validate import text_or_none
 
 #: The version of the document this module writes; see the module docstring.

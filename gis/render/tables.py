@@ -12,8 +12,8 @@ import pandas as pd
 from gis import settings
 from gis.errors import render
 from gis.escape import spreadsheet_csv, terminal_text
-from gis.evaluate import RESULT_COLUMNS, summarize
 from gis.model import QaReport
+from gis.results import RESULT_COLUMNS, summarize
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json")
 
@@ -121,7 +121,7 @@ def format_json(results: pd.DataFrame, *, meta: dict[str, Any] | None = None, no
 
 
 def format_csv(results: pd.DataFrame) -> str:
-    """Return the results as CSV with the columns of :data:`gis.evaluate.RESULT_COLUMNS`.
+    """Return the results as CSV with the columns of :data:`gis.results.RESULT_COLUMNS`.
 
     Meant for spreadsheets: a text cell that would start a formula gets a leading ``'``
     (:func:`gis.escape.spreadsheet_csv`); numbers are written as numbers.
