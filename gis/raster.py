@@ -280,13 +280,6 @@ def background_png(raster: Path, *, max_size: int = 2048, frame: str = "WGS-84")
         if scale > 1:
             transform = transform @ rasterio.Affine.scale(scale, scale)
             width, height = int(width / scale), int(height / scale)
-        colormap = None
-        if src.count == 1:
-            try:
-                colormap = src.colormap(1)
-            except ValueError:
-                colormap = None
-        bands = [1] if colormap or src.count < 3 else [1, 2, 3]
         west, south, east, north = transform_bounds(
             dst_crs, "EPSG:4326", *rasterio.transform.array_bounds(height, width, transform)
         )
@@ -294,14 +287,7 @@ def background_png(raster: Path, *, max_size: int = 2048, frame: str = "WGS-84")
             (gw, ge), (gs, gn) = gcj02_from_wgs84([west, east], [south, north])
             west, east, south, north = float(gw), float(ge), float(gs), float(gn)
             transform = _mercator_transform(west, south, east, north, width, height)
-        rows, cols = _source_pixels(src, transform, width, height, frame)
-        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
-        r, c = np.clip(rows, 0, src.height - 1), np.clip(cols, 0, src.width - 1)
-        data = np.stack([src.read(b)[r, c] for b in bands])  # nearest pixel: a scan or a class grid keeps its values
-        valid = inside & (src.dataset_mask()[r, c] > 0)
-        if np.issubdtype(data.dtype, np.floating):
-            valid &= np.all(np.isfinite(data), axis=0)
-        rgba = _to_rgba(data, colormap, valid)
+        rgba = _sample_rgba(src, transform, width, height, frame=frame, crs=dst_crs)
     with warnings.catch_warnings():  # a plain picture: no geotransform by design
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         with MemoryFile() as mem, mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as png:
@@ -309,6 +295,42 @@ def background_png(raster: Path, *, max_size: int = 2048, frame: str = "WGS-84")
             png.close()
             data_uri = "data:image/png;base64," + base64.b64encode(mem.read()).decode("ascii")
     return data_uri, [[south, west], [north, east]]
+
+
+def background_rgba(
+    raster: Path, *, crs: str, bounds: tuple[float, float, float, float], width: int, height: int
+) -> np.ndarray:
+    """Return a local GeoTIFF resampled onto a north-up grid of ``crs`` over ``bounds`` (west, south, east, north).
+
+    RGBA, shape (4, height, width), uint8; transparent where the raster has no data and outside it.
+    Nearest pixel, so a scan or a class grid keeps its values; colours as :func:`background_png`.
+    """
+    with _open_raster(raster) as src:
+        if src.crs is None:
+            raise InputError(f"{raster}: the raster has no CRS; a background must be georeferenced.")
+        transform = rasterio.transform.from_bounds(*bounds, width, height)
+        return _sample_rgba(src, transform, width, height, frame="WGS-84", crs=crs)
+
+
+def _sample_rgba(
+    src: rasterio.DatasetReader, transform: rasterio.Affine, width: int, height: int, *, frame: str, crs: str
+) -> np.ndarray:
+    """RGBA of the source pixel nearest each output pixel's centre (output grid ``transform`` in ``crs``)."""
+    colormap = None
+    if src.count == 1:
+        try:
+            colormap = src.colormap(1)
+        except ValueError:
+            colormap = None
+    bands = [1] if colormap or src.count < 3 else [1, 2, 3]
+    rows, cols = _source_pixels(src, transform, width, height, frame, crs=crs)
+    inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+    r, c = np.clip(rows, 0, src.height - 1), np.clip(cols, 0, src.width - 1)
+    data = np.stack([src.read(b)[r, c] for b in bands])  # nearest pixel: a scan or a class grid keeps its values
+    valid = inside & (src.dataset_mask()[r, c] > 0)
+    if np.issubdtype(data.dtype, np.floating):
+        valid &= np.all(np.isfinite(data), axis=0)
+    return _to_rgba(data, colormap, valid)
 
 
 def _mercator_transform(
@@ -325,15 +347,21 @@ def _to_mercator(lon: list[float], lat: list[float]) -> tuple[np.ndarray, np.nda
 
 
 def _source_pixels(
-    src: rasterio.DatasetReader, transform: rasterio.Affine, width: int, height: int, frame: str
+    src: rasterio.DatasetReader,
+    transform: rasterio.Affine,
+    width: int,
+    height: int,
+    frame: str,
+    *,
+    crs: str = "EPSG:3857",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column in the source raster of each output pixel's centre (nearest-neighbour warp)."""
+    """Row and column in the source raster of each output pixel's centre (nearest-neighbour warp; output in ``crs``)."""
     from pyproj import Transformer
 
     cols, rows = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
     x = transform.c + cols * transform.a
     y = transform.f + rows * transform.e
-    lon, lat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True).transform(x, y)
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
     if frame == "GCJ-02":  # the output shows GCJ-02: the source point is where GCJ-02 maps it back
         lon, lat = wgs84_from_gcj02(lon, lat)
     sx, sy = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True).transform(lon, lat)

@@ -112,6 +112,20 @@ PARTS: tuple[str, ...] = (
     "retention_zone",
     "block_line",
 )
+#: Chinese names of the parts (the parts a style draws have their title in :mod:`gis.style`).
+PART_TITLES_ZH: dict[str, str] = {
+    "extent": "范围",
+    "consolidation": "整备范围",
+    "reserve": "收储用地",
+    "demolition": "拆除范围",
+    "site": "项目用地",
+    "green": "绿地",
+    "roads": "道路",
+    "paving": "铺装",
+    "parking": "停车",
+    "retention_zone": "工业用地保留提升区",
+    "block_line": "工业区块线",
+}
 #: Longitude/latitude bounds any layer of this toolkit must fall in (degrees); a coordinate
 #: outside them is in metres or another frame.
 LONLAT_BOUNDS: tuple[float, float, float, float] = (113.7, 22.3, 114.7, 22.9)

@@ -58,6 +58,8 @@ STATUS_COLORS: dict[str, str] = {
     settings.NO_POLYGON: "#969696",
     settings.NOT_CHECKABLE: "#bdbdbd",
 }
+#: Outline colour of a feature the plans give no figure (it has no status).
+NO_TARGET_COLOR = "#525252"
 #: Chinese labels of the statuses.
 STATUS_ZH: dict[str, str] = {
     settings.MET: "达标",

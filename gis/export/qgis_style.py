@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from gis import settings, style
 
-NO_TARGET_COLOR = "#525252"
+NO_TARGET_COLOR = style.NO_TARGET_COLOR
 _PART_ORDER = ("extent", "consolidation", "demolition", "site", "reserve")
 
 
