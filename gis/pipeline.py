@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from gis import settings
-from gis._atomic import atomic_outputs, write_text_atomic
+from gis._atomic import atomic_outputs, write_bytes_atomic, write_text_atomic
 from gis.errors import InputError
 from gis.evaluate import check_targets
 from gis.export import export
@@ -23,6 +23,8 @@ from gis.read import check_layers, default_targets_path, read_layers, read_targe
 from gis.render.tables import format_csv, format_features_csv, format_json, format_qa, format_table
 from gis.render.webmap import MAP_FILES, write_maps
 from gis.report import write_report
+from gis.sheet import SHEET_FILES, district_sheets, render_sheet
+from gis.sheet.fonts import cjk_font
 from gis.spatial import Shapes
 
 log = logging.getLogger(__name__)
@@ -142,11 +144,17 @@ OUT_FILES: tuple[str, ...] = (
 )
 
 
+#: The folder of ``out_dir`` that :func:`run_build` writes the map sheets into.
+SHEETS_DIR = "sheets"
+
+
 def build_outputs(out_dir: Path, maps_dir: Path) -> list[Path]:
-    """Return every file :func:`run_build` writes."""
-    return [Path(out_dir) / name for name in OUT_FILES] + [
-        Path(maps_dir) / name for name in (*MAP_FILES.values(), "report.html")
-    ]
+    """Return every file :func:`run_build` may write (a sheet only for a district the layers have)."""
+    return (
+        [Path(out_dir) / name for name in OUT_FILES]
+        + [Path(maps_dir) / name for name in (*MAP_FILES.values(), "report.html")]
+        + [Path(out_dir) / SHEETS_DIR / name for name in SHEET_FILES.values()]
+    )
 
 
 @dataclass
@@ -166,12 +174,13 @@ def run_build(
     out_dir: Path = Path("out"),
     maps_dir: Path = Path("maps"),
 ) -> BuildResult:
-    """Run QA, then the check, then write every output: check tables, maps, reports, the GeoPackage.
+    """Run QA, then the check, then write every output: check tables, maps, reports, map sheets, the GeoPackage.
 
     An error finding of the QA stage stops the build before anything is written (the result has
     no ``run``). Every output is written to a temporary folder beside its target first, and all
     are moved into place only when every one was written: a failed build leaves all the previous
-    files as they were.
+    files as they were. The map sheets (``out_dir/sheets/``, one A3 PDF per district the layers
+    have a boundary of) need a CJK font: without one the build stops before anything is read.
 
     Examples
     --------
@@ -179,8 +188,11 @@ def run_build(
     >>> out = pathlib.Path(tempfile.mkdtemp())
     >>> result = run_build("tests/data/layers", out_dir=out / "out", maps_dir=out / "maps")
     >>> result.qa.errors, len(result.written)
-    ([], 12)
+    ([], 13)
+    >>> [p.name for p in result.written if p.parent.name == "sheets"]
+    ['longgang.pdf']
     """
+    cjk_font()  # no sheet without Chinese glyphs: say so before any work
     qa = run_qa(layers_dir, encoding=encoding)
     if qa.errors:
         return BuildResult(qa)
@@ -205,5 +217,8 @@ def run_build(
         reports = [out_dir / "report.xlsx", maps_dir / "report.html"]
         for path in reports:
             write_report(run, outputs.path(path), overwrite=True)
+        sheets = [out_dir / SHEETS_DIR / name for name in district_sheets(run).values()]
+        for code, path in zip(district_sheets(run), sheets, strict=True):
+            write_bytes_atomic(outputs.path(path), render_sheet(run, district=code, paper="A3").data)
         export(run, outputs.path(gpkg), overwrite=True)
-    return BuildResult(qa, run, [*(out_dir / name for name in texts), *maps, *reports, gpkg])
+    return BuildResult(qa, run, [*(out_dir / name for name in texts), *maps, *reports, *sheets, gpkg])

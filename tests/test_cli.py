@@ -131,7 +131,9 @@ def test_build_writes_results(runner, test_layers, tmp_path):
         "planning.gpkg",
         "qa.csv",
         "report.xlsx",
+        "sheets",
     ]
+    assert sorted(p.name for p in (out_dir / "sheets").iterdir()) == ["longgang.pdf"]  # the one district of the layers
     assert sorted(p.name for p in maps_dir.iterdir()) == [
         "index.html",
         "longgang.html",

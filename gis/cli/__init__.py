@@ -17,6 +17,7 @@ from gis.cli.map import map_command
 from gis.cli.qa import qa_command
 from gis.cli.raster import rasterize_command, zonal_command
 from gis.cli.report import diff_command, report_command
+from gis.cli.sheet import print_command
 from gis.errors import InputError
 from gis.escape import terminal_text
 from gis.parallel import workers
@@ -53,6 +54,7 @@ cli.add_command(check)
 cli.add_command(qa_command)
 cli.add_command(build)
 cli.add_command(map_command)
+cli.add_command(print_command)
 cli.add_command(export_command)
 cli.add_command(import_command)
 cli.add_command(rasterize_command)

@@ -49,8 +49,9 @@ def build(
     and the maps. Then it writes OUT_DIR/check.json, check.csv and check.txt (every target) and features.csv
     (every feature's planar and geodesic hectares), and MAPS_DIR/index.html with one map
     per district (longgang.html, longhua.html, pingshan.html) that work with no network,
-    OUT_DIR/planning.gpkg (EPSG:4547, every layer styled for QGIS), and the report as
-    OUT_DIR/report.xlsx and MAPS_DIR/report.html (linked from the maps).
+    OUT_DIR/planning.gpkg (EPSG:4547, every layer styled for QGIS), the report as
+    OUT_DIR/report.xlsx and MAPS_DIR/report.html (linked from the maps), and one A3 map sheet per
+    district as OUT_DIR/sheets/longgang.pdf, longhua.pdf, pingshan.pdf (as gis print draws them).
     Every output is written to a temporary file first and all are moved into place only when
     every one was written: a failed build leaves all the previous files as they were.
     """

@@ -8,6 +8,14 @@
 - :mod:`gis.sheet.render`: the sheet as PDF or PNG bytes, written atomically.
 """
 
-from gis.sheet.render import SHEET_FILES, render_sheet, write_sheet, write_sheets
+from gis.sheet.render import (
+    SHEET_FILES,
+    Sheet,
+    district_sheets,
+    render_sheet,
+    sheet_format,
+    write_sheet,
+    write_sheets,
+)
 
-__all__ = ["SHEET_FILES", "render_sheet", "write_sheet", "write_sheets"]
+__all__ = ["SHEET_FILES", "Sheet", "district_sheets", "render_sheet", "sheet_format", "write_sheet", "write_sheets"]

@@ -1,4 +1,7 @@
-"""What a map sheet shows, taken from a finished check: no drawing here.
+r"""What a map sheet shows, taken from a finished check: no drawing here.
+
+Text from the data (names, citations, notes) and the title are printed as they are, except that
+control characters are shown as visible escapes (``\x1b``), as on a terminal.
 
 The features and districts in EPSG:4547 with their style and status, the district totals
 (planned against measured), the statuses of the features, the plan documents cited, the
@@ -17,6 +20,7 @@ import pandas as pd
 from gis import __version__, settings, style
 from gis.crs import AREA_CRS
 from gis.errors import InputError
+from gis.escape import terminal_text
 from gis.model import CheckRun
 from gis.results import feature_status
 
@@ -93,6 +97,12 @@ def district_names(code: str | None) -> tuple[str, str]:
     return settings.DISTRICTS[code]
 
 
+def _names(codes: list[str]) -> tuple[str, str]:
+    """Return the Chinese and English names of the districts a sheet of several shows, in the settings' order."""
+    known = [c for c in settings.DISTRICTS if c in codes]
+    return "、".join(settings.DISTRICTS[c][0] for c in known), ", ".join(settings.DISTRICTS[c][1] for c in known)
+
+
 def part_title(layer: str, part: str) -> str:
     """Return the Chinese title of a layer's part: its style's, else the layer's with the part's own name.
 
@@ -129,7 +139,8 @@ def _totals(results: pd.DataFrame, keys: dict[str, str]) -> list[TotalRow]:
         refs = []
         for r in group:
             cite = keys.get(str(r["source_file"]), "")
-            refs.append(f"{cite} {r['source_ref']}".strip() if isinstance(r["source_ref"], str) else cite)
+            ref = terminal_text(r["source_ref"]) if isinstance(r["source_ref"], str) else ""
+            refs.append(f"{cite} {ref}".strip())
         out.append(
             TotalRow(
                 district=str(district),
@@ -149,7 +160,9 @@ def _totals(results: pd.DataFrame, keys: dict[str, str]) -> list[TotalRow]:
 def _citations(files: list[object]) -> list[tuple[str, str, str]]:
     names = [str(f) for f in dict.fromkeys(files) if isinstance(f, str) and f]
     ordered = [f for f in settings.SOURCES if f in names] + sorted(f for f in names if f not in settings.SOURCES)
-    return [(f"[{i}]", settings.SOURCES.get(f, f), f) for i, f in enumerate(ordered, start=1)]
+    return [
+        (f"[{i}]", terminal_text(settings.SOURCES.get(f, f)), terminal_text(f)) for i, f in enumerate(ordered, start=1)
+    ]
 
 
 def _accuracy(features: pd.DataFrame) -> list[str]:
@@ -163,13 +176,14 @@ def _accuracy(features: pd.DataFrame) -> list[str]:
         methods = features.loc[schematic, "method"].fillna("").astype(str)
         hand = methods.str.startswith(HAND_DIGITIZED)
         what = "据规划文本手工数字化 / hand-digitized from plan text" if hand.all() else "; ".join(sorted(set(methods)))
+        what = terminal_text(what)
         share = "全部" if schematic.all() else f"{int(schematic.sum())}/{len(features)}"
         lines.append(
             f"示意图 Schematic: {share}图斑{what}，位置可能偏差数百米 / positions may be off by hundreds of m."
         )
     others = sorted(set(accuracy[~schematic]) - {""})
     if others:
-        lines.append("精度 Accuracy: " + "; ".join(others))
+        lines.append("精度 Accuracy: " + terminal_text("; ".join(others)))
     inferred = int((features.get("location_confidence", pd.Series(dtype=object)) == "inferred").sum())
     if inferred:
         lines.append(f"{inferred} 个图斑的位置为推断 / {inferred} placed by inference (the plan names no place).")
@@ -195,7 +209,7 @@ def sheet_content(run: CheckRun, *, district: str | None = None, title: str | No
     districts = districts.assign(
         shown=shown.to_numpy(),
         label=[
-            settings.DISTRICTS.get(c, (None, None))[0] or n
+            settings.DISTRICTS.get(c, (None, None))[0] or (terminal_text(n) if isinstance(n, str) else None)
             for c, n in zip(codes, _column(districts, "name_zh"), strict=True)
         ],
     )
@@ -211,7 +225,10 @@ def sheet_content(run: CheckRun, *, district: str | None = None, title: str | No
     )
     own = run.results[run.results["feature_fid"].isin(list(feats["fid"]))]
     status = feature_status(own)["status"]
-    feats = feats.to_crs(AREA_CRS).assign(status=[status.get(f) if f in status.index else None for f in feats["fid"]])
+    feats = feats.to_crs(AREA_CRS).assign(
+        status=[status.get(f) if f in status.index else None for f in feats["fid"]],
+        name_zh=[terminal_text(n) if isinstance(n, str) else None for n in feats["name_zh"]],
+    )
     results = run.results if district is None else run.results[run.results["district"] == district]
     totals_rows = results[(results["scope"] == "aggregate") & (results["metric"] == "area")]
     citations = _citations([*totals_rows["source_file"], *feats["source_file"]])
@@ -219,15 +236,19 @@ def sheet_content(run: CheckRun, *, district: str | None = None, title: str | No
     counts: dict[str | None, int] = {}
     for s in feats["status"]:
         counts[s if isinstance(s, str) else None] = counts.get(s if isinstance(s, str) else None, 0) + 1
-    zh, en = district_names(district)
-    notes = [f"行政区界线 Boundaries: {n}" for n in dict.fromkeys(_column(districts[shown], "source")) if n]
+    zh, en = district_names(district) if district is not None else _names(list(codes[shown]))
+    notes = [
+        f"行政区界线 Boundaries: {terminal_text(str(n))}"
+        for n in dict.fromkeys(_column(districts[shown], "source"))
+        if n
+    ]
     if bool(_column(districts[shown], "includes_dapeng").fillna(False).astype(bool).any()):
         notes.append(
             "龙岗区界线（高德）含大鹏新区；龙岗规划不覆盖大鹏 / the Longgang boundary includes Dapeng New Area, which the Longgang plans do not cover."
         )
     return SheetContent(
         district=district,
-        title=title if title else f"{zh}规划图层核查图",
+        title=terminal_text(title) if title else f"{zh}规划图层核查图",
         subtitle="" if title else f"{en}: planning layers checked against the plans",
         district_line=f"行政区 District: {zh} {en}" + (f" ({district})" if district else ""),
         date=dt.date.today().isoformat(),

@@ -130,8 +130,9 @@ def _font_at_100pt(path: str) -> FT2Font:
 
 @functools.cache
 def _advance(path: str, char: str) -> float:
-    """Return the advance width of one character at 100 pt (points), unhinted."""
-    glyph = _font_at_100pt(path).load_char(ord(char), flags=_NO_HINTING)
+    """Return the advance width of one character at 100 pt (points), unhinted (a missing glyph: the font's box)."""
+    font = _font_at_100pt(path)
+    glyph = font.load_glyph(font.get_char_index(ord(char)), flags=_NO_HINTING)  # index 0: the missing-glyph box
     return float(glyph.linearHoriAdvance) / 65536.0
 
 

@@ -34,7 +34,8 @@ PT_PER_WEIGHT = 0.45
 MIN_FEATURE_MM = 1.2
 DOT_MM = 1.5
 LABEL_COLOR = "#252525"
-HALO = [patheffects.withStroke(linewidth=1.8, foreground="white")]
+#: A white outline of the glyphs under a label: drawn as a path, so the label on it stays text.
+HALO = [patheffects.Stroke(linewidth=1.8, foreground="white")]
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,13 @@ def _candidates(
     return out
 
 
+def halo_text(ax: Axes, x: float, y: float, s: str, *, size: float, color: str, zorder: float) -> None:
+    """Draw text centred at (x, y) on a white halo; the text itself stays text (selectable, extractable)."""
+    common = {"fontsize": size, "ha": "center", "va": "center"}
+    ax.text(x, y, s, color="white", path_effects=HALO, zorder=zorder - 0.1, **common)  # type: ignore[arg-type]
+    ax.text(x, y, s, color=color, zorder=zorder, **common)  # type: ignore[arg-type]
+
+
 def _base_name(name: str) -> str:
     """Return a name without its bracketed part: ``X（整备范围）`` -> ``X``."""
     return re.split(r"[（(]", name, maxsplit=1)[0].strip() or name
@@ -270,17 +278,7 @@ def place_labels(ax: Axes, content: SheetContent, frame: MapFrame, font: Path, f
         px, py = frame.paper(point.x, point.y)
         size = font_pt * 1.5
         w, h = text_width_mm(str(d["label"]), size, font), size / PT_PER_MM * 1.2
-        ax.text(
-            float(point.x),
-            float(point.y),
-            str(d["label"]),
-            fontsize=size,
-            color="#969696",
-            ha="center",
-            va="center",
-            zorder=5,
-            path_effects=HALO,
-        )
+        halo_text(ax, float(point.x), float(point.y), str(d["label"]), size=size, color="#969696", zorder=5)
         placed.append((float(px) - w / 2, float(py) - h / 2, float(px) + w / 2, float(py) + h / 2))
     # features without a parent first, largest first; then the parts inside a parent that have names of their own
     # (a park's project sites). A part named after its parent (a zone's "... (整备范围)") is not labelled: the
@@ -314,9 +312,7 @@ def place_labels(ax: Axes, content: SheetContent, frame: MapFrame, font: Path, f
                 continue
             placed.append(box)
             gx, gy = frame.ground(cx, cy)
-            ax.text(
-                gx, gy, name, fontsize=size, color=LABEL_COLOR, ha="center", va="center", zorder=6, path_effects=HALO
-            )
+            halo_text(ax, gx, gy, name, size=size, color=LABEL_COLOR, zorder=6)
             if leader:
                 lx, ly = frame.ground(min(max(px, box[0]), box[2]), min(max(py, box[1]), box[3]))
                 ax.plot([point.x, lx], [point.y, ly], color="#636363", linewidth=0.35, zorder=5.5)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,40 @@ FORMATS: tuple[str, ...] = (".pdf", ".png")
 MIN_FONT_PT = 4.5
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """A rendered sheet: the file's bytes and what it is."""
+
+    data: bytes
+    fmt: str
+    paper: str
+    orientation: str
+    scale: int
+    dpi: int
+    #: Features whose name found no room on the map.
+    unlabelled: int
+    path: Path | None = None
+
+    def describe(self) -> str:
+        """Return what the sheet is, in a few words: ``A3 landscape, 1:250,000, PDF``."""
+        what = "PDF" if self.fmt == "pdf" else f"PNG {self.dpi} dpi"
+        return f"{self.paper} {self.orientation}, {format_scale(self.scale)}, {what}"
+
+
+def sheet_format(path: Path) -> str:
+    """Return the format of a sheet written to ``path`` (``pdf`` or ``png``) by its extension.
+
+    Examples
+    --------
+    >>> sheet_format(Path("longgang.PDF"))
+    'pdf'
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"{path}: a sheet is written as .pdf or .png, not {suffix or '(no extension)'}.")
+    return suffix[1:]
+
+
 def _rc(font: Path) -> dict[str, Any]:
     """Return the matplotlib settings of every sheet: the CJK font embedded as TrueType (Type 42), text never read as math."""
     return {
@@ -46,7 +82,7 @@ def _rc(font: Path) -> dict[str, Any]:
 
 def _choose_scale(content: SheetContent, layout: Layout, scale: int | None) -> int:
     minx, miny, maxx, maxy = content.extent
-    margin = 1.04  # a little room around the districts
+    margin = 1.02  # a little room around the districts
     extent = ((maxx - minx) * margin, (maxy - miny) * margin)
     if scale is None:
         return fit_scale(extent, (layout.frame.width, layout.frame.height))
@@ -73,7 +109,7 @@ def _figure(
     background: Path | None,
     dpi: int,
     fmt: str,
-) -> Figure:
+) -> tuple[Figure, int]:
     page = layout.page
     size = (page.width / MM_PER_INCH, page.height / MM_PER_INCH)
     if fmt == "png":  # whole pixels: the paper's size at this resolution, rounded
@@ -112,7 +148,7 @@ def _figure(
     else:
         sep = layout.columns[0].top + 3.0
         overlay.plot([b.x, b.right], [sep, sep], color="black", linewidth=0.6)
-    return fig
+    return fig, result.unlabelled
 
 
 def render_sheet(
@@ -126,8 +162,8 @@ def render_sheet(
     dpi: int = 300,
     title: str | None = None,
     background: Path | None = None,
-) -> bytes:
-    """Return a map sheet of one district (or of the three, ``district=None``) as PDF or PNG bytes.
+) -> Sheet:
+    """Return a map sheet of one district (or of the three, ``district=None``) as PDF or PNG.
 
     Parameters
     ----------
@@ -180,31 +216,44 @@ def render_sheet(
         metadata = {"Title": content.title, "Software": f"gis {__version__}", "Description": metadata["Subject"]}
     with matplotlib.rc_context(_rc(font)), warnings.catch_warnings():  # type: ignore[arg-type]
         warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)  # logged above
-        fig = _figure(content, layout, scale, font=font, background=background, dpi=int(dpi), fmt=fmt)
+        fig, unlabelled = _figure(content, layout, scale, font=font, background=background, dpi=int(dpi), fmt=fmt)
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=int(dpi) if fmt == "png" else 72, metadata=metadata)
-    return buffer.getvalue()
+    log.info("sheet of %s: %s %s at %s", content.district_line, layout.paper, orientation, format_scale(scale))
+    return Sheet(buffer.getvalue(), fmt, layout.paper, orientation, scale, int(dpi), unlabelled)
 
 
-def write_sheet(run: CheckRun, path: Path, *, overwrite: bool = False, **options: object) -> Path:
-    """Write a map sheet to ``path`` (``.pdf`` or ``.png``) atomically; ``options`` as :func:`render_sheet`."""
+def write_sheet(run: CheckRun, path: Path, *, overwrite: bool = False, **options: Any) -> Sheet:
+    """Write a map sheet to ``path`` (``.pdf`` or ``.png``) atomically; ``options`` as :func:`render_sheet`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from gis.pipeline import run_check
+    >>> run = run_check(layers_dir="tests/data/layers")
+    >>> sheet = write_sheet(run, pathlib.Path(tempfile.mkdtemp()) / "test.pdf", district="440307")
+    >>> sheet.describe(), sheet.data[:5]
+    ('A3 landscape, 1:100,000, PDF', b'%PDF-')
+    """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise InputError(f"{path}: a sheet is written as .pdf or .png, not {suffix or '(no extension)'}.")
+    fmt = sheet_format(path)
     check_output(path, overwrite=overwrite)
-    data = render_sheet(run, fmt=suffix[1:], **options)  # type: ignore[arg-type]
-    write_bytes_atomic(path, data)
-    return path
+    sheet = render_sheet(run, fmt=fmt, **options)
+    write_bytes_atomic(path, sheet.data)
+    return dataclasses.replace(sheet, path=path)
+
+
+def district_sheets(run: CheckRun) -> dict[str, str]:
+    """Return the file name of the sheet of each district the layers have a boundary of (:data:`SHEET_FILES`)."""
+    present = set(run.districts["district"].astype(str))
+    return {code: name for code, name in SHEET_FILES.items() if code in present}
 
 
 def write_sheets(run: CheckRun, out_dir: Path, *, paper: str = "A3", orientation: str = "landscape") -> list[Path]:
-    """Write one PDF sheet per district the layers have a boundary of (:data:`SHEET_FILES`) into ``out_dir``."""
-    present = set(run.districts["district"].astype(str))
+    """Write one PDF sheet per district the layers have a boundary of into ``out_dir``, each atomically."""
     written = []
-    for code, name in SHEET_FILES.items():
-        if code in present:
-            path = Path(out_dir) / name
-            write_bytes_atomic(path, render_sheet(run, district=code, paper=paper, orientation=orientation))
-            written.append(path)
+    for code, name in district_sheets(run).items():
+        path = Path(out_dir) / name
+        write_bytes_atomic(path, render_sheet(run, district=code, paper=paper, orientation=orientation).data)
+        written.append(path)
     return written
