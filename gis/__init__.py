@@ -1,7 +1,7 @@
 """gis: land-use planning layers of Longgang, Longhua and Pingshan, checked against their plans.
 
 The public API, in pipeline order: read and validate the layers, run the QA checks, check every
-target, then render, export and report. Areas are measured in EPSG:4547 (CGCS2000 /
+target, then render (web maps, map sheets), export and report. Areas are measured in EPSG:4547 (CGCS2000 /
 3-degree Gauss-Kruger CM 114E).
 
 Examples
@@ -28,6 +28,8 @@ True
 'report.xlsx'
 >>> [p.name for p in gis.write_maps(run, out / "maps")][:2]
 ['index.html', 'longgang.html']
+>>> gis.write_sheet(run, out / "longgang.pdf", district="440307").describe()
+'A3 landscape, 1:100,000, PDF'
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -52,6 +54,7 @@ from gis.read import check_layers, read_layers, read_targets
 from gis.render.webmap import build_map, write_maps
 from gis.report import write_report
 from gis.results import exit_code, summarize
+from gis.sheet import render_sheet, write_sheet
 
 __all__ = [
     "CheckRun",
@@ -81,6 +84,7 @@ __all__ = [
     "rasterize_land_use",
     "read_layers",
     "read_targets",
+    "render_sheet",
     "run_check",
     "run_qa",
     "summarize",
@@ -88,5 +92,6 @@ __all__ = [
     "write_land_use",
     "write_maps",
     "write_report",
+    "write_sheet",
     "zonal_statistics",
 ]

@@ -14,7 +14,10 @@ How each file is compared:
 - .xlsx: every sheet's cell values (timestamps replaced) and number formats (openpyxl), not the zip bytes (the zip
   holds creation times);
 - .gpkg: every table's rows (sqlite3), with ISO timestamps replaced as above, not the file
-  bytes (SQLite pages depend on the write history).
+  bytes (SQLite pages depend on the write history);
+- .pdf (the map sheets): the page size and the text as pdftotext lays it out (poppler-utils),
+  timestamps replaced, not the file bytes (they hold the creation time); the drawing itself is
+  not compared.
 
 Prints one line per file (same / differs, with the first difference) and exits 1 when any
 file differs or is missing on one side.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import re
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,6 +72,13 @@ def _gpkg(path: Path) -> list[Any]:
         con.close()
 
 
+def _pdf(path: Path) -> list[Any]:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True).stdout
+    size = re.findall(rb"Page size:.*", info)
+    text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True)
+    return [size, STAMP.sub(b"<time>", text.stdout)]
+
+
 def _first_difference(a: Any, b: Any) -> str:
     if isinstance(a, bytes) and isinstance(b, bytes):
         i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
@@ -98,9 +109,8 @@ def compare(old: Path, new: Path) -> int:
             bad += 1
             continue
         suffix = name.suffix.lower()
-        read = (
-            _xlsx if suffix == ".xlsx" else _gpkg if suffix == ".gpkg" else _text if suffix in TEXT else Path.read_bytes
-        )
+        readers = {".xlsx": _xlsx, ".gpkg": _gpkg, ".pdf": _pdf}
+        read = readers.get(suffix, _text if suffix in TEXT else Path.read_bytes)
         x, y = read(a), read(b)
         if x == y:
             print(f"same     {name}")

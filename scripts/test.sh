@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up a virtual environment (once), install the toolkit with its test tools and the
-# Debian packages the tests drive (Chromium for the web maps and a CJK font so Chinese renders;
-# gdal-bin for ogrinfo; QGIS's Python to open the exported GeoPackage), then run the same
+# Debian packages the tests drive (Chromium for the web maps; a CJK font with TrueType outlines,
+# WenQuanYi Micro Hei, so Chinese renders in the maps and is embedded in the PDF map sheets;
+# poppler-utils to open the sheets as a PDF viewer does; gdal-bin for ogrinfo; QGIS's Python to
+# open the exported GeoPackage), then run the same
 # checks CI runs: ruff (lint and format), mypy and pytest.
 # Usage: bash scripts/test.sh [pytest options]
 set -euo pipefail
@@ -9,7 +11,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || need+=(fonts-wqy-microhei)
+fc-list 2>/dev/null | grep -qi "wenquanyi micro hei" || need+=(fonts-wqy-microhei)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
 /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || need+=(python3-qgis)
 if [ ${#need[@]} -gt 0 ]; then

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from fontTools.ttLib import TTFont, TTLibError
 from matplotlib import font_manager, ft2font
 from matplotlib.ft2font import FT2Font
 
@@ -55,12 +56,18 @@ class FontError(GisError, LookupError):
 
 
 def has_glyphs(path: Path, text: str) -> bool:
-    """Tell whether the font file has a glyph for every character of ``text``."""
+    """Tell whether the font file has TrueType outlines and a glyph for every character of ``text``.
+
+    A font of CFF outlines (OpenType ``.otf``, and Noto CJK's ``.ttc``) is refused: it would not be
+    embedded as TrueType (Type 42).
+    """
     try:
         font = FT2Font(str(path))
-    except (OSError, RuntimeError, ValueError):
+        with TTFont(str(path), fontNumber=0, lazy=True) as tt:
+            truetype = "glyf" in tt
+    except (OSError, RuntimeError, ValueError, TTLibError):
         return False
-    return all(font.get_char_index(ord(ch)) != 0 for ch in text if not ch.isspace())
+    return truetype and all(font.get_char_index(ord(ch)) != 0 for ch in text if not ch.isspace())
 
 
 def missing_glyphs(path: Path, text: str) -> str:
