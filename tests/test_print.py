@@ -246,7 +246,7 @@ def test_background_raster_is_drawn_under_the_layers(run, tmp_path):
 def test_sheet_content_of_the_test_layers(run):
     content = sheet_content(run, district="440307")
     totals = {(t.item_zh, t.comparator): t for t in content.totals}
-    consolidation = totals[("整备范围", "≥")]
+    consolidation = totals[("土地整备片区·整备范围", "≥")]
     assert (consolidation.planned_ha, round(consolidation.measured_ha, 6), consolidation.status) == (30.0, 36.0, "met")
     industrial = totals[("产业用地", ">")]
     assert (industrial.planned_ha, round(industrial.measured_ha, 6)) == (4.5, 4.4)  # the nested site counted once

@@ -103,6 +103,20 @@ def _names(codes: list[str]) -> tuple[str, str]:
     return "、".join(settings.DISTRICTS[c][0] for c in known), ", ".join(settings.DISTRICTS[c][1] for c in known)
 
 
+def total_title(layer: str, part: str) -> str:
+    """Return the Chinese name of a district total: the layer, and the part it counts.
+
+    Examples
+    --------
+    >>> total_title("industrial_land", "site"), total_title("parks", "")
+    ('产业用地·项目用地', '公园')
+    """
+    layer_zh = settings.LAYER_TITLES.get(layer, (layer, layer))[0]
+    if not part or part == "extent":
+        return layer_zh
+    return f"{layer_zh}·{settings.PART_TITLES_ZH.get(part, part)}"
+
+
 def part_title(layer: str, part: str) -> str:
     """Return the Chinese title of a layer's part: its style's, else the layer's with the part's own name.
 
@@ -132,7 +146,7 @@ def _totals(results: pd.DataFrame, keys: dict[str, str]) -> list[TotalRow]:
     order = {name: i for i, name in enumerate(settings.LAYER_NAMES)}
     groups: dict[tuple[object, ...], list[pd.Series]] = {}
     for _, r in rows.iterrows():
-        key = (r["district"], r["layer"], r["part"], r["comparator"], r["planned"], r["measured"])
+        key = (r["district"], r["layer"], r["part"], r["comparator"], _number(r["planned"]), _number(r["measured"]))
         groups.setdefault(key, []).append(r)
     out = []
     for (district, layer, part, comparator, planned, measured), group in groups.items():
@@ -145,7 +159,7 @@ def _totals(results: pd.DataFrame, keys: dict[str, str]) -> list[TotalRow]:
             TotalRow(
                 district=str(district),
                 layer=str(layer),
-                item_zh=part_title(str(layer), str(part) if isinstance(part, str) else ""),
+                item_zh=total_title(str(layer), str(part) if isinstance(part, str) else ""),
                 comparator=COMPARATOR_SIGNS.get(str(comparator), str(comparator)),
                 planned_ha=_number(planned),
                 measured_ha=_number(measured),
