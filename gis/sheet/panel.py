@@ -7,6 +7,7 @@ and makes the text smaller until they fit.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -218,11 +219,18 @@ def totals_block(c: SheetContent, width: float, font: Path, pt: float) -> Block:
     return b
 
 
+@functools.cache
+def _transformers() -> tuple[Transformer, Transformer]:
+    return (
+        Transformer.from_crs(AREA_CRS, LAYER_CRS, always_xy=True),
+        Transformer.from_crs(LAYER_CRS, AREA_CRS, always_xy=True),
+    )
+
+
 def grid_convergence_deg(extent: tuple[float, float, float, float]) -> float:
     """Return the angle from grid north to true north at the extent's centre (degrees, + east, - west)."""
     x, y = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
-    to_lonlat = Transformer.from_crs(AREA_CRS, LAYER_CRS, always_xy=True)
-    to_grid = Transformer.from_crs(LAYER_CRS, AREA_CRS, always_xy=True)
+    to_lonlat, to_grid = _transformers()
     lon, lat = to_lonlat.transform(x, y)
     nx, ny = to_grid.transform(lon, lat + 0.01)
     return math.degrees(math.atan2(nx - x, ny - y))
