@@ -21,14 +21,15 @@ from gis.crs import AREA_CRS
 from gis.errors import InputError, OutputError, OutputExistsError
 from gis.export import EXPORT_FIELDS, TARGETS_TABLE, export, feature_table
 from gis.pipeline import run_check
+from tests.conftest import DATA, REPO
+from tests.data.make_data import LONG_BASIS
 
-REPO = Path(__file__).resolve().parents[1]
 QGIS_PYTHON = os.environ.get("GIS_QGIS_PYTHON", "/usr/bin/python3")
 
 
 @pytest.fixture(scope="module")
 def run():
-    return run_check()
+    return run_check(layers_dir=DATA / "layers")
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +164,14 @@ def test_round_trip_other_formats(run, tmp_path, suffix, epsg):
     back = back.set_index("feature_id")
     assert sorted(back.index) == sorted(original.index)
     assert (back.loc[original.index, "name_zh"] == original["name_zh"]).all()
-    assert back.loc["LG-PK-01", "name_zh"] == "雪竹径公园"
-    tol = 1e-8 if epsg == 4326 else 0.001
+    assert back.loc["TT-PK-01", "name_zh"] == "测试公园"
+    basis = back.loc["TT-CZ-01", "location_basis"]
+    if suffix == ".shp":  # a .dbf text field holds 254 bytes: the long citation is cut, never garbled
+        assert len(basis.encode("utf-8")) <= 254 and LONG_BASIS.startswith(basis) and len(basis) > 50
+    else:
+        assert basis == LONG_BASIS
+    # GeoJSON (RFC 7946) keeps 7 decimals: each coordinate within 5e-8 degree, a vertex within 7.1e-8
+    tol = 7.1e-8 if epsg == 4326 else 0.001
     for fid in original.index:
         assert shapely.hausdorff_distance(original.geometry[fid], back.geometry[fid]) < tol
 
@@ -174,10 +181,12 @@ def test_shapefile_gbk_and_field_map(run, tmp_path):
     report = export(run, path, encoding="gbk")
     assert (tmp_path / "gbk.cpg").read_text().strip().upper() in ("GBK", "936", "CP936")
     assert report.renamed_fields["location_basis"] == "loc_basis"
-    assert any("254 bytes" in n for n in report.notes)  # long text is cut, and said so
+    # long text is cut, and said so: TT-CZ-01's citation is 372 bytes in GBK
+    assert "loc_basis: 1 values longer than 254 bytes (GBK) are cut" in report.notes
     back = pyogrio.read_dataframe(path, encoding="gbk").set_index("feature_id")
-    assert back.loc["LG-PK-01", "name_zh"] == "雪竹径公园"
-    assert (tmp_path / "gbk.dbf").read_bytes().count("雪竹径公园".encode("gbk")) == 1
+    assert back.loc["TT-PK-01", "name_zh"] == "测试公园"
+    assert (tmp_path / "gbk.dbf").read_bytes().count("测试公园".encode("gbk")) == 1
+    assert LONG_BASIS.startswith(back.loc["TT-CZ-01", "loc_basis"])  # cut between characters, not inside one
 
 
 def test_refuses_to_overwrite_and_keeps_old_file(run, tmp_path):
@@ -230,14 +239,15 @@ def test_bad_options(run, tmp_path):
 def test_export_cli(tmp_path):
     out = tmp_path / "p.gpkg"
     runner = CliRunner()
-    result = runner.invoke(cli, ["export", "-o", str(out), "--crs", "EPSG:4490"])
+    layers = ["--layers", str(DATA / "layers")]
+    result = runner.invoke(cli, ["export", *layers, "-o", str(out), "--crs", "EPSG:4490"])
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "EPSG:4490" in result.output
     assert pyogrio.read_info(out, layer="parks")["crs"] == "EPSG:4490"
-    result = runner.invoke(cli, ["export", "-o", str(out)])
+    result = runner.invoke(cli, ["export", *layers, "-o", str(out)])
     assert result.exit_code == 2 and "Pass --overwrite" in result.output
-    result = runner.invoke(cli, ["export", "-o", str(tmp_path / "x.shp"), "--layer", "parks"])
-    assert result.exit_code == 0 and "x 6" in result.output
+    result = runner.invoke(cli, ["export", *layers, "-o", str(tmp_path / "x.shp"), "--layer", "parks"])
+    assert result.exit_code == 0 and "x 2" in result.output  # TT-PK-01 and TT-PK-02
 
 
 def test_gpkg_open_in_another_program_is_not_replaced(run, tmp_path):
@@ -256,7 +266,7 @@ def test_shapefile_overwrite_removes_stale_index_and_rolls_back(run, tmp_path, m
     (tmp_path / "s.qix").write_bytes(b"stale spatial index")
     report = export(run, path, layer="parks", overwrite=True)
     assert not (tmp_path / "s.qix").exists() and any("s.qix" in n for n in report.notes)
-    assert len(pyogrio.read_dataframe(path)) == 6
+    assert pyogrio.read_dataframe(path)["feature_id"].tolist() == ["TT-PK-01", "TT-PK-02"]
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     real = os.replace
     calls = {"n": 0}
@@ -277,11 +287,14 @@ def test_shapefile_overwrite_removes_stale_index_and_rolls_back(run, tmp_path, m
 def test_disk_full_gives_exit_2_and_keeps_the_old_file(tmp_path):
     out = tmp_path / "planning.gpkg"
     gis = [sys.executable, "-c", "from gis.cli import main; main()"]
-    subprocess.run([*gis, "export", "-o", str(out)], check=True, capture_output=True, cwd=REPO)
+    layers = str(DATA / "layers")
+    subprocess.run([*gis, "export", "--layers", layers, "-o", str(out)], check=True, capture_output=True, cwd=REPO)
     before = out.read_bytes()
+    assert len(before) > 100_000  # so the limit below cuts the new file short
     limit = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000)); "
-        f"sys.argv = ['gis', 'export', '-o', {str(out)!r}, '--overwrite']; from gis.cli import main; main()"
+        f"sys.argv = ['gis', 'export', '--layers', {layers!r}, '-o', {str(out)!r}, '--overwrite']; "
+        "from gis.cli import main; main()"
     )
     result = subprocess.run([sys.executable, "-c", limit], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2, result.stderr
