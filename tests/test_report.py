@@ -15,13 +15,12 @@ from gis.errors import InputError
 from gis.export import export
 from gis.pipeline import run_check
 from gis.report import COLUMNS, write_report
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import DATA
 
 
 @pytest.fixture(scope="module")
 def run():
-    return run_check()
+    return run_check(layers_dir=DATA / "layers")
 
 
 def test_spreadsheet_matches_the_check(run, tmp_path):
@@ -48,7 +47,7 @@ def test_spreadsheet_matches_the_check(run, tmp_path):
         (results["district"] == "440307")
         & ~results["metric"].isin(["within_parent", "within_district", "planned_le_parent"])
     ]
-    assert n == len(own) == 124  # every figure the plans give for Longgang
+    assert n == len(own) == 15  # every target of the test district: TT-01 to TT-16 but TT-10 (440309)
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
     status_col = col[COLUMNS["status"]] + 1
     assert ws.cell(2, col[COLUMNS["planned"]] + 1).number_format == "#,##0.00"
@@ -56,7 +55,7 @@ def test_spreadsheet_matches_the_check(run, tmp_path):
     statuses = {ws.cell(r, status_col).value: ws.cell(r, status_col).fill.fgColor.rgb for r in range(2, ws.max_row + 1)}
     assert statuses["short"].upper().endswith("FDAE61") and statuses["within tolerance"].upper().endswith("A6D96A")
     names = [row[col[COLUMNS["name_zh"]]] for row in ws.iter_rows(min_row=2, values_only=True)]
-    assert "雪竹径公园" in names  # Chinese names
+    assert "测试公园" in names and "测试整备片区" in names  # Chinese names
     floors = wb["建筑面积 Floor areas"]
     assert floors.max_row - 1 == int((run.results["metric"] == "floor_area").sum())
 
@@ -88,7 +87,7 @@ def test_html_report_offline_and_printable(run, tmp_path):
             - (run.results[run.results["scope"] == "aggregate"]["metric"] != "area").sum()
         )
         assert page.locator("#totals svg").count() == aggregates
-        assert "雪竹径公园" in page.inner_text("#district-440307")
+        assert "测试公园" in page.inner_text("#district-440307")
         pdf = page.pdf(format="A4", landscape=True)
         assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
         browser.close()
@@ -96,7 +95,7 @@ def test_html_report_offline_and_printable(run, tmp_path):
 
 def test_markdown_report(run, tmp_path):
     text = write_report(run, tmp_path / "report.md").read_text(encoding="utf-8")
-    assert text.startswith("# 规划用地目标核查报告") and "| 编号 Target |" in text and "T-001-071" in text
+    assert text.startswith("# 规划用地目标核查报告") and "| 编号 Target |" in text and "TT-16" in text
     with pytest.raises(InputError, match=r"a report is \.xlsx, \.html or \.md"):
         write_report(run, tmp_path / "report.pdf")
 
@@ -179,7 +178,7 @@ def test_every_target_appears_in_the_report(run):
     for v in views(run):
         if "target_id" in v.table.columns:
             shown |= set(v.table["target_id"])
-    table = pd.read_csv(REPO / "layers" / "targets.csv", dtype=str)
+    table = pd.read_csv(DATA / "layers" / "targets.csv", dtype=str)
     assert set(table["target_id"]) <= shown
 
 
