@@ -20,14 +20,14 @@ from click.testing import CliRunner
 
 from gis._atomic import remove_stale_temps, temp_pattern, write_text_atomic
 from gis.cli import cli
+from tests.conftest import DATA, REPO
+from tests.data.make_data import rect
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data"
 OLD = b"the previous file, which must survive\n"
 TEMP = re.compile(r"^\..*\.[0-9]+\.[a-z0-9_]{8}\.tmp")  # any temporary name of the toolkit
 
-# a small square in Longgang (Henggang), inside no feature of the shipped parks layer
-SQUARE = [[114.2050, 22.6600], [114.2080, 22.6600], [114.2080, 22.6625], [114.2050, 22.6625], [114.2050, 22.6600]]
+# a 300 m square in the test district, inside no feature of tests/data/layers
+SQUARE = rect(3000, 3000, 300, 300, step=1000)["coordinates"][0]
 
 
 def gis_limited(args: list[str], limit: int | None = None) -> subprocess.CompletedProcess[str]:
@@ -58,7 +58,7 @@ def sketch(path: Path) -> Path:
         "features": [
             {
                 "type": "Feature",
-                "properties": {"fid": "LG-PK-03", "name_zh": "横岗草图公园", "note": "sketched"},
+                "properties": {"fid": "TT-PK-03", "name_zh": "草图公园", "note": "sketched"},
                 "geometry": {"type": "Polygon", "coordinates": [SQUARE]},
             }
         ],
@@ -120,9 +120,7 @@ def test_disk_full_keeps_the_previous_shapefile_set(layers, tmp_path):
     assert [p.name for p in out.parent.iterdir() if p.is_dir()] == []  # no temporary folder
 
 
-def test_disk_full_keeps_the_previous_layer_file(tmp_path):
-    layers = tmp_path / "layers"
-    shutil.copytree(REPO / "layers", layers)
+def test_disk_full_keeps_the_previous_layer_file(layers, tmp_path):
     parks = layers / "parks.geojson"
     before = snapshot(layers)
     args = ["import", str(sketch(tmp_path / "sketch.geojson")), "--layer", "parks", "--layers", str(layers)]
@@ -131,7 +129,7 @@ def test_disk_full_keeps_the_previous_layer_file(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and str(parks) in errors[0] and "Traceback" not in result.stderr
     assert snapshot(layers) == before
-    assert gis_limited(args).returncode == 0 and "LG-PK-03" in parks.read_text(encoding="utf-8")
+    assert gis_limited(args).returncode == 0 and "TT-PK-03" in parks.read_text(encoding="utf-8")
 
 
 def half_then_fail(real):
@@ -168,9 +166,7 @@ def test_failure_mid_write_keeps_the_previous_file(layers, tmp_path, monkeypatch
     assert sorted(p.name for p in out.parent.iterdir()) == [name]
 
 
-def test_failure_mid_import_keeps_the_layer_file(tmp_path, monkeypatch):
-    layers = tmp_path / "layers"
-    shutil.copytree(REPO / "layers", layers)
+def test_failure_mid_import_keeps_the_layer_file(layers, tmp_path, monkeypatch):
     before = snapshot(layers)
     monkeypatch.setattr(Path, "write_bytes", half_then_fail(Path.write_bytes))
     args = ["import", str(sketch(tmp_path / "sketch.geojson")), "--layer", "parks", "--layers", str(layers)]

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pyogrio
@@ -17,14 +16,14 @@ from gis.export import export
 from gis.importer import apply_import, plan_import
 from gis.pipeline import run_check
 from gis.read import read_layer
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import DATA
+from tests.data.make_data import LONG_BASIS, rect
 
 
 @pytest.fixture
 def layers(tmp_path):
     dest = tmp_path / "layers"
-    shutil.copytree(REPO / "layers", dest)
+    shutil.copytree(DATA / "layers", dest)
     return dest
 
 
@@ -46,8 +45,9 @@ def sketch(tmp_path, coords, *, frame="WGS-84", **props):
     return path
 
 
-# a small square in Longgang (Henggang), inside no feature of the parks layer
-SQUARE = [[114.2050, 22.6600], [114.2080, 22.6600], [114.2080, 22.6625], [114.2050, 22.6625], [114.2050, 22.6600]]
+# a square of about 300 m in the test district (440307), inside no feature of tests/data/layers;
+# its corners rounded to 4 decimals, as a sketch's are
+SQUARE = [[round(v, 4) for v in p] for p in rect(3000, 3000, 300, 300, step=1000)["coordinates"][0]]
 
 
 def test_gpkg_round_trip_changes_nothing(layers, tmp_path):
@@ -64,19 +64,20 @@ def test_edited_in_qgis_comes_back(layers, tmp_path):
     gpkg = tmp_path / "planning.gpkg"
     export(run_check(layers_dir=layers), gpkg)
     parks = pyogrio.read_dataframe(gpkg, layer="parks")
-    i = parks.index[parks["feature_id"] == "LG-PK-01"][0]
+    i = parks.index[parks["feature_id"] == "TT-PK-01"][0]
     parks.loc[i, "geometry"] = parks.loc[i, "geometry"].buffer(50, join_style="mitre")  # grown by 50 m in EPSG:4547
-    parks.loc[i, "name_en"] = "Xuezhujing Park (edited)"
+    parks.loc[i, "name_en"] = "Test park (edited)"
     edited = tmp_path / "edited.gpkg"
     pyogrio.write_dataframe(parks, edited, layer="parks")
     plan = plan_import(edited, layer="parks", layers_dir=layers)
     [(fid, before, after, fields)] = plan.changed
-    assert fid == "LG-PK-01" and fields == ["geometry", "name_en"] and after > before + 5
+    assert fid == "TT-PK-01" and fields == ["geometry", "name_en"]
+    assert before == pytest.approx(1, rel=1e-6) and after == pytest.approx(4, rel=1e-6)  # 100 m square, now 200 m
     other_layers = {n: (layers / f"{n}.geojson").read_bytes() for n in ("industrial_land", "renewal_units")}
     apply_import(plan)
     back = read_layer(layers / "parks.geojson", layer="parks").set_index("fid")
-    assert back.loc["LG-PK-01", "name_en"] == "Xuezhujing Park (edited)"
-    assert back.loc["LG-PK-01", "name_zh"] == "雪竹径公园" and len(back) == 6
+    assert back.loc["TT-PK-01", "name_en"] == "Test park (edited)"
+    assert back.loc["TT-PK-01", "name_zh"] == "测试公园" and sorted(back.index) == ["TT-PK-01", "TT-PK-02"]
     assert all((layers / f"{n}.geojson").read_bytes() == b for n, b in other_layers.items())
     assert run_check(layers_dir=layers).results is not None  # the project still checks
 
@@ -85,18 +86,18 @@ def test_drawn_sketch_needs_a_name_then_joins_the_layer(layers, tmp_path):
     path = sketch(tmp_path, SQUARE)
     with pytest.raises(InputError, match="feature DRAWN-1: its fid is the web map's placeholder"):
         plan_import(path, layer="parks", layers_dir=layers)
-    path = sketch(tmp_path, SQUARE, fid="LG-PK-03")
-    with pytest.raises(InputError, match=r"feature LG-PK-03: field name_zh is empty\. Fill it in\."):
+    path = sketch(tmp_path, SQUARE, fid="TT-PK-03")
+    with pytest.raises(InputError, match=r"feature TT-PK-03: field name_zh is empty\. Fill it in\."):
         plan_import(path, layer="parks", layers_dir=layers)
-    path = sketch(tmp_path, SQUARE, fid="LG-PK-03", name_zh="横岗草图公园")
+    path = sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图公园")
     plan = plan_import(path, layer="parks", layers_dir=layers)
-    assert plan.added == ["LG-PK-03"] and plan.changed == [] and plan.removed == []
+    assert plan.added == ["TT-PK-03"] and plan.changed == [] and plan.removed == []
     assert any("district 440307 taken from its position" in n for n in plan.notes)
     apply_import(plan)
     back = read_layer(layers / "parks.geojson", layer="parks").set_index("fid")
-    assert back.loc["LG-PK-03", "district"] == "440307" and back.loc["LG-PK-03", "accuracy"] == "sketch"
-    assert back.loc["LG-PK-03", "name_zh"] == "横岗草图公园"
-    assert shapely.equals_exact(back.loc["LG-PK-03"].geometry, shapely.Polygon(SQUARE), tolerance=1e-9)
+    assert back.loc["TT-PK-03", "district"] == "440307" and back.loc["TT-PK-03", "accuracy"] == "sketch"
+    assert back.loc["TT-PK-03", "name_zh"] == "草图公园"
+    assert shapely.equals_exact(back.loc["TT-PK-03"].geometry, shapely.Polygon(SQUARE), tolerance=1e-9)
 
 
 def test_gcj02_file_is_moved_to_wgs84(layers, tmp_path):
@@ -105,9 +106,9 @@ def test_gcj02_file_is_moved_to_wgs84(layers, tmp_path):
     coords = [list(c) for c in gcj.exterior.coords]
     # declared by the file (the web map over Amap tiles exports frame GCJ-02)
     plan = plan_import(
-        sketch(tmp_path, coords, frame="GCJ-02", fid="LG-PK-03", name_zh="高德草图"), layer="parks", layers_dir=layers
+        sketch(tmp_path, coords, frame="GCJ-02", fid="TT-PK-03", name_zh="高德草图"), layer="parks", layers_dir=layers
     )
-    got = plan.result.set_index("fid").loc["LG-PK-03"].geometry
+    got = plan.result.set_index("fid").loc["TT-PK-03"].geometry
     assert plan.frame == "GCJ-02" and shapely.hausdorff_distance(got, wgs) < 2e-6
     # or named on the command line for a file that only says "lon/lat"
     doc = json.loads((tmp_path / "sketch.geojson").read_text(encoding="utf-8"))
@@ -115,10 +116,10 @@ def test_gcj02_file_is_moved_to_wgs84(layers, tmp_path):
     plain = tmp_path / "plain.geojson"
     plain.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     plan = plan_import(plain, layer="parks", layers_dir=layers, from_crs="gcj02")
-    assert shapely.hausdorff_distance(plan.result.set_index("fid").loc["LG-PK-03"].geometry, wgs) < 2e-6
+    assert shapely.hausdorff_distance(plan.result.set_index("fid").loc["TT-PK-03"].geometry, wgs) < 2e-6
     # read as WGS-84 it would sit ~500 m off: a different polygon
     plan = plan_import(plain, layer="parks", layers_dir=layers)
-    assert shapely.hausdorff_distance(plan.result.set_index("fid").loc["LG-PK-03"].geometry, wgs) > 0.003
+    assert shapely.hausdorff_distance(plan.result.set_index("fid").loc["TT-PK-03"].geometry, wgs) > 0.003
 
 
 def test_conflicting_frame_outside_district_and_fid_clash(layers, tmp_path):
@@ -126,37 +127,39 @@ def test_conflicting_frame_outside_district_and_fid_clash(layers, tmp_path):
     export(run_check(layers_dir=layers), gpkg)
     with pytest.raises(InputError, match="declares its frame as EPSG:4547, but from_crs= says EPSG:4326"):
         plan_import(gpkg, layer="parks", layers_dir=layers, from_crs="wgs84")
-    far = [[x + 0.2, y] for x, y in SQUARE]  # 20 km east: in Pingshan, not Longgang
+    far = [[x + 0.2, y] for x, y in SQUARE]  # 20 km east: beyond the 20 km test district's eastern edge
     with pytest.raises(InputError, match=r"only 0\.0 % of it lies inside district 440307"):
         plan_import(
-            sketch(tmp_path, far, fid="LG-PK-03", name_zh="海上", district="440307"), layer="parks", layers_dir=layers
+            sketch(tmp_path, far, fid="TT-PK-03", name_zh="区外", district="440307"), layer="parks", layers_dir=layers
         )
-    with pytest.raises(InputError, match="fid LG-CZ-01 is already used in layer consolidation_zones"):
-        plan_import(sketch(tmp_path, SQUARE, fid="LG-CZ-01", name_zh="重名"), layer="parks", layers_dir=layers)
+    with pytest.raises(InputError, match="fid TT-CZ-01 is already used in layer consolidation_zones"):
+        plan_import(sketch(tmp_path, SQUARE, fid="TT-CZ-01", name_zh="重名"), layer="parks", layers_dir=layers)
     with pytest.raises(InputError, match="from_crs= 'mars' is not understood"):
         plan_import(gpkg, layer="parks", layers_dir=layers, from_crs="mars")
 
 
 def test_replace_lists_removed_features_but_keeps_what_targets_name(layers, tmp_path):
-    with pytest.raises(InputError, match="target T-001-118 names fid LG-PK-01, which the import removes"):
+    with pytest.raises(InputError) as err:
         plan_import(
-            sketch(tmp_path, SQUARE, fid="LG-PK-03", name_zh="唯一"), layer="parks", layers_dir=layers, replace=True
+            sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="唯一"), layer="parks", layers_dir=layers, replace=True
         )
+    for target in ("TT-11", "TT-12"):  # both targets on TT-PK-01 are named
+        assert f"target {target} names fid TT-PK-01, which the import removes" in str(err.value)
     parks = read_layer(layers / "parks.geojson", layer="parks")
-    keep = parks[parks["fid"] == "LG-PK-01"]  # the one park the targets name
+    keep = parks[parks["fid"] == "TT-PK-01"]  # the one park the targets name
     path = tmp_path / "only.geojson"
     keep.drop(columns="layer").to_file(path, driver="GeoJSON")
     plan = plan_import(path, layer="parks", layers_dir=layers, replace=True)
-    assert plan.added == [] and sorted(plan.removed) == ["LG-PK-02", "PS-PK-01", "PS-PK-02", "PS-PK-03", "PS-PK-04"]
+    assert plan.added == [] and plan.removed == ["TT-PK-02"]
 
 
 def test_import_cli_dry_run_writes_nothing(layers, tmp_path):
     before = (layers / "parks.geojson").read_bytes()
-    path = sketch(tmp_path, SQUARE, fid="LG-PK-03", name_zh="横岗草图公园")
+    path = sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图公园")
     runner = CliRunner()
     result = runner.invoke(cli, ["import", str(path), "--layer", "parks", "--layers", str(layers), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "added    LG-PK-03  横岗草图公园" in result.output and "dry run: nothing written" in result.output
+    assert "added    TT-PK-03  草图公园" in result.output and "dry run: nothing written" in result.output
     assert (layers / "parks.geojson").read_bytes() == before
     result = runner.invoke(cli, ["import", str(path), "--layer", "parks", "--layers", str(layers)])
     assert result.exit_code == 0 and "wrote" in result.output
@@ -174,7 +177,11 @@ def test_shapefile_comes_back_without_losing_cut_text(layers, tmp_path):
     plan = plan_import(shp, layer="parks", layers_dir=layers)
     assert plan.frame == "EPSG:4547" and (plan.added, plan.changed, plan.removed) == ([], [], [])
     plan = plan_import(shp, layer="consolidation_zones", layers_dir=layers)
-    assert plan.changed == [] and any("kept in full" in n for n in plan.notes)  # the .dbf cut 254 bytes
+    # the .dbf cut TT-CZ-01's long location_basis to 254 bytes: the layer's full text is kept
+    assert plan.changed == [] and "1 text value(s) cut to the Shapefile's 254 bytes were kept in full" in " ".join(
+        plan.notes
+    )
+    assert plan.result.set_index("fid").loc["TT-CZ-01", "location_basis"] == LONG_BASIS
     assert apply_import(plan) is None  # nothing changed: the file is not rewritten
     del notes
 
@@ -185,12 +192,14 @@ def test_feature_added_in_qgis_is_imported(layers, tmp_path):
     export(run_check(layers_dir=layers), gpkg)
     parks = pyogrio.read_dataframe(gpkg, layer="parks")
     new = parks.iloc[[0]].copy()
-    new["feature_id"], new["name_zh"], new["layer"], new["status"] = "LG-PK-09", "新公园", None, None
-    new["geometry"] = [shapely.affinity.translate(g, 2500, 0).buffer(-100) for g in new.geometry]
+    new["feature_id"], new["name_zh"], new["layer"], new["status"] = "TT-PK-09", "新公园", None, None
+    # TT-PK-01 (100 m square) copied 2.5 km north and shrunk to 80 m: clear of every test feature
+    new["geometry"] = [shapely.affinity.translate(g, 0, 2500).buffer(-10, join_style="mitre") for g in new.geometry]
     new["location_confidence"] = None
     pyogrio.write_dataframe(pd.concat([parks, new], ignore_index=True), tmp_path / "edited.gpkg", layer="parks")
     plan = plan_import(tmp_path / "edited.gpkg", layer="parks", layers_dir=layers)
-    assert plan.added == ["LG-PK-09"] and plan.changed == []
+    assert plan.added == ["TT-PK-09"] and plan.changed == []
+    assert plan.result.set_index("fid").loc["TT-PK-09", "name_zh"] == "新公园"
 
 
 def test_file_saved_by_qgis_keeps_provenance(layers, tmp_path):
@@ -210,26 +219,26 @@ def test_file_saved_by_qgis_keeps_provenance(layers, tmp_path):
     plan = plan_import(path, layer="parks", layers_dir=layers)
     assert (plan.added, plan.changed, plan.removed) == ([], [], [])  # nothing wiped, nothing re-defaulted
     result = plan.result.set_index("fid")
-    assert result.loc["PS-PK-01", "location_confidence"] == "inferred"
-    assert result.loc["PS-PK-01", "method"] == "hand-digitized from plan text"
+    assert result.loc["TT-PK-01", "location_confidence"] == "stated"  # read from the cut field name
+    assert result.loc["TT-PK-01", "method"] == "generated by tests/data/make_data.py"  # kept, not re-defaulted
 
 
 def test_frames_declared_by_the_file_are_respected(layers, tmp_path):
-    wgs = sketch(tmp_path, SQUARE, frame="WGS-84", fid="LG-PK-03", name_zh="草图")
+    wgs = sketch(tmp_path, SQUARE, frame="WGS-84", fid="TT-PK-03", name_zh="草图")
     with pytest.raises(InputError, match="declares its frame as EPSG:4326, but from_crs= says GCJ-02"):
         plan_import(wgs, layer="parks", layers_dir=layers, from_crs="gcj02")
     with pytest.raises(InputError, match="declares the frame 'BD-09'"):
         plan_import(
-            sketch(tmp_path, SQUARE, frame="BD-09", fid="LG-PK-03", name_zh="草图"), layer="parks", layers_dir=layers
+            sketch(tmp_path, SQUARE, frame="BD-09", fid="TT-PK-03", name_zh="草图"), layer="parks", layers_dir=layers
         )
     gcj = geometry_gcj02_from_wgs84(shapely.Polygon(SQUARE))
-    path = sketch(tmp_path, [list(c) for c in gcj.exterior.coords], frame="GCJ-02", fid="LG-PK-03", name_zh="草图")
+    path = sketch(tmp_path, [list(c) for c in gcj.exterior.coords], frame="GCJ-02", fid="TT-PK-03", name_zh="草图")
     bom = tmp_path / "bom.geojson"
     bom.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # saved by Notepad
     plan = plan_import(bom, layer="parks", layers_dir=layers)
     assert plan.frame == "GCJ-02"
     assert (
-        shapely.hausdorff_distance(plan.result.set_index("fid").loc["LG-PK-03"].geometry, shapely.Polygon(SQUARE))
+        shapely.hausdorff_distance(plan.result.set_index("fid").loc["TT-PK-03"].geometry, shapely.Polygon(SQUARE))
         < 2e-6
     )
 
@@ -241,4 +250,4 @@ def test_gbk_shapefile_without_cpg_needs_encoding(layers, tmp_path):
     with pytest.raises(InputError, match=r"has no \.cpg file"):
         plan_import(shp, layer="parks", layers_dir=layers)
     plan = plan_import(shp, layer="parks", layers_dir=layers, encoding="gbk")
-    assert plan.result.set_index("fid").loc["LG-PK-01", "name_zh"] == "雪竹径公园" and plan.changed == []
+    assert plan.result.set_index("fid").loc["TT-PK-01", "name_zh"] == "测试公园" and plan.changed == []
