@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from gis.cli import cli
 from gis.pipeline import run_qa
-from tests.conftest import REPO
+from tests.conftest import DATA
 from tests.data.make_data import TO_LONLAT, X0, Y0, feature, rect
 
 
@@ -94,13 +95,28 @@ def test_clean_layers_have_no_findings(test_layers):
     assert report.findings == [] and report.features > 0
 
 
-def test_shipped_layers_have_no_errors_and_only_true_cross_layer_warnings():
-    report = run_qa(REPO / "layers")
+def add_cross_layer_overlaps(layers: Path) -> Path:
+    """A park and a renewal unit on industrial land TT-IL-01 (7000, 1000, 200, 200): warnings, no error."""
+    add(layers, "parks", park("QA-IND", rect(7050, 1050, 50, 50)))  # 50 x 50 m on TT-IL-01
+    add(
+        layers,
+        "renewal_units",
+        feature("QA-RU", "测试更新单元", "QA unit", "extent", None, "renewal_unit", rect(7100, 1000, 200, 50)),
+    )  # 100 x 50 m of it on TT-IL-01
+    return layers
+
+
+def test_cross_layer_overlaps_are_warnings_with_their_area(test_layers):
+    report = run_qa(add_cross_layer_overlaps(test_layers))
     assert report.errors == []
-    # the schematic industrial zones (园区) are area-wide outlines that hold parks and renewal units:
-    # real overlaps of the digitized polygons, reported as warnings and nothing else
-    assert {f.check for f in report.findings} <= {"park_on_industrial_land", "renewal_on_industrial_land"}
-    assert all(f.area_m2 and f.area_m2 > 1 for f in report.findings)
+    found = {(f.check, f.fid, f.other_fid): f for f in report.findings}
+    assert set(found) == {
+        ("park_on_industrial_land", "QA-IND", "TT-IL-01"),
+        ("renewal_on_industrial_land", "QA-RU", "TT-IL-01"),
+    }
+    assert all(f.severity == "warning" for f in report.findings)
+    assert found["park_on_industrial_land", "QA-IND", "TT-IL-01"].area_m2 == pytest.approx(50 * 50, rel=1e-3)
+    assert found["renewal_on_industrial_land", "QA-RU", "TT-IL-01"].area_m2 == pytest.approx(100 * 50, rel=1e-3)
 
 
 def test_seeded_layers_give_every_finding(seeded):
@@ -141,11 +157,16 @@ def test_seeded_layers_give_every_finding(seeded):
     assert all(f.source.endswith(".geojson") and f.layer for f in run_qa(seeded).findings)
 
 
-def test_qa_cli_formats_and_exit_codes(seeded, test_layers, tmp_path):
+def test_qa_cli_formats_and_exit_codes(seeded, tmp_path):
     runner = CliRunner()
-    clean = runner.invoke(cli, ["qa", "--layers", str(REPO / "layers")])
-    assert clean.exit_code == 0 and "0 errors" in clean.output
-    strict = runner.invoke(cli, ["qa", "--layers", str(REPO / "layers"), "--strict"])
+    warned = tmp_path / "warned"
+    shutil.copytree(DATA / "layers", warned)
+    add_cross_layer_overlaps(warned)
+    clean = runner.invoke(cli, ["qa", "--layers", str(DATA / "layers"), "--strict"])
+    assert clean.exit_code == 0 and "0 errors" in clean.output  # no finding at all, even with --strict
+    warnings = runner.invoke(cli, ["qa", "--layers", str(warned)])
+    assert warnings.exit_code == 0 and "0 errors" in warnings.output and "QA-IND" in warnings.output
+    strict = runner.invoke(cli, ["qa", "--layers", str(warned), "--strict"])
     assert strict.exit_code == 1  # the cross-layer warnings
     table = runner.invoke(cli, ["qa", "--layers", str(seeded)])
     assert table.exit_code == 1 and "QA-BOW" in table.output and "Traceback" not in table.output
