@@ -209,10 +209,10 @@ def test_district_shares_near_the_boundary_equal_the_exact_test():
     import shapely
 
     from gis.measure import measure_geometries, project
-    from gis.read import read_districts
     from gis.spatial import INNER_MARGIN_M, district_shares
+    from tests.conftest import wavy_districts
 
-    districts = read_districts(settings.default_layers_dir())
+    districts = wavy_districts()  # boundaries that bend both ways, a vertex every 20 m
     code = "440307"
     district = project(districts[districts["district"] == code].geometry)[0]
     ring = shapely.get_exterior_ring(max(shapely.get_parts(district), key=lambda g: g.area))

@@ -89,11 +89,10 @@ def test_district_shares_in_threads_match_one_thread(monkeypatch):
     import numpy as np
 
     from gis import parallel
-    from gis.read import read_districts
     from gis.spatial import district_shares
-    from tests.conftest import REPO
+    from tests.conftest import wavy_districts
 
-    districts = read_districts(REPO / "layers" / "districts.geojson")
+    districts = wavy_districts()  # three districts over the area of the random squares below
     rng = np.random.default_rng(2)
     xy = rng.uniform([440000, 2490000], [560000, 2530000], (400, 2))
     feats = gpd.GeoDataFrame(
