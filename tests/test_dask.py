@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -13,18 +11,14 @@ from gis.read import read_layers
 
 pytest.importorskip("dask_geopandas")
 
-REPO = Path(__file__).resolve().parents[1]
 
-
-@pytest.mark.parametrize("which", ["test", "shipped"])
-def test_dask_engine_gives_the_default_engines_results(which, test_layers, tmp_path):
-    layers_dir = test_layers if which == "test" else REPO / "layers"
-    rows = 2 if which == "test" else 8
+def test_dask_engine_gives_the_default_engines_results(test_layers, tmp_path):
     folder = tmp_path / "parts"
-    # a few features per file: parts, parents and overlapping features land in different partitions
-    write_partitioned(read_layers(layers_dir), folder, targets=layers_dir / "targets.csv", rows_per_partition=rows)
+    # one feature per file: every part lies in another partition than its parent, and the union of
+    # TT-14 (TT-IL-01-01 inside TT-IL-01, counted once) spans partitions
+    write_partitioned(read_layers(test_layers), folder, targets=test_layers / "targets.csv", rows_per_partition=1)
     assert max(len(list(p.glob("*.parquet"))) for p in folder.iterdir() if p.is_dir()) > 1
-    default = run_check(layers_dir=layers_dir)
+    default = run_check(layers_dir=test_layers)
     dask = run_check_dask(layers_dir=folder)
     pd.testing.assert_frame_equal(dask.results, default.results, check_exact=True)
     assert dask.notes == default.notes
