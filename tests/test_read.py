@@ -203,7 +203,7 @@ def test_text_column_strips_as_python_does():
     assert out == expected
     assert out[: len(spaces)] == ["龙岗"] * len(spaces)
     assert text_column(pd.Series([440307, 440309])).tolist() == ["440307", "440309"]
-    assert text_column(pd.Series(["LG-PK-01", 7, None], dtype=object)).tolist() == ["LG-PK-01", "7", None]
+    assert text_column(pd.Series(["TT-PK-01", 7, None], dtype=object)).tolist() == ["TT-PK-01", "7", None]
     assert text_column(pd.Series(["a ", None], dtype="string")).tolist() == ["a", None]
     assert text_column(pd.Series([None, None], dtype=object)).tolist() == [None, None]
     assert text_column(pd.Series([float("nan"), 1.5])).tolist() == [None, "1.5"]
