@@ -2,9 +2,9 @@
 
 Every other test runs on tests/data (small data of exactly known areas), so a digitizer's edit of
 layers/ moves no other test. The tests here run the pipeline over layers/ (gis qa, gis check,
-gis build into a temporary folder, the raster and the dask engine) and assert only what an honest
-edit keeps true: every layer reads and holds features, every target gets a status of the allowed
-set, every output is written and opens. They name no feature and count none.
+gis build into a temporary folder, gis print, the raster and the dask engine) and assert only what
+an honest edit keeps true: every layer reads and holds features, every target gets a status of the
+allowed set, every output is written and opens. They name no feature and count none.
 
 The rest checks what only the shipped data can show: the data model's rules of layers/README.md
 (every feature schematic and cited, inside its district and its parent) and the districts
@@ -136,7 +136,12 @@ def test_build_writes_every_output_and_each_opens(build, run):
         "planning.gpkg",
         "qa.csv",
         "report.xlsx",
+        "sheets",
     ]
+    # a sheet per district, as each has a map
+    sheets = sorted(p.name for p in (out_dir / "sheets").iterdir())
+    assert sheets == sorted(MAP_FILES[code].replace(".html", ".pdf") for code in settings.DISTRICTS)
+    assert all((out_dir / "sheets" / name).read_bytes().startswith(b"%PDF") for name in sheets)
     assert sorted(p.name for p in maps_dir.iterdir()) == sorted([*MAP_FILES.values(), "report.html"])
     # the GeoPackage: every layer, as many features as the check measured
     gpkg = out_dir / "planning.gpkg"
@@ -172,6 +177,23 @@ def test_maps_hold_every_feature_in_the_schema(build, run):
         assert count_features(data) == len(feats) == len(expected) > 0
         for fid, geom in zip(expected["fid"], expected.geometry, strict=True):
             assert shapely.hausdorff_distance(shapely.geometry.shape(feats[fid]["geometry"]), geom) < 1e-6
+
+
+def test_print_sheet_says_the_layers_are_schematic(tmp_path):
+    """gis print: Longgang's sheet, its schematic note, the Dapeng note; a page to look at."""
+    from tests.test_print import PREVIEWS, PT_PER_MM, measure_scale_bar, poppler
+
+    out = tmp_path / "longgang.pdf"
+    args = ["print", "--layers", str(SHIPPED), "--district", "longgang", "-o", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = " ".join(poppler("pdftotext", "-enc", "UTF-8", out, "-").split())
+    assert "龙岗区规划图层核查图" in text and "示意图 Schematic" in text and "hand-digitized from plan text" in text
+    assert "大鹏新区" in text and "龙岗区工业发展“十四五”规划" in text
+    scale, metres, drawn_pt = measure_scale_bar(out)
+    assert abs(drawn_pt - metres * 1000.0 / scale * PT_PER_MM) / drawn_pt < 0.005
+    PREVIEWS.mkdir(parents=True, exist_ok=True)
+    poppler("pdftoppm", "-png", "-r", "110", "-singlefile", out, PREVIEWS / "longgang-a3")
 
 
 def test_rasterize_gives_every_class_pixels(run, tmp_path):
