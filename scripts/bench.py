@@ -1,7 +1,8 @@
 """Benchmark: gis against the stack's floor and the obvious alternatives, side by side in one run.
 
 Stages (each timed in its own fresh subprocess, which reports its wall time after imports and its
-peak RSS; medians of ``--runs`` runs):
+own peak memory; ``--runs`` rounds, each running every tool of a stage once, interleaved; medians
+with the range of the runs):
 
 - check: ``gis check`` (read GeoPackage, validate, reproject, areas with the geodesic
   cross-check, aggregates, derived checks, results written) against the geopandas floor (pyogrio
@@ -12,8 +13,14 @@ peak RSS; medians of ``--runs`` runs):
 - map: the web map against ``GeoDataFrame.explore()`` (size, build time, draw time in headless
   Chromium; scripts/bench_map.py's method).
 
-Synthetic parcels come from scripts/bench_data.py (cached in out/bench/). Writes
-out/bench/bench.json and out/bench/bench.md.
+Synthetic parcels come from scripts/bench_data.py (generated in a subprocess, cached in out/bench/).
+Writes out/bench/bench.json and out/bench/bench.md.
+
+Peak memory is the worker's own: ``VmHWM`` of /proc/self/status, read by the worker as it ends
+(with its children's ``ru_maxrss``), not its ``ru_maxrss``, which on Linux starts from the
+parent's peak (see :func:`peak_rss_mb`). Where GNU time is installed (/usr/bin/time), every
+worker also runs under it, and its figure (``time -v``'s maximum resident set size) is kept
+beside, as a check.
 
 Usage::
 
@@ -23,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -154,6 +162,16 @@ def work_export_raw(folder: Path, tmp: Path) -> dict:
     return {"seconds": time.perf_counter() - t0, "bytes": path.stat().st_size}
 
 
+def work_alloc(folder: Path, tmp: Path) -> dict:
+    """Allocate and touch GIS_BENCH_ALLOC_MB megabytes: the measurement's own test (tests/test_bench.py)."""
+    import numpy as np
+
+    mb = float(os.environ.get("GIS_BENCH_ALLOC_MB", "0"))
+    t0 = time.perf_counter()
+    block = np.ones(int(mb * 2**20) // 8)
+    return {"seconds": time.perf_counter() - t0, "bytes": block.nbytes}
+
+
 WORKERS = {
     "check_gis": work_check_gis,
     "check_floor": work_check_floor,
@@ -161,23 +179,77 @@ WORKERS = {
     "check_dask": work_check_dask,
     "export_gis": work_export_gis,
     "export_raw": work_export_raw,
+    "alloc": work_alloc,
 }
 
 
+# ----------------------------------------------------------------------------- measuring
+def peak_rss_mb() -> float:
+    """Return the peak resident memory (MB) of this process, the larger of its own and its children's.
+
+    On Linux, a process's ``ru_maxrss`` starts from its parent's peak: exec folds the memory map
+    it replaces (the parent's, shared by vfork or copied by fork) into it, so a worker started by
+    a parent that had generated the parcels reported the parent's peak. ``VmHWM`` of
+    /proc/self/status is the peak of the process's own memory map, which exec starts afresh:
+    nothing of the parent counts. The children's ``ru_maxrss`` (of any subprocess the work
+    waited for) is taken as ``/usr/bin/time -v`` takes it, the larger of the two. Elsewhere,
+    ``ru_maxrss`` (bytes on macOS, kilobytes on the others).
+    """
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            own = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):  # no /proc (not Linux)
+        unit = 2**20 if sys.platform == "darwin" else 2**10
+        return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children) / unit
+    return max(own, children) / 2**10
+
+
+GNU_TIME = Path("/usr/bin/time")
+
+
+@functools.cache
+def gnu_time() -> bool:
+    """Return whether /usr/bin/time is GNU time (``-f %M -o FILE`` writes the peak memory in kB)."""
+    try:
+        proc = subprocess.run([str(GNU_TIME), "--version"], capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return False
+    return "GNU" in proc.stdout + proc.stderr
+
+
 def measure(task: str, folder: Path, timeout: float = 1800) -> dict:
-    """Run one task in a fresh subprocess; return its report (seconds, peak RSS) or its failure."""
+    """Run one task in a fresh subprocess; return its report (seconds, peak memory) or its failure.
+
+    ``peak_rss_mb`` is the worker's own (:func:`peak_rss_mb`); under GNU time, ``time_v_mb`` is
+    that of ``/usr/bin/time -v`` (which forks the worker from its own small process), as a check.
+    """
     with tempfile.TemporaryDirectory(prefix="gis-bench-") as tmp:
         cmd = [sys.executable, str(Path(__file__)), "--worker", task, "--folder", str(folder), "--tmp", tmp]
+        timed = Path(tmp) / "time-v.txt"
+        if gnu_time():
+            cmd = [str(GNU_TIME), "-f", "%M", "-o", str(timed), *cmd]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout:.0f} s"}
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:300]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        if proc.returncode != 0:
+            return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:300]}
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        if timed.exists():
+            report["time_v_mb"] = int(timed.read_text().split()[-1]) / 2**10
+    return report
 
 
 # ----------------------------------------------------------------------------- stages
+def dataset(n: int, seed: int) -> Path:
+    """Return the folder of the dataset of n parcels, generated (once) in a subprocess: this process holds no data."""
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "bench_data.py"), str(n), str(seed)], stdout=subprocess.PIPE, text=True, check=True
+    )
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
 def median_of(task: str, folder: Path, runs: int) -> dict:
     reports = [measure(task, folder) for _ in range(runs)]
     ok = [r for r in reports if "error" not in r]
@@ -417,12 +489,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         report = WORKERS[args.worker](args.folder, args.tmp)
-        report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        report["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(report))
         return
-    sys.path.insert(0, str(HERE))
-    import bench_data
-
     sizes = [1_000, 10_000] if args.quick else [_size(s) for s in args.sizes.split(",")]
     runs = 1 if args.quick else args.runs
     stages = args.stages.split(",")
@@ -430,7 +499,7 @@ def main() -> None:
     raw: dict = {}
     for n in sizes:
         t0 = time.perf_counter()
-        folder = bench_data.dataset(n, args.seed)
+        folder = dataset(n, args.seed)
         print(f"data {_label(n)}: {folder.relative_to(REPO)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         if "check" in stages:
             stage_check(n, folder, runs, rows, raw)

@@ -14,11 +14,16 @@ per-polygon Python), so 1M polygons (about 40M vertices) take seconds.
 - ``targets.csv``: an aggregate target per district and layer (sum of area) and a few
   feature targets;
 - ``parquet/``: the same layers as partitioned GeoParquet folders (for ``--engine dask``).
+
+Usage (what scripts/bench.py runs, so that the process that starts the workers holds no data)::
+
+    python scripts/bench_data.py N [SEED]   # prints the folder
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -198,3 +203,7 @@ def dataset(n: int, seed: int = 0, *, partitions: int | None = None) -> Path:
     )
     done.write_text("ok\n")
     return folder
+
+
+if __name__ == "__main__":
+    print(dataset(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0))
