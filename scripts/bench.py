@@ -250,29 +250,64 @@ def dataset(n: int, seed: int) -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def median_of(task: str, folder: Path, runs: int) -> dict:
-    reports = [measure(task, folder) for _ in range(runs)]
+def rounds(tasks: tuple[str, ...], folder: Path, runs: int) -> dict[str, dict]:
+    """Measure every task ``runs`` times in rounds, each running every task once in turn; return their summaries.
+
+    A slow spell of a noisy machine then falls on every tool of the round, not on one tool's runs.
+    """
+    reports: dict[str, list[dict]] = {task: [] for task in tasks}
+    for _ in range(runs):
+        for task in tasks:
+            reports[task].append(measure(task, folder))
+    return {task: summary(found) for task, found in reports.items()}
+
+
+#: What a worker's report measures; each gets a median and the values of the runs.
+MEASURES = ("seconds", "peak_rss_mb", "time_v_mb")
+
+
+def summary(reports: list[dict]) -> dict:
+    """Return the medians of the runs that worked, with every run's value (None where one failed: rounds stay aligned)."""
     ok = [r for r in reports if "error" not in r]
     if not ok:
         return {"error": reports[0]["error"]}
-    return {
-        "seconds": statistics.median(r["seconds"] for r in ok),
-        "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in ok),
-        "runs": [round(r["seconds"], 3) for r in ok],
-        **{k: v for k, v in ok[0].items() if k not in ("seconds", "peak_rss_mb")},
-    }
+    out: dict = {}
+    for key in MEASURES:
+        values = [r.get(key) for r in reports]
+        if any(v is not None for v in values):
+            out[key] = statistics.median(v for v in values if v is not None)
+            out[f"{key}_runs"] = [None if v is None else round(v, 3) for v in values]
+    failed = [r["error"] for r in reports if "error" in r]
+    if failed:
+        out["failed_runs"] = failed
+    return out | {k: v for k, v in ok[0].items() if k not in MEASURES}
+
+
+def spread(values: list, fmt: str) -> str:
+    """Return `` (min-max)`` of the values that are numbers, formatted with ``fmt``; empty for fewer than two."""
+    got = [v for v in values if isinstance(v, int | float)]
+    return f" ({min(got):{fmt}}-{max(got):{fmt}})" if len(got) > 1 else ""
 
 
 def stage_check(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
-    res = {t: median_of(t, folder, runs) for t in ("check_gis", "check_floor", "check_duckdb", "check_dask")}
+    res = rounds(("check_gis", "check_floor", "check_duckdb", "check_dask"), folder, runs)
     raw[f"check/{n}"] = res
     gis, floor, duck = res["check_gis"], res["check_floor"], res["check_duckdb"]
-    big = n >= 1_000_000
+    big = n >= 100_000
     rows.append(_row("check: time", n, gis, floor, "seconds", "geopandas floor", 1.2 if big else None, "<= 1.2x floor"))
-    rows.append(_row("check: time", n, gis, duck, "seconds", "DuckDB spatial", 1.0 if big else None, "< 1x DuckDB"))
+    rows.append(
+        _row("check: time", n, gis, duck, "seconds", "DuckDB spatial", 1.0 if n >= 1_000_000 else None, "< 1x DuckDB")
+    )
     rows.append(
         _row(
-            "check: peak memory", n, gis, floor, "peak_rss_mb", "geopandas floor", 1.5 if big else None, "<= 1.5x floor"
+            "check: peak memory",
+            n,
+            gis,
+            floor,
+            "peak_rss_mb",
+            "geopandas floor",
+            1.5 if n >= 1_000_000 else None,
+            "<= 1.5x floor",
         )
     )
     rows.append(
@@ -281,7 +316,7 @@ def stage_check(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
 
 
 def stage_export(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
-    res = {t: median_of(t, folder, runs) for t in ("export_gis", "export_raw")}
+    res = rounds(("export_gis", "export_raw"), folder, runs)
     raw[f"export/{n}"] = res
     rows.append(
         _row(
@@ -319,25 +354,29 @@ def stage_map(n: int, runs: int, rows: list, raw: dict) -> None:
             except MemoryError as exc:
                 explore_error = f"build failed: {exc}"
     size = {k: p.stat().st_size for k, p in paths.items() if p.exists()}
-    draws: dict[str, object] = {}
+    draws: dict[str, list[float] | str] = {}
     for name in paths:
         if name not in size:
             continue
         try:
-            draws[name] = statistics.median(
-                bench_map.draw_times({name: paths[name]}, n, runs if n <= 10_000 else 1)[name]
-            )
+            draws[name] = bench_map.draw_times({name: paths[name]}, n, runs if n <= 10_000 else 1)[name]
         except Exception as exc:  # a page Chromium cannot draw in the time limit
             draws[name] = f"not drawn: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
     raw[f"map/{n}"] = {
         "bytes": size,
         "build_s": {k: statistics.median(v) for k, v in builds.items() if v},
-        "draw_s": draws,
+        "build_s_runs": builds,
+        "draw_s": {k: statistics.median(v) if isinstance(v, list) else v for k, v in draws.items()},
+        "draw_s_runs": draws,
         "explore_error": explore_error,
     }
+
+    def secs(values: list[float], digits: int = 2) -> str:
+        return f"{statistics.median(values):.{digits}f} s{spread(values, f'.{digits}f')}"
+
     ours_b, exp_b = size.get("ours"), size.get("explore")
-    b_ours = statistics.median(builds["ours"])
-    b_exp = statistics.median(builds["explore"]) if builds["explore"] else None
+    b_ours, b_exp = builds["ours"], builds["explore"]
+    d_ours, d_exp = draws.get("ours"), draws.get("explore")
     if n <= 10_000:
         rows.append(
             _simple(
@@ -346,6 +385,7 @@ def stage_map(n: int, runs: int, rows: list, raw: dict) -> None:
                 f"{ours_b / 1e6:.2f} MB",
                 f"{exp_b / 1e6:.2f} MB" if exp_b else explore_error,
                 ours_b / exp_b if exp_b else None,
+                [],
                 0.25,
                 "<= 25 % of explore",
             )
@@ -354,42 +394,38 @@ def stage_map(n: int, runs: int, rows: list, raw: dict) -> None:
             _simple(
                 "map: build time",
                 n,
-                f"{b_ours:.2f} s",
-                f"{b_exp:.2f} s" if b_exp else "-",
-                b_ours / b_exp if b_exp else None,
+                secs(b_ours),
+                secs(b_exp) if b_exp else "-",
+                statistics.median(b_ours) / statistics.median(b_exp) if b_exp else None,
+                [a / b for a, b in zip(b_ours, b_exp, strict=False)],  # the same round's builds
                 0.20,
                 "<= 20 % of explore",
             )
         )
     else:
-        drawn = isinstance(draws.get("ours"), float)
+        drawn = isinstance(d_ours, list)
         rows.append(
             {
                 "stage": "map: page size, drawn by Chromium",
                 "n": _label(n),
-                "gis": f"{ours_b / 1e6:.1f} MB, "
-                + (f"drawn in {draws['ours']:.1f} s" if drawn else str(draws.get("ours"))),
+                "gis": f"{ours_b / 1e6:.1f} MB, " + (f"drawn in {secs(d_ours, 1)}" if drawn else str(d_ours)),
                 "alternative": "explore(): "
                 + (f"{exp_b / 1e6:.0f} MB, " if exp_b else "")
-                + (
-                    f"drawn in {draws['explore']:.1f} s"
-                    if isinstance(draws.get("explore"), float)
-                    else str(draws.get("explore", explore_error))
-                ),
+                + (f"drawn in {secs(d_exp, 1)}" if isinstance(d_exp, list) else str(d_exp or explore_error)),
                 "ratio": f"{ours_b / exp_b:.1%}" if exp_b else "-",
                 "target": "<= 50 MB and drawn",
                 "met": "yes" if drawn and ours_b <= 50e6 else "no",
             }
         )
-    draw_ours, draw_exp = draws.get("ours"), draws.get("explore")
-    if isinstance(draw_ours, float) and n <= 10_000:
+    if isinstance(d_ours, list) and n <= 10_000:
         rows.append(
             _simple(
                 "map: draw time (Chromium)",
                 n,
-                f"{draw_ours:.2f} s",
-                f"{draw_exp:.2f} s" if isinstance(draw_exp, float) else str(draw_exp),
-                draw_ours / draw_exp if isinstance(draw_exp, float) else None,
+                secs(d_ours),
+                secs(d_exp) if isinstance(d_exp, list) else str(d_exp),
+                statistics.median(d_ours) / statistics.median(d_exp) if isinstance(d_exp, list) else None,
+                [],  # each page's draws are runs of their own: no rounds to pair
                 None,
                 "(info)",
             )
@@ -421,7 +457,7 @@ def stage_build(runs: int, rows: list, raw: dict) -> None:
         {
             "stage": "gis build (shipped layers, whole command)",
             "n": "87",
-            "gis": f"{med:.1f} s",
+            "gis": f"{med:.1f} s{spread(times, '.1f')}",
             "alternative": "-",
             "ratio": "-",
             "target": "< 10 s",
@@ -433,11 +469,20 @@ def stage_build(runs: int, rows: list, raw: dict) -> None:
 def _fmt(res: dict, key: str) -> str:
     if "error" in res:
         return f"failed: {res['error']}"
-    return f"{res[key]:.2f} s" if key == "seconds" else f"{res[key]:.0f} MB"
+    runs = res[f"{key}_runs"]
+    if key == "seconds":
+        return f"{res[key]:.2f} s{spread(runs, '.2f')}"
+    return f"{res[key]:.0f} MB{spread(runs, '.0f')}"
 
 
 def _row(stage, n, ours, alt, key, alt_name, target, target_text) -> dict:
+    """A row comparing ``ours`` with ``alt``: the ratio of the medians, the range of the ratios within each round."""
     ratio = ours[key] / alt[key] if "error" not in ours and "error" not in alt else None
+    paired = (
+        [a / b for a, b in zip(ours[f"{key}_runs"], alt[f"{key}_runs"], strict=True) if a is not None and b]
+        if ratio is not None
+        else []
+    )
     met = (
         "-"
         if target is None or ratio is None
@@ -448,23 +493,37 @@ def _row(stage, n, ours, alt, key, alt_name, target, target_text) -> dict:
         "n": _label(n),
         "gis": _fmt(ours, key),
         "alternative": f"{alt_name}: {_fmt(alt, key)}",
-        "ratio": f"{ratio:.2f}x" if ratio is not None else "-",
+        "ratio": f"{ratio:.2f}x{spread(paired, '.2f')}" if ratio is not None else "-",
         "target": target_text if target or target_text == "(info)" else f"({target_text} at scale)",
         "met": met,
     }
 
 
-def _simple(stage, n, ours, alt, ratio, target, target_text) -> dict:
+def _simple(stage, n, ours, alt, ratio, paired, target, target_text) -> dict:
     met = "-" if target is None or ratio is None else ("yes" if ratio <= target else "no")
     return {
         "stage": stage,
         "n": _label(n),
         "gis": ours,
         "alternative": f"explore(): {alt}",
-        "ratio": f"{ratio:.1%}" if ratio is not None else "-",
+        "ratio": f"{ratio:.1%}{spread([100 * p for p in paired], '.1f')}" if ratio is not None else "-",
         "target": target_text,
         "met": met,
     }
+
+
+def time_v_agreement(raw: dict) -> float | None:
+    """Return the largest difference (per cent) between a worker's own peak memory and /usr/bin/time -v's, if measured."""
+    diffs = [
+        abs(own - timed) / timed * 100
+        for stage in raw.values()
+        if isinstance(stage, dict)
+        for res in stage.values()
+        if isinstance(res, dict) and "time_v_mb_runs" in res
+        for own, timed in zip(res["peak_rss_mb_runs"], res["time_v_mb_runs"], strict=True)
+        if own is not None and timed
+    ]
+    return max(diffs) if diffs else None
 
 
 def markdown(rows: list, meta: dict) -> str:
@@ -473,7 +532,20 @@ def markdown(rows: list, meta: dict) -> str:
         f"| {r['stage']} | {r['n']} | {r['gis']} | {r['alternative']} | {r['ratio']} | {r['target']} | {r['met']} |\n"
         for r in rows
     )
-    return f"Machine: {meta['machine']}. Medians of {meta['runs']} runs, each in a fresh process.\n\n" + head + body
+    agreement = meta.get("time_v_max_diff_pct")
+    memory = "Peak memory: each worker's own (VmHWM), " + (
+        f"within {agreement:.1f} % of /usr/bin/time -v's on every run."
+        if agreement is not None
+        else "not checked against /usr/bin/time -v (GNU time not installed)."
+    )
+    load = meta.get("load")
+    return (
+        f"Machine: {meta['machine']}"
+        + (f"; load average {load['start']:.2f} at the start, {load['end']:.2f} at the end" if load else "")
+        + f". {meta['runs']} rounds, each running every tool of a stage once, in turn, each in a fresh process: "
+        "medians, with the range of the runs (min-max); a ratio is of the medians, with the range of the ratios "
+        f"within a round. {memory}\n\n" + head + body
+    )
 
 
 def main() -> None:
@@ -497,6 +569,8 @@ def main() -> None:
     stages = args.stages.split(",")
     rows: list[dict] = []
     raw: dict = {}
+    machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    load_start = os.getloadavg()[0]  # over the last minute: a busy machine shows here
     for n in sizes:
         t0 = time.perf_counter()
         folder = dataset(n, args.seed)
@@ -507,13 +581,16 @@ def main() -> None:
             stage_export(n, folder, runs, rows, raw)
         if "map" in stages and 10_000 <= n <= 100_000:
             stage_map(n, runs, rows, raw)
-        print(markdown(rows, {"machine": "", "runs": runs}), file=sys.stderr)
+        so_far = {"machine": machine, "runs": runs, "time_v_max_diff_pct": time_v_agreement(raw)}
+        print(markdown(rows, so_far), file=sys.stderr)
     if "build" in stages:
         stage_build(runs, rows, raw)
     meta = {
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "machine": machine,
+        "load": {"start": load_start, "end": os.getloadavg()[0]},
         "runs": runs,
         "sizes": sizes,
+        "time_v_max_diff_pct": time_v_agreement(raw),
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench.json").write_text(
