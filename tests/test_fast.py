@@ -57,7 +57,13 @@ def test_ring_measures_do_not_depend_on_batches(monkeypatch):
 
 @pytest.mark.parametrize(
     ("src", "dst"),
-    [("EPSG:4326", "EPSG:4547"), ("EPSG:4490", "EPSG:4547"), ("EPSG:4547", "EPSG:4490"), ("EPSG:3857", "EPSG:4547")],
+    [
+        ("EPSG:4326", "EPSG:4547"),
+        ("EPSG:4547", "EPSG:4326"),
+        ("EPSG:4490", "EPSG:4547"),
+        ("EPSG:4547", "EPSG:4490"),
+        ("EPSG:3857", "EPSG:4547"),
+    ],
 )
 def test_transformer_gives_the_always_xy_results_bit_for_bit(src, dst):
     """The direct PROJ pipeline is used only where it reproduces pyproj's always_xy transformer exactly."""
@@ -69,12 +75,42 @@ def test_transformer_gives_the_always_xy_results_bit_for_bit(src, dst):
     lon, lat = np.meshgrid(np.linspace(113.9, 114.65, 200), np.linspace(22.45, 22.9, 200))
     x, y = Transformer.from_crs("EPSG:4326", src, always_xy=True).transform(lon.ravel(), lat.ravel())
     fast = transformer(src, dst, x, y)
-    if src == "EPSG:4326":
+    if "EPSG:4326" in (src, dst):
         assert "axisswap" not in fast.to_proj4()  # the direct pipeline was chosen
     got = fast.transform(x, y)
     want = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_the_operation_is_searched_once_per_crs_pair(monkeypatch):
+    """PROJ's database is searched once per CRS pair (about 0.1 s for WGS 84 -> CGCS2000), even by threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from pyproj import Transformer
+
+    import gis._fast.proj as proj
+
+    monkeypatch.setattr(proj, "_OPERATIONS", {})
+    monkeypatch.setattr(proj, "_VERIFIED", set())
+    proj._direct_pipeline.cache_clear()
+    searches = []
+    group = proj.TransformerGroup
+    monkeypatch.setattr(proj, "TransformerGroup", lambda *a, **k: searches.append(a) or group(*a, **k))
+
+    def from_crs(*args, **kwargs):
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr(Transformer, "from_crs", from_crs)
+    lon, lat = np.linspace(113.9, 114.65, 2000), np.linspace(22.45, 22.9, 2000)
+    with ThreadPoolExecutor(4) as pool:
+        found = list(
+            pool.map(lambda _: proj.transformer("EPSG:4326", "EPSG:4547", lon, lat).transform(lon, lat), range(8))
+        )
+    proj._direct_pipeline.cache_clear()  # its pipelines came from this test's searches
+    assert len(searches) == 1
+    assert all(np.array_equal(f[0], found[0][0]) and np.array_equal(f[1], found[0][1]) for f in found)
 
 
 def test_ring_areas_equal_geos_for_long_and_odd_rings():
