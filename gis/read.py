@@ -164,7 +164,8 @@ def read_layers(source: Path, *, encoding: str | None = None) -> dict[str, gpd.G
     source = Path(source)
     _check_source(source)
     if source.suffix.lower() == ".gpkg":
-        absent = [n for n in (*settings.LAYER_NAMES, "districts") if n not in container_layers(source)]
+        held = set(container_layers(source))  # once: each call opens the file
+        absent = [n for n in (*settings.LAYER_NAMES, "districts") if n not in held]
         if absent:
             raise InputFileError(
                 f"{source}: has no layer(s) {', '.join(absent)}. A GeoPackage of layers holds "
