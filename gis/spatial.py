@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from pyproj.enums import TransformDirection
 
+from gis._fast.inside import boxes_inside
 from gis._fast.pairs import grid_pairs
 from gis._fast.proj import transformer
 from gis.crs import AREA_CRS
@@ -163,9 +164,11 @@ def district_shares(
 
     The result is indexed like ``features``; it is NaN where the district is not in ``districts``
     or the feature has no area. A feature properly inside its district is 100; only the others
-    are intersected. The test runs on every core against the prepared boundary: first in the
-    features' lon/lat against the district shrunk by :data:`INNER_MARGIN_M` (no feature needs
-    reprojecting for it), then in EPSG:4547 for the features near the boundary or outside it.
+    are intersected. No feature is reprojected for the test but those near the boundary or
+    outside it: first their bounds in EPSG:4547 against a grid of cells wholly inside the
+    district (:func:`gis._fast.inside.boxes_inside`, all but those within about a cell of the
+    boundary), then the others' polygons in lon/lat against the district shrunk by
+    :data:`INNER_MARGIN_M`, on every core, and last the rest in EPSG:4547.
 
     Parameters
     ----------
@@ -194,10 +197,10 @@ def district_shares(
             rows = np.flatnonzero((codes == name) & (areas > 0))
         if not len(rows):
             continue
-        inside = np.zeros(len(rows), dtype=bool)
-        if near_test and small[rows].any():
+        inside = boxes_inside(district, measured.bounds[rows])
+        test = small[rows] & ~inside
+        if near_test and test.any():
             inner = _to_lonlat(shapely.segmentize(district.buffer(-INNER_MARGIN_M), 500.0), lonlat.crs, geoms[rows])
-            test = small[rows]
             inside[test] = map_chunks(functools.partial(_contains_properly, inner), geoms[rows[test]])
         rest = rows[~inside]
         if len(rest):

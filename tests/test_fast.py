@@ -136,6 +136,46 @@ def test_ring_areas_equal_geos_for_long_and_odd_rings():
     assert measured.area_m2[-1] < 1e-6
 
 
+@pytest.mark.parametrize("half", [3.0, 60.0, 700.0])
+def test_boxes_found_inside_are_inside(half):
+    """A box boxes_inside finds inside lies properly inside (GEOS); most boxes that do are found.
+
+    Boxes of up to 2 * half metres all over a district (a detailed boundary) and a polygon of two
+    parts, one with a hole, plus boxes with NaN bounds and a box on the boundary."""
+    import numpy as np
+    import shapely
+
+    from gis import settings
+    from gis._fast.inside import boxes_inside
+    from gis.measure import project
+    from gis.read import read_districts
+
+    districts = project(read_districts(settings.default_layers_dir()).geometry)
+    holed = shapely.MultiPolygon(
+        [
+            shapely.Polygon(
+                [(500_000, 2_500_000), (510_000, 2_500_000), (510_000, 2_510_000), (500_000, 2_510_000)],
+                [[(503_000, 2_503_000), (507_000, 2_503_000), (505_000, 2_507_000)]],
+            ),
+            shapely.box(512_000, 2_500_000, 515_000, 2_501_000),
+        ]
+    )
+    rng = np.random.default_rng(int(half))
+    for polygon in [districts[1], holed]:
+        x0, y0, x1, y1 = polygon.bounds
+        n = 20_000
+        cx, cy = rng.uniform(x0 - 500, x1 + 500, n), rng.uniform(y0 - 500, y1 + 500, n)
+        h = rng.uniform(0.1, 1.0, (n, 4)) * half
+        bounds = np.column_stack([cx - h[:, 0], cy - h[:, 1], cx + h[:, 2], cy + h[:, 3]])
+        bounds[:5] = np.nan
+        bounds[5] = [x0 - 1, y0 - 1, x0 + 1, y1]  # across the boundary
+        found = boxes_inside(polygon, bounds)
+        exact = np.zeros(n, dtype=bool)
+        exact[5:] = shapely.contains_properly(polygon, shapely.box(*bounds[5:].T))
+        assert not (found & ~exact).any()
+        assert found.sum() > 0.5 * exact.sum() > 0  # those within about a box of the boundary are not
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_grid_pairs_equal_the_strtree_pairs(seed):
     """The grid gives exactly the STRtree's pairs: parcels, duplicates, touching and zero-size boxes,
