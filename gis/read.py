@@ -8,6 +8,7 @@ field, and says how to fix it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -46,14 +47,15 @@ def read_layer(path: Path, *, layer: str, encoding: str | None = None) -> gpd.Ge
     return validate_layer(read_vector_lonlat(path, layer=layer, encoding=encoding), source=str(path), layer=layer)
 
 
-def read_districts(path: Path, *, encoding: str | None = None) -> gpd.GeoDataFrame:
+def read_districts(path: Path, *, encoding: str | None = None, names: list[str] | None = None) -> gpd.GeoDataFrame:
     """Read the district boundaries (``district``, ``name_zh``, ``name_en``, geometry in EPSG:4326).
 
-    ``path`` is ``districts.geojson``, a folder holding it, or a GeoPackage with a ``districts`` layer.
+    ``path`` is ``districts.geojson``, a folder holding it, or a GeoPackage with a ``districts``
+    layer (``names``: its layers, if already listed).
     """
     path = Path(path)
     if path.is_dir() or path.suffix.lower() == ".gpkg":
-        gdf, where = read_source_layer(path, "districts", encoding=encoding)
+        gdf, where = read_source_layer(path, "districts", encoding=encoding, names=names)
     else:
         gdf, where = read_vector_lonlat(path, layer="districts", encoding=encoding), str(path)
     if "district" not in gdf.columns:
@@ -111,9 +113,13 @@ def check_layers(source: Path, *, encoding: str | None = None) -> tuple[dict[str
     _check_source(source)
     findings: list[Finding] = []
     layers: dict[str, gpd.GeoDataFrame] = {}
+    names = None  # a GeoPackage's layers, listed once (else each read lists them, and reports the failure)
+    if source.suffix.lower() == ".gpkg":
+        with contextlib.suppress(InputError):
+            names = container_layers(source)
     for name in settings.LAYER_NAMES:
         try:
-            raw, path = read_source_layer(source, name, encoding=encoding)
+            raw, path = read_source_layer(source, name, encoding=encoding, names=names)
         except InputError as exc:
             findings += [Finding(ERROR, "unreadable_layer", p) for p in exc.raw]
             continue
@@ -129,7 +135,7 @@ def check_layers(source: Path, *, encoding: str | None = None) -> tuple[dict[str
                 [f[["layer", "fid"]].assign(source=f.attrs["source"]) for f in layers.values()], ignore_index=True
             )
         )
-    layers["districts"] = read_districts(source, encoding=encoding)
+    layers["districts"] = read_districts(source, encoding=encoding, names=names)
     return layers, findings
 
 

@@ -305,11 +305,16 @@ def container_layers(path: Path) -> list[str]:
         raise _unreadable(path, "the file", exc) from exc
 
 
-def read_source_layer(source: Path, name: str, *, encoding: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
-    """Read one layer, unvalidated, from a folder of GeoJSON files or a GeoPackage; return it and its file."""
+def read_source_layer(
+    source: Path, name: str, *, encoding: str | None = None, names: list[str] | None = None
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Read one layer, unvalidated, from a folder of GeoJSON files or a GeoPackage; return it and its file.
+
+    ``names`` are the GeoPackage's layers when already listed (:func:`container_layers` opens the file).
+    """
     source = Path(source)
     if source.suffix.lower() == ".gpkg":
-        names = container_layers(source)
+        names = container_layers(source) if names is None else names
         if name not in names:
             raise InputFileError(
                 f"{source}: has no layer {name!r} (its layers: {', '.join(names) or 'none'}). "
