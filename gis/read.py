@@ -89,13 +89,16 @@ def _check_source(source: Path) -> None:
     )
 
 
-def check_layers(source: Path, *, encoding: str | None = None) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
+def check_layers(
+    source: Path, *, encoding: str | None = None, names: list[str] | None = None
+) -> tuple[dict[str, gpd.GeoDataFrame], list[Finding]]:
     """Read every layer of a folder or a GeoPackage leniently; return the layers and every finding of validation.
 
     A layer that cannot be read is an error finding (``unreadable_layer``), not the end of the
     run; every feature is checked by :func:`gis.validate.check_layer` and fids across layers by
     :func:`gis.validate.duplicate_fids`. A layer missing a required field is left out of the
     layers returned. Each layer's frame carries the file it came from in ``attrs["source"]``.
+    ``names`` are a GeoPackage's layers when already listed (else they are listed once here).
 
     Raises
     ------
@@ -113,9 +116,8 @@ def check_layers(source: Path, *, encoding: str | None = None) -> tuple[dict[str
     _check_source(source)
     findings: list[Finding] = []
     layers: dict[str, gpd.GeoDataFrame] = {}
-    names = None  # a GeoPackage's layers, listed once (else each read lists them, and reports the failure)
-    if source.suffix.lower() == ".gpkg":
-        with contextlib.suppress(InputError):
+    if names is None and source.suffix.lower() == ".gpkg":
+        with contextlib.suppress(InputError):  # unlisted, each read lists them and reports the failure
             names = container_layers(source)
     for name in settings.LAYER_NAMES:
         try:
@@ -169,15 +171,16 @@ def read_layers(source: Path, *, encoding: str | None = None) -> dict[str, gpd.G
     """
     source = Path(source)
     _check_source(source)
+    names = None
     if source.suffix.lower() == ".gpkg":
-        held = set(container_layers(source))  # once: each call opens the file
-        absent = [n for n in (*settings.LAYER_NAMES, "districts") if n not in held]
+        names = container_layers(source)  # once: each call opens the file
+        absent = [n for n in (*settings.LAYER_NAMES, "districts") if n not in names]
         if absent:
             raise InputFileError(
                 f"{source}: has no layer(s) {', '.join(absent)}. A GeoPackage of layers holds "
                 f"{', '.join((*settings.LAYER_NAMES, 'districts'))}, as gis export writes."
             )
-    layers, findings = check_layers(source, encoding=encoding)
+    layers, findings = check_layers(source, encoding=encoding, names=names)
     raise_errors(findings)
     return layers
 
