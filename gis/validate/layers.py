@@ -150,7 +150,8 @@ def duplicate_fids(features: pd.DataFrame, *, within_layers: bool = False) -> li
     >>> [f.text() for f in duplicate_fids(stacked)]
     ['layer parks, feature A: fid A is used in layers parks, renewal_units. fids must be unique across layers: rename one.']
     """
-    rows = features[features["fid"].notna()]
+    fids = features["fid"]
+    rows = features[fids.notna() & fids.duplicated(keep=False)]  # every use of a fid used twice (usually none)
     if not within_layers:
         rows = rows.drop_duplicates(["layer", "fid"])
     dup = rows[rows["fid"].duplicated(keep=False)]
