@@ -28,9 +28,17 @@ def grid_pairs(bounds: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
     owner = np.repeat(np.arange(len(rows)), cells)  # one entry per box and cell it covers
     k = np.arange(len(owner)) - np.repeat(np.cumsum(cells) - cells, cells)
     cx, cy = gx0[owner].astype(np.int64) + k % nx[owner], gy0[owner].astype(np.int64) + k // nx[owner]
-    order = np.lexsort((cy, cx, code[owner]))
-    owner, key = owner[order], np.column_stack([code[owner], cx, cy])[order]
-    start = np.r_[True, (key[1:] != key[:-1]).any(axis=1)]  # runs of boxes in one cell of one group
+    group = code[owner] - code.min()
+    wide, high = int(cx.max()) + 1, int(cy.max()) + 1
+    if (int(group.max()) + 1) * wide * high < 2**62:  # group, cell as one integer: one sort
+        key = (group * wide + cx) * high + cy
+        order = np.argsort(key, kind="stable")
+        owner, key = owner[order], key[order]
+        start = np.r_[True, key[1:] != key[:-1]]  # runs of boxes in one cell of one group
+    else:
+        order = np.lexsort((cy, cx, group))
+        owner, keys = owner[order], np.column_stack([group, cx, cy])[order]
+        start = np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]
     run = np.cumsum(start) - 1
     first_of_run = np.flatnonzero(start)
     length = np.diff(np.r_[first_of_run, len(owner)])
