@@ -124,9 +124,10 @@ def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list
             )
     findings.extend(_geometry_findings(gdf, labels, source=source, layer=layer))
     findings.extend(duplicate_fids(out[["layer", "fid"]].assign(source=source), within_layers=True))
-    known = set(out["fid"].dropna())
     parents = out["parent"]
-    for i in np.flatnonzero((parents.notna() & ~parents.isin(list(known))).to_numpy()):
+    children = np.flatnonzero(parents.notna().to_numpy())  # usually none: no set of every fid then
+    known = set(out["fid"].dropna()) if len(children) else set()
+    for i in children[[p not in known for p in parents.to_numpy()[children]]]:
         add(
             i,
             "unknown_parent",
