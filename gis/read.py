@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from gis import settings
@@ -21,6 +23,7 @@ from gis.io.targets import read_table
 from gis.io.vector import container_layers, read_source_layer, read_vector_lonlat
 from gis.model import ERROR, Finding
 from gis.validate import check_layer, duplicate_fids, raise_errors, text_column, validate_layer, validate_targets
+from gis.validate.geometry import failed_validity
 
 log = logging.getLogger(__name__)
 
@@ -119,18 +122,32 @@ def check_layers(
     if names is None and source.suffix.lower() == ".gpkg":
         with contextlib.suppress(InputError):  # unlisted, each read lists them and reports the failure
             names = container_layers(source)
-    for name in settings.LAYER_NAMES:
-        try:
-            raw, path = read_source_layer(source, name, encoding=encoding, names=names)
-        except InputError as exc:
-            findings += [Finding(ERROR, "unreadable_layer", p) for p in exc.raw]
-            continue
-        found, frame = check_layer(raw, source=path, layer=name)
-        findings += found
-        if any(f.check == "missing_field" for f in found):
-            continue
-        frame.attrs["source"] = path
-        layers[name] = frame
+
+    def check(name: str, raw: gpd.GeoDataFrame, path: str, failed: Future[np.ndarray]) -> None:
+        found, frame = check_layer(raw, source=path, layer=name, failed=failed.result())
+        findings.extend(found)
+        if not any(f.check == "missing_field" for f in found):
+            frame.attrs["source"] = path
+            layers[name] = frame
+
+    # GEOS's validity test of a layer (no GIL) runs while the next layer is read (mostly with it)
+    waiting: tuple[str, gpd.GeoDataFrame, str, Future[np.ndarray]] | None = None  # read, not yet checked
+    with ThreadPoolExecutor(1) as validity:
+        for name in settings.LAYER_NAMES:
+            try:
+                raw, path = read_source_layer(source, name, encoding=encoding, names=names)
+            except InputError as exc:
+                if waiting is not None:
+                    check(*waiting)
+                    waiting = None
+                findings += [Finding(ERROR, "unreadable_layer", p) for p in exc.raw]
+                continue
+            failed = validity.submit(failed_validity, raw.geometry.array)
+            if waiting is not None:
+                check(*waiting)
+            waiting = (name, raw, path, failed)
+        if waiting is not None:
+            check(*waiting)
     if layers:
         findings += duplicate_fids(
             pd.concat(

@@ -18,8 +18,27 @@ from gis.parallel import map_chunks
 log = logging.getLogger(__name__)
 
 
-def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str, layer: str) -> list[Finding]:
-    """Return what is wrong with each feature's geometry, vectorized (only the failures cost Python)."""
+def failed_validity(geoms: Any) -> np.ndarray:
+    """Return which geometries are polygons that fail GEOS's validity test, tested on every core.
+
+    GEOS releases the GIL for it, so it can run beside other work (:func:`gis.read.check_layers`
+    tests a layer while it reads the next).
+    """
+    arr = np.asarray(geoms, dtype=object)
+    missing = shapely.is_missing(arr) | shapely.is_empty(arr)
+    polygons = np.flatnonzero(~missing & np.isin(shapely.get_type_id(arr), (3, 6)))
+    failed = np.zeros(len(arr), dtype=bool)
+    failed[polygons] = ~map_chunks(shapely.is_valid, arr[polygons])
+    return failed
+
+
+def _geometry_findings(
+    gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str, layer: str, failed: np.ndarray | None = None
+) -> list[Finding]:
+    """Return what is wrong with each feature's geometry, vectorized (only the failures cost Python).
+
+    ``failed`` is :func:`failed_validity` of the geometries, if already computed.
+    """
     geoms = gdf.geometry.array
     arr = np.asarray(geoms, dtype=object)
     notes = gdf["_geometry_note"].to_numpy() if "_geometry_note" in gdf.columns else np.full(len(gdf), None)
@@ -52,9 +71,8 @@ def _geometry_findings(gdf: gpd.GeoDataFrame, labels: np.ndarray, *, source: str
     is_polygon = np.isin(type_ids, (3, 6))
     # GEOS's validity test fails every polygon with a NaN or infinite coordinate ("Invalid
     # Coordinate"): one test on every core, and the coordinates of the failures only are looked at
-    polygons = np.flatnonzero(~missing & is_polygon)
-    failed = np.zeros(len(arr), dtype=bool)
-    failed[polygons] = ~map_chunks(shapely.is_valid, arr[polygons])
+    if failed is None:
+        failed = failed_validity(arr)
     nonfinite = np.zeros(len(arr), dtype=bool)
     for i in np.flatnonzero(failed):
         nonfinite[i] = not np.isfinite(shapely.get_coordinates(arr[i])).all()

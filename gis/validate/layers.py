@@ -43,10 +43,14 @@ def feature_frame(
     return out
 
 
-def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list[Finding], gpd.GeoDataFrame]:
+def check_layer(
+    gdf: gpd.GeoDataFrame, *, source: str, layer: str, failed: np.ndarray | None = None
+) -> tuple[list[Finding], gpd.GeoDataFrame]:
     """Check a layer's features against the data model; return the findings and the layer in the toolkit's form.
 
-    One finding per problem.
+    One finding per problem. ``failed`` is :func:`gis.validate.geometry.failed_validity` of the
+    layer's geometries when already computed (:func:`gis.read.check_layers` computes it beside the
+    reading of the next layer).
 
     Errors: missing fields, empty required values, unknown district or part, unknown parent,
     missing or duplicate fids, garbled text (:func:`undo_mojibake`), and geometries that are
@@ -122,7 +126,7 @@ def check_layer(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> tuple[list
                 f"field {field} is {values.iloc[i]!r}, not one of {', '.join(allowed)}. {hint}".rstrip(),
                 field,
             )
-    findings.extend(_geometry_findings(gdf, labels, source=source, layer=layer))
+    findings.extend(_geometry_findings(gdf, labels, source=source, layer=layer, failed=failed))
     findings.extend(duplicate_fids(out[["layer", "fid"]].assign(source=source), within_layers=True))
     parents = out["parent"]
     children = np.flatnonzero(parents.notna().to_numpy())  # usually none: no set of every fid then
