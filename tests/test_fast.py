@@ -174,6 +174,9 @@ def test_boxes_found_inside_are_inside(half):
         exact[5:] = shapely.contains_properly(polygon, shapely.box(*bounds[5:].T))
         assert not (found & ~exact).any()
         assert found.sum() > 0.5 * exact.sum() > 0  # those within about a box of the boundary are not
+    # a millimetre box: no grid of millimetre cells along 90 km of boundary, the box left to GEOS
+    x, y = shapely.get_coordinates(shapely.point_on_surface(districts[1]))[0]
+    assert boxes_inside(districts[1], np.array([[x, y, x + 0.001, y + 0.001]])).tolist() == [False]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -15,6 +15,9 @@ import shapely
 MAX_CELLS = 40_000
 #: Slack in cells when a coordinate is put in its cell: it is rounded by far less (1e-10 m in 500 km).
 _EPS = 1e-9
+#: A boundary longer than this many cells is not cut into cells (boxes a millimetre across against
+#: a district): no box is found inside, every one is left to the exact test.
+MAX_BOUNDARY_CELLS = 1_000_000
 
 
 def boxes_inside(polygon: shapely.Geometry, bounds: np.ndarray) -> np.ndarray:
@@ -37,6 +40,8 @@ def boxes_inside(polygon: shapely.Geometry, bounds: np.ndarray) -> np.ndarray:
     width, height = float(b[:, 2].max()) - gx, float(b[:, 3].max()) - gy
     size = float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])))
     cell = max(size, math.sqrt(width * height / MAX_CELLS), max(width, height) / 1000) or 1.0
+    if shapely.length(polygon) > MAX_BOUNDARY_CELLS * cell:
+        return out
     nx, ny = int(width / cell) + 2, int(height / cell) + 2
     edge = _boundary_cells(polygon, gx, gy, cell, nx, ny)
     centre_x, centre_y = np.meshgrid(
