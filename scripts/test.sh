@@ -14,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi micro hei" || need+=(fonts-wqy-microhei)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
+[ -x /usr/bin/time ] || need+=(time)  # GNU time: tests/test_bench.py checks the peak memory against it
 /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || need+=(python3-qgis)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
