@@ -126,6 +126,47 @@ PART_TITLES_ZH: dict[str, str] = {
     "retention_zone": "工业用地保留提升区",
     "block_line": "工业区块线",
 }
+#: Land classes of the toolkit: every code of every code system (``gis/data/codes/``) maps to one
+#: (or to none, when its children fall in several: 用地用海 10 工矿用地 holds industrial and mining).
+LAND_CLASSES: dict[str, tuple[str, str]] = {
+    "farmland": ("耕地", "Farmland"),
+    "orchard": ("园地", "Orchards and plantations"),
+    "forest": ("林地", "Forest"),
+    "grassland": ("草地", "Grassland"),
+    "wetland": ("湿地", "Wetland"),
+    "agricultural_facility": ("农业设施建设用地", "Agricultural facilities"),
+    "residential": ("居住用地", "Residential"),
+    "public_service": ("公共管理与公共服务用地", "Public administration and services"),
+    "commercial": ("商业服务业用地", "Commercial"),
+    "industrial": ("工业用地", "Industrial"),
+    "mining": ("采矿用地", "Mining and salt pans"),
+    "logistics": ("物流仓储用地", "Logistics and warehousing"),
+    "transport": ("交通运输用地", "Transport"),
+    "utilities": ("公用设施用地", "Utilities"),
+    "park_green": ("绿地与开敞空间用地", "Parks, green and open space"),
+    "special": ("特殊用地", "Special use"),
+    "water": ("陆地水域", "Water"),
+    "sea": ("海域", "Sea use"),
+    "other": ("其他土地", "Other land"),
+}
+#: The code systems a land-use layer may use (file ``gis/data/codes/<key>.csv``) -> its standard.
+CODE_SYSTEMS: dict[str, str] = {
+    "yongdi": "《国土空间调查、规划、用途管制用地用海分类指南》(2023)",
+    "sandiao": "第三次全国国土调查工作分类 / GB/T 21010-2017《土地利用现状分类》",
+    "shenzhen": "《深圳市城市规划标准与准则》用地分类",
+}
+#: Kinds of control line (``control_lines`` layer) -> (Chinese, English).
+CONTROL_KINDS: dict[str, tuple[str, str]] = {
+    "block_line_1": ("一级工业区块线", "Industrial block line, level 1"),
+    "block_line_2": ("二级工业区块线", "Industrial block line, level 2"),
+    "retention_zone": ("工业用地保留提升区", "Industrial retention-and-upgrading zone"),
+    "eco_redline": ("生态保护红线", "Ecological protection red line"),
+    "basic_farmland": ("永久基本农田", "Permanent basic farmland"),
+    "urban_boundary": ("城镇开发边界", "Urban development boundary"),
+}
+#: A target's control kind that stands for several kinds (the block line is both its levels).
+CONTROL_GROUPS: dict[str, tuple[str, ...]] = {"block_line": ("block_line_1", "block_line_2")}
+
 #: Longitude/latitude bounds any layer of this toolkit must fall in (degrees); a coordinate
 #: outside them is in metres or another frame.
 LONLAT_BOUNDS: tuple[float, float, float, float] = (113.7, 22.3, 114.7, 22.9)
