@@ -29,6 +29,7 @@ import shapely
 from gis import __version__
 from gis.crs import LAYER_CRS
 from gis.errors import render
+from gis.landuse import LandUse
 
 ERROR = "error"
 WARNING = "warning"
@@ -148,6 +149,9 @@ class CheckRun:
     notes: list[str] = field(default_factory=list)
     #: The findings of the QA stage when it ran: the GeoPackage and the maps show them.
     qa: QaReport | None = None
+    #: The office's land-use parcels and control lines, when the layers have them (:mod:`gis.landuse`).
+    landuse: LandUse | None = None
+    control: gpd.GeoDataFrame | None = None
 
     def meta(self) -> dict[str, str]:
         """Return provenance for outputs (no machine paths: folder and file names only)."""

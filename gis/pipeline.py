@@ -15,6 +15,7 @@ from gis.evaluate import check_targets
 from gis.export import export
 from gis.export.gpkg import refuse_open_gpkg
 from gis.join import validate_join
+from gis.landuse import read_control_lines, read_landuse
 from gis.measure import measure_layers
 from gis.model import ERROR, WARNING, CheckRun, QaReport
 from gis.partitioned import run_check_dask
@@ -128,8 +129,15 @@ def run_check(
         for note in notes:
             log.info(note)
     shapes = Shapes.of(measured, features, layers["districts"])
-    results = check_targets(features, targets, districts=layers["districts"], shapes=shapes)
-    return CheckRun(layers_dir, targets_path, features, layers["districts"], results, notes)
+    landuse, control = read_landuse(layers_dir), read_control_lines(layers_dir)
+    if landuse is not None:
+        log.info("read %d land-use parcels (%s codes) from %s", len(landuse.parcels), landuse.system, landuse.source)
+    results = check_targets(
+        features, targets, districts=layers["districts"], shapes=shapes, landuse=landuse, control=control
+    )
+    run = CheckRun(layers_dir, targets_path, features, layers["districts"], results, notes)
+    run.landuse, run.control = landuse, control
+    return run
 
 
 #: The files :func:`run_build` writes into ``out_dir`` (besides the maps and report.html in ``maps_dir``).

@@ -13,7 +13,14 @@ LAYER_TITLES: dict[str, tuple[str, str]] = {
     "renewal_units": ("城市更新单元", "Urban-renewal units"),
     "industrial_land": ("产业用地", "Industrial land"),
     "parks": ("公园", "Parks"),
+    "landuse": ("土地利用图斑", "Land-use parcels"),
+    "control_lines": ("管控线", "Control lines"),
 }
+#: The optional layers of an office's own data (:mod:`gis.landuse`): parcels with land-use codes, control lines.
+LANDUSE_LAYER = "landuse"
+CONTROL_LAYER = "control_lines"
+#: Every layer a target may name.
+TARGET_LAYERS: tuple[str, ...] = (*LAYER_NAMES, LANDUSE_LAYER, CONTROL_LAYER)
 
 #: Plan documents (file names in shared/seeds) -> short citation shown to users.
 SOURCES: dict[str, str] = {
@@ -204,7 +211,10 @@ SHORT = "short"
 OVER = "over"
 NO_POLYGON = "no polygon"
 NOT_CHECKABLE = "not checkable by area"
-STATUSES: tuple[str, ...] = (MET, WITHIN, SHORT, OVER, NO_POLYGON, NOT_CHECKABLE)
+#: A target on land classes or control lines when the layers have no such layer (or none for its district).
+NO_LANDUSE = "no land-use layer"
+NO_CONTROL = "no control-line layer"
+STATUSES: tuple[str, ...] = (MET, WITHIN, SHORT, OVER, NO_POLYGON, NO_LANDUSE, NO_CONTROL, NOT_CHECKABLE)
 #: Checkable statuses, worst first: a feature with several figures shows the worst.
 STATUS_RANK: tuple[str, ...] = (OVER, SHORT, WITHIN, MET)
 

@@ -56,6 +56,8 @@ STATUS_COLORS: dict[str, str] = {
     settings.SHORT: "#fdae61",
     settings.OVER: "#d7191c",
     settings.NO_POLYGON: "#969696",
+    settings.NO_LANDUSE: "#9e9ac8",
+    settings.NO_CONTROL: "#bcbddc",
     settings.NOT_CHECKABLE: "#bdbdbd",
 }
 #: Outline colour of a feature the plans give no figure (it has no status).
@@ -67,6 +69,8 @@ STATUS_ZH: dict[str, str] = {
     settings.SHORT: "不足",
     settings.OVER: "超出",
     settings.NO_POLYGON: "无图斑",
+    settings.NO_LANDUSE: "无土地利用图层",
+    settings.NO_CONTROL: "无管控线图层",
     settings.NOT_CHECKABLE: "不可按面积核查",
 }
 

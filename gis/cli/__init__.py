@@ -13,6 +13,7 @@ from gis.cli.build import build
 from gis.cli.check import check
 from gis.cli.export import export_command
 from gis.cli.importer import import_command
+from gis.cli.landuse import landuse_command
 from gis.cli.map import map_command
 from gis.cli.qa import qa_command
 from gis.cli.raster import rasterize_command, zonal_command
@@ -57,6 +58,7 @@ cli.add_command(map_command)
 cli.add_command(print_command)
 cli.add_command(export_command)
 cli.add_command(import_command)
+cli.add_command(landuse_command)
 cli.add_command(rasterize_command)
 cli.add_command(zonal_command)
 cli.add_command(report_command)

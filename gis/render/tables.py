@@ -222,3 +222,66 @@ def format_qa(report: QaReport, fmt: str, **kwargs: Any) -> str:
     if fmt == "json":
         return format_qa_json(report, **kwargs)
     raise ValueError(f"unknown format {fmt!r}; use table, csv or json")
+
+
+def _land_cell(value: Any, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if column in ("area_ha", "official_ha"):
+        return f"{value:,.2f}"
+    if column == "share_pct":
+        return f"{value:.1f}"
+    if column == "codes":
+        return _clip(terminal_text(str(value)), 28)
+    return terminal_text(str(value))
+
+
+_LAND_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("district", "district"),
+    ("class", "class"),
+    ("name_zh", "name"),
+    ("codes", "codes"),
+    ("n", "parcels"),
+    ("area_ha", "area ha"),
+    ("share_pct", "% of district"),
+    ("official_ha", "official ha"),
+)
+
+
+def format_landuse(table: pd.DataFrame, fmt: str, *, meta: dict[str, Any] | None = None) -> str:
+    """Return a land-use summary (:func:`gis.landuse.summarize_landuse`) as an aligned table, CSV or JSON.
+
+    The table adds a total per district; CSV and JSON carry the rows as they are (JSON ``codes`` as a list).
+    """
+    if fmt == "json":
+        docs = [{c: _clean(r[c]) for c in table.columns} for _, r in table.iterrows()]
+        for doc in docs:
+            doc["codes"] = doc["codes"].split(",") if doc["codes"] else []
+        return json.dumps({**(meta or {}), "rows": docs}, ensure_ascii=False, indent=1) + "\n"
+    if fmt == "csv":
+        return spreadsheet_csv(table)
+    numeric = {"n", "area_ha", "share_pct", "official_ha"}
+    rows: list[list[str]] = []
+    for code, group in table.groupby("district", sort=False):
+        zh = settings.DISTRICTS.get(str(code), (str(code), ""))[0]
+        for _, r in group.iterrows():
+            rows.append([f"{zh} {code}" if c == "district" else _land_cell(r[c], c) for c, _ in _LAND_COLUMNS])
+        total = {
+            "district": f"{zh} {code}",
+            "class": "all",
+            "name_zh": "合计",
+            "codes": "",
+            "n": str(int(group["n"].sum())),
+            "area_ha": _land_cell(float(group["area_ha"].sum()), "area_ha"),
+            "share_pct": _land_cell(float(group["share_pct"].sum(min_count=1)), "share_pct"),
+            "official_ha": _land_cell(float(group["official_ha"].sum(min_count=1)), "official_ha"),
+        }
+        rows.append([total[c] for c, _ in _LAND_COLUMNS])
+    header = [title for _, title in _LAND_COLUMNS]
+    widths = [max([display_width(h)] + [display_width(row[i]) for row in rows]) for i, h in enumerate(header)]
+    lines = [
+        "  ".join(_pad(cell, widths[i], right=_LAND_COLUMNS[i][0] in numeric) for i, cell in enumerate(cells)).rstrip()
+        for cells in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"

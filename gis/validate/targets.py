@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from gis import settings
+from gis.codes import control_kinds, parse_part
 from gis.errors import InputError
 from gis.validate.text import _clean_text, _control_message, _has_control
 
@@ -51,6 +52,25 @@ def _number_hint(text: str) -> str:
             "in field note or field unit."
         )
     return "Write a plain number such as 12.5."
+
+
+def _check_land_target(r: pd.Series, where: str, problems: list[str]) -> None:
+    """Check a target on the land-use or control-line layer: an area per district, with a part it can count."""
+    if r["scope"] != "aggregate" or r["metric"] != "area":
+        problems.append(
+            f"{where}: a target on layer {r['layer']} is a district total: use scope aggregate and metric area."
+        )
+    if r["part"] is None:
+        what = "a land class (industrial)" if r["layer"] == settings.LANDUSE_LAYER else "a kind of control line"
+        problems.append(f"{where}: field part is empty; name {what}.")
+        return
+    try:
+        if r["layer"] == settings.LANDUSE_LAYER:
+            parse_part(r["part"])
+        else:
+            control_kinds(r["part"])
+    except ValueError as exc:
+        problems.append(f"{where}: field part: {exc}.")
 
 
 def validate_targets(raw: pd.DataFrame, *, path: Path) -> pd.DataFrame:
@@ -96,7 +116,9 @@ def validate_targets(raw: pd.DataFrame, *, path: Path) -> pd.DataFrame:
         for field, allowed in checks:
             if r[field] not in allowed:
                 problems.append(f"{where}: field {field} is {r[field]!r}; use one of {', '.join(allowed)}.")
-        if r["part"] is not None and r["part"] not in settings.PARTS:
+        if r["layer"] in (settings.LANDUSE_LAYER, settings.CONTROL_LAYER):
+            _check_land_target(r, where, problems)
+        elif r["part"] is not None and r["part"] not in settings.PARTS:
             problems.append(
                 f"{where}: field part is {r['part']!r}; use one of {', '.join(settings.PARTS)}, or leave it empty."
             )
@@ -105,8 +127,8 @@ def validate_targets(raw: pd.DataFrame, *, path: Path) -> pd.DataFrame:
             problems.append(
                 f"{where}: field unit is {r['unit']!r} for metric {r['metric']}; use one of {', '.join(units)}."
             )
-        if r["layer"] is not None and r["layer"] not in settings.LAYER_NAMES:
-            problems.append(f"{where}: field layer is {r['layer']!r}; use one of {', '.join(settings.LAYER_NAMES)}.")
+        if r["layer"] is not None and r["layer"] not in settings.TARGET_LAYERS:
+            problems.append(f"{where}: field layer is {r['layer']!r}; use one of {', '.join(settings.TARGET_LAYERS)}.")
         if r["district"] is not None and r["district"] not in settings.DISTRICTS:
             problems.append(
                 f"{where}: field district is {r['district']!r}; use one of {', '.join(settings.DISTRICTS)}."

@@ -1,0 +1,308 @@
+"""Land-use parcels and control lines of a layers folder: read, classified, summed per district and class.
+
+The ``landuse`` layer holds an office's parcels (三调 patches, 控规 plots, 用地用海 plan parcels) in
+the form ``gis import --layer landuse`` writes (``landuse.parquet``, EPSG:4547; a GeoPackage,
+FileGDB, Shapefile or GeoJSON with the same fields is read too). The ``control_lines`` layer holds
+control lines by kind (工业区块线, 保留提升区, 生态保护红线 ...). Both are optional: without them, the
+targets on land classes have the status ``no land-use layer`` (or ``no control-line layer``).
+
+Areas are planar in EPSG:4547, in m² per parcel and in ha in every table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from gis import settings
+from gis.codes import UNCLASSIFIED, UNKNOWN, LandPart, code_list, control_kinds
+from gis.crs import AREA_CRS
+from gis.errors import InputError
+
+#: Fields of the land-use layer (besides geometry), as ``gis import --layer landuse`` writes them.
+LANDUSE_FIELDS: tuple[str, ...] = (
+    "parcel_id",
+    "code",
+    "code_system",
+    "code_name",
+    "district",
+    "official_m2",
+    "official_kind",
+    "admin_code",
+    "schema",
+    "source_file",
+    "synthetic",
+)
+#: Fields a land-use layer must have.
+LANDUSE_REQUIRED: tuple[str, ...] = ("parcel_id", "code", "code_system", "district")
+#: Fields of the control-line layer (besides geometry).
+CONTROL_FIELDS: tuple[str, ...] = ("line_id", "kind", "name_zh", "district")
+#: The file formats a land-use or control-line layer may come in, in the order they are looked for.
+LAYER_SUFFIXES: tuple[str, ...] = (".parquet", ".gpkg", ".gdb", ".shp", ".geojson")
+
+ADD_LANDUSE_HINT = (
+    "Add one: gis import FILE --layer landuse (a 三调 DLTB Shapefile, 控规 plots or 用地用海 parcels; "
+    "README: Checking your own land-use data)."
+)
+ADD_CONTROL_HINT = "Add one: gis import FILE --layer control_lines --kind KIND (e.g. the 工业区块线 as block_line_1)."
+
+
+def layer_path(source: Path, name: str) -> Path | None:
+    """Return the file of the optional layer ``name`` (``landuse``, ``control_lines``) in ``source``, or None.
+
+    ``source`` is a layers folder (``name`` with one of :data:`LAYER_SUFFIXES`) or a GeoPackage of
+    layers (a layer ``name`` in it). Two files of one layer are refused: which one counts would be a guess.
+    """
+    source = Path(source)
+    if source.suffix.lower() == ".gpkg":
+        with contextlib.suppress(Exception):
+            if name in [row[0] for row in pyogrio.list_layers(source)]:
+                return source
+        return None
+    found = [source / f"{name}{suffix}" for suffix in LAYER_SUFFIXES if (source / f"{name}{suffix}").exists()]
+    if len(found) > 1:
+        raise InputError(
+            f"{source}: the {name} layer is there {len(found)} times ({', '.join(p.name for p in found)}). "
+            "Keep one and move the others away."
+        )
+    return found[0] if found else None
+
+
+def _read(path: Path, name: str) -> gpd.GeoDataFrame:
+    try:
+        if path.suffix.lower() == ".parquet":
+            return gpd.read_parquet(path)
+        layer = name if path.suffix.lower() in (".gpkg", ".gdb") else None
+        return gpd.read_file(path, layer=layer, engine="pyogrio", use_arrow=True)
+    except Exception as exc:
+        raise InputError(f"{path}: layer {name} cannot be read ({exc}). Write it again with gis import.") from exc
+
+
+def _to_area_crs(gdf: gpd.GeoDataFrame, path: Path, name: str) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        raise InputError(
+            f"{path}: layer {name} declares no coordinate reference system. Import it with gis import, "
+            "which detects the frame (or takes --from-crs)."
+        )
+    return gdf if gdf.crs.equals(AREA_CRS) else gdf.to_crs(AREA_CRS)
+
+
+def _ids(values: pd.Series, mask: np.ndarray, limit: int = 5) -> str:
+    ids = [str(v) for v in values[mask].head(limit)]
+    more = int(mask.sum()) - len(ids)
+    return ", ".join(ids) + (f" and {more} more" if more > 0 else "")
+
+
+@dataclass
+class LandUse:
+    """A land-use layer: its parcels (EPSG:4547, with ``land_class`` and ``area_m2``), code system and file."""
+
+    parcels: gpd.GeoDataFrame
+    system: str
+    source: str
+    #: The land area inside each control-line kind group, per parcel (m²), computed once per group.
+    _inside: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def mask(self, part: LandPart, district: str) -> np.ndarray:
+        """Return which parcels of ``district`` the part counts (its classes, or its code and every code below)."""
+        p = self.parcels
+        in_district = (p["district"] == district).to_numpy()
+        if part.code is not None:
+            codes = code_list(self.system).descendants(part.code)
+            return in_district & p["code"].isin(codes).to_numpy()
+        return in_district & p["land_class"].isin(part.classes).to_numpy()
+
+    def inside_m2(self, kinds: tuple[str, ...], control: gpd.GeoDataFrame) -> np.ndarray:
+        """Return the area of each parcel inside the control lines of ``kinds`` (m²; their union, so none counted twice)."""
+        if kinds not in self._inside:
+            zones = control.geometry.to_numpy()[control["kind"].isin(kinds).to_numpy()]
+            self._inside[kinds] = overlay_m2(self.parcels.geometry.to_numpy(), zones)
+        return self._inside[kinds]
+
+
+def overlay_m2(geoms: np.ndarray, zones: np.ndarray) -> np.ndarray:
+    """Return the area of each geometry inside the union of ``zones`` (same planar frame; m² in EPSG:4547).
+
+    A geometry wholly inside a zone counts its whole area without an intersection; only those
+    crossing a zone's edge are cut.
+    """
+    out = np.zeros(len(geoms))
+    if len(zones) == 0 or len(geoms) == 0:
+        return out
+    parts = shapely.get_parts(shapely.union_all(zones))
+    shapely.prepare(parts)
+    tree = shapely.STRtree(geoms)
+    part_idx, geom_idx = tree.query(parts, predicate="intersects")
+    whole = shapely.contains_properly(parts[part_idx], geoms[geom_idx])
+    np.add.at(out, geom_idx[whole], shapely.area(geoms[geom_idx[whole]]))
+    cut = ~whole
+    np.add.at(out, geom_idx[cut], shapely.area(shapely.intersection(geoms[geom_idx[cut]], parts[part_idx[cut]])))
+    return out
+
+
+def read_landuse(source: Path) -> LandUse | None:
+    """Read the land-use layer of a layers folder or GeoPackage; None when there is none.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the field and the parcels, when a required field is missing, the code
+        system is not one (or not known), a district is not one of the three, or a geometry is empty.
+    """
+    path = layer_path(Path(source), settings.LANDUSE_LAYER)
+    if path is None:
+        return None
+    gdf = _read(path, settings.LANDUSE_LAYER)
+    where = f"{path}: layer {settings.LANDUSE_LAYER}"
+    missing = [c for c in LANDUSE_REQUIRED if c not in gdf.columns]
+    if missing:
+        raise InputError(
+            f"{where} lacks the field(s) {', '.join(missing)}. Import the delivery with "
+            "gis import FILE --layer landuse, which maps its fields (三调 DLBM, 控规 YDXZ ...) to these."
+        )
+    problems: list[str] = []
+    systems = sorted(set(gdf["code_system"].dropna().astype(str)))
+    if len(systems) != 1 or systems[0] not in settings.CODE_SYSTEMS:
+        problems.append(
+            f"{where}: field code_system holds {systems or 'nothing'}; a layer has one code system, one of "
+            f"{', '.join(settings.CODE_SYSTEMS)}. Import each delivery with its own schema."
+        )
+    for column in ("parcel_id", "code", "district"):
+        gdf[column] = gdf[column].astype("string").str.strip().astype(object).where(gdf[column].notna(), None)
+    for column in ("parcel_id", "code"):
+        empty = gdf[column].isna().to_numpy()
+        if empty.any():
+            problems.append(
+                f"{where}: field {column} is empty on {int(empty.sum())} parcel(s) (rows {_ids(pd.Series(np.flatnonzero(empty) + 1), np.ones(int(empty.sum()), bool))}). Fill it in."
+            )
+    dup = gdf["parcel_id"].duplicated(keep=False).to_numpy() & gdf["parcel_id"].notna().to_numpy()
+    if dup.any():
+        problems.append(
+            f"{where}: field parcel_id repeats on parcels {_ids(gdf['parcel_id'], dup)}. Give each parcel its own id."
+        )
+    bad = ~gdf["district"].isin(list(settings.DISTRICTS)).to_numpy()
+    if bad.any():
+        problems.append(
+            f"{where}: field district is not one of {', '.join(settings.DISTRICTS)} on parcels "
+            f"{_ids(gdf['parcel_id'], bad)}. Import with gis import, which places each parcel in its district."
+        )
+    empty_geom = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    if empty_geom.any():
+        problems.append(
+            f"{where}: parcels {_ids(gdf['parcel_id'], empty_geom)} have no geometry. Draw them or remove them."
+        )
+    if problems:
+        raise InputError(problems)
+    gdf = _to_area_crs(gdf, path, settings.LANDUSE_LAYER)
+    system = systems[0]
+    gdf["land_class"] = code_list(system).classes(gdf["code"])
+    gdf["area_m2"] = shapely.area(gdf.geometry.to_numpy())
+    if "official_m2" not in gdf.columns:
+        gdf["official_m2"] = np.nan
+    return LandUse(gdf, system, str(path))
+
+
+def read_control_lines(source: Path) -> gpd.GeoDataFrame | None:
+    """Read the control-line layer (EPSG:4547) of a layers folder or GeoPackage; None when there is none."""
+    path = layer_path(Path(source), settings.CONTROL_LAYER)
+    if path is None:
+        return None
+    gdf = _read(path, settings.CONTROL_LAYER)
+    where = f"{path}: layer {settings.CONTROL_LAYER}"
+    if "kind" not in gdf.columns:
+        raise InputError(
+            f"{where} lacks the field kind. Import it with gis import FILE --layer control_lines --kind KIND."
+        )
+    bad = ~gdf["kind"].isin(list(settings.CONTROL_KINDS)).to_numpy()
+    if bad.any():
+        ids = gdf["line_id"] if "line_id" in gdf.columns else pd.Series(gdf.index + 1)
+        raise InputError(
+            f"{where}: field kind is {sorted(set(gdf['kind'][bad].astype(str)))} on features {_ids(ids, bad)}; "
+            f"use one of {', '.join(settings.CONTROL_KINDS)}."
+        )
+    return _to_area_crs(gdf, path, settings.CONTROL_LAYER)
+
+
+def control_area_ha(control: gpd.GeoDataFrame, kind: str, district: gpd.GeoSeries) -> float:
+    """Return the area (ha) of the union of the control lines of ``kind`` inside ``district`` (EPSG:4547)."""
+    zones = control.geometry.to_numpy()[control["kind"].isin(control_kinds(kind)).to_numpy()]
+    if len(zones) == 0:
+        return 0.0
+    return float(
+        shapely.area(shapely.intersection(shapely.union_all(zones), shapely.union_all(district.to_numpy()))) / 1e4
+    )
+
+
+def district_areas_ha(districts: gpd.GeoDataFrame) -> dict[str, float]:
+    """Return each district's area (ha, EPSG:4547) from its boundary."""
+    projected = districts.to_crs(AREA_CRS)
+    return {str(d): float(a) / 1e4 for d, a in zip(projected["district"], projected.geometry.area, strict=True)}
+
+
+#: Columns of :func:`summarize_landuse`.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "district",
+    "class",
+    "name_zh",
+    "code_system",
+    "codes",
+    "n",
+    "area_ha",
+    "share_pct",
+    "official_ha",
+)
+
+
+def summarize_landuse(
+    landuse: LandUse, districts: gpd.GeoDataFrame | None = None, *, by: str = "class"
+) -> pd.DataFrame:
+    """Return the land area per district and class (``by="class"``) or per district and code (``by="code"``).
+
+    Columns :data:`SUMMARY_COLUMNS`: ``codes`` lists the codes counted (comma-separated), ``n`` the
+    parcels, ``area_ha`` their planar area (EPSG:4547), ``share_pct`` that area's share of the
+    district's boundary (empty without ``districts``), ``official_ha`` the sum of the layer's
+    official area field where it has one (三调 TBMJ, 控规 YDMJ). Classes in the order of
+    :data:`gis.settings.LAND_CLASSES`, then ``unclassified`` and ``unknown code``.
+    """
+    if by not in ("class", "code"):
+        raise ValueError(f"by={by!r}: use class or code")
+    p = landuse.parcels
+    frame = pd.DataFrame(
+        {
+            "district": p["district"].to_numpy(),
+            "class": p["land_class"].to_numpy(),
+            "code": p["code"].to_numpy(),
+            "area_m2": p["area_m2"].to_numpy(),
+            "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(),
+        }
+    )
+    keys = ["district", "class"] if by == "class" else ["district", "code", "class"]
+    grouped = frame.groupby(keys, sort=False, observed=True)
+    out = grouped.agg(
+        n=("area_m2", "size"),
+        area_m2=("area_m2", "sum"),
+        official_m2=("official_m2", lambda s: s.sum(min_count=1)),
+        codes=("code", lambda s: ",".join(sorted(set(s)))),
+    ).reset_index()
+    out["area_ha"] = out.pop("area_m2") / 1e4
+    out["official_ha"] = out.pop("official_m2") / 1e4
+    out["code_system"] = landuse.system
+    codes = code_list(landuse.system).table["name_zh"]
+    class_zh = {k: zh for k, (zh, _) in settings.LAND_CLASSES.items()} | {UNCLASSIFIED: "未归类", UNKNOWN: "未知代码"}
+    out["name_zh"] = out["class"].map(class_zh) if by == "class" else out["code"].map(codes).fillna("未知代码")
+    areas = district_areas_ha(districts) if districts is not None else {}
+    out["share_pct"] = [
+        a / areas[d] * 100.0 if d in areas else np.nan for d, a in zip(out["district"], out["area_ha"], strict=True)
+    ]
+    order = {c: i for i, c in enumerate((*settings.LAND_CLASSES, UNCLASSIFIED, UNKNOWN))}
+    out["_d"], out["_c"] = out["district"].map(list(settings.DISTRICTS).index), out["class"].map(order)
+    sort = ["_d", "_c"] if by == "class" else ["_d", "_c", "codes"]
+    out = out.sort_values(sort, kind="stable").drop(columns=["_d", "_c"]).reset_index(drop=True)
+    return out[list(SUMMARY_COLUMNS)]
