@@ -103,6 +103,12 @@ def _aggregate_names(t: pd.Series) -> tuple[str | None, str | None]:
     if t["scope"] != "aggregate" or t["district"] not in settings.DISTRICTS or t["layer"] not in settings.LAYER_TITLES:
         return None, None
     d_zh, d_en = settings.DISTRICTS[t["district"]]
+    if t["layer"] == settings.LANDUSE_LAYER:
+        zh, en = parse_part(t["part"]).label()
+        return f"{d_zh}{zh}", f"{d_en}: {en}"
+    if t["layer"] == settings.CONTROL_LAYER:
+        zh, en = settings.CONTROL_KINDS.get(t["part"], ("工业区块线", "industrial block line"))
+        return f"{d_zh}{zh}", f"{d_en}: {en.lower()}"
     l_zh, l_en = settings.LAYER_TITLES[t["layer"]]
     part = f" ({t['part']})" if t["part"] else ""
     return f"{d_zh}{l_zh}{part}", f"{d_en}: {l_en.lower()}{part}"

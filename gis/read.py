@@ -21,6 +21,7 @@ from gis import settings
 from gis.errors import InputError, InputFileError
 from gis.io.targets import read_table
 from gis.io.vector import container_layers, read_source_layer, read_vector_lonlat
+from gis.landuse import LAYER_SUFFIXES
 from gis.model import ERROR, Finding
 from gis.validate import check_layer, duplicate_fids, raise_errors, text_column, validate_layer, validate_targets
 from gis.validate.geometry import failed_validity
@@ -80,7 +81,11 @@ def source_files(source: Path) -> list[tuple[Path, str]]:
     source = Path(source)
     if source.suffix.lower() == ".gpkg":
         return [(source, "the GeoPackage of layers")]
-    return [(source / f"{name}.geojson", f"the {name} layer") for name in (*settings.LAYER_NAMES, "districts")]
+    files = [(source / f"{name}.geojson", f"the {name} layer") for name in (*settings.LAYER_NAMES, "districts")]
+    if source.is_dir():
+        for name in (settings.LANDUSE_LAYER, settings.CONTROL_LAYER):
+            files += [(source / f"{name}{suffix}", f"the {name} layer") for suffix in LAYER_SUFFIXES]
+    return files
 
 
 def _check_source(source: Path) -> None:

@@ -257,3 +257,21 @@ def test_cli_landuse(test_layers: Path, tmp_path: Path) -> None:
         "area_ha": 50.0,
         "official_ha": 50.001,
     }
+
+
+def test_cli_check_lists_the_district_totals_with_their_citation(test_layers: Path) -> None:
+    add_targets(test_layers)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers)])
+    assert "6 target(s) need a land-use layer: gis import FILE --layer landuse (LU-01" in result.output
+    assert "1 target(s) need a control-line layer" in result.output
+    write_landuse(test_layers)
+    write_control(test_layers)
+    result = runner.invoke(cli, ["check", "--layers", str(test_layers)])
+    assert "District totals on land use and control lines:" in result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("  LU-04"))
+    assert line.strip() == (
+        "LU-04 龙岗区工业用地（工业区块线内）: at_least 60.0 ha (0.60 km²), measured 60.0 ha (0.60 km²): met. test, row"
+    )
+    # the target naming a 三调 code still waits for a layer coded in 三调
+    assert "1 target(s) need a land-use layer: gis import FILE --layer landuse (LU-06)" in result.output

@@ -92,7 +92,46 @@ def format_table(results: pd.DataFrame) -> str:
         if len(part) and len(part) < len(results):
             lines.append(f"{zh} {en} {code}: {_summary_line(part)}")
     lines.append(f"all: {_summary_line(results)}")
+    lines.extend(_land_totals(results))
+    lines.extend(needs_own_data(results))
     return "\n".join(lines) + "\n"
+
+
+def _land_totals(results: pd.DataFrame) -> list[str]:
+    """List the district totals on the office's own data (land use, control lines), each with its citation."""
+    rows = results[results["layer"].isin([settings.LANDUSE_LAYER, settings.CONTROL_LAYER])]
+    if rows.empty:
+        return []
+    lines = ["", "District totals on land use and control lines:"]
+    for _, r in rows.iterrows():
+        measured = "not measured"
+        if r["measured"] is not None and r["measured"] == r["measured"]:
+            measured = f"measured {_ha_km2(float(r['measured']))}"
+        file = str(r["source_file"])
+        source = f"{settings.SOURCES[file]} ({file})" if file in settings.SOURCES else file
+        lines.append(
+            f"  {r['target_id']} {terminal_text(str(r['name_zh']))}: {r['comparator']} {_ha_km2(float(r['planned']))}, "
+            f"{measured}: {r['status']}. {terminal_text(source)}, {terminal_text(str(r['source_ref']))}"
+        )
+    return lines
+
+
+def _ha_km2(ha: float) -> str:
+    return f"{ha:,.1f} ha ({ha / 100:,.2f} km²)"
+
+
+def needs_own_data(results: pd.DataFrame) -> list[str]:
+    """Say which targets wait for the office's own data (a land-use or control-line layer) and how to add it."""
+    how = {
+        settings.NO_LANDUSE: "a land-use layer: gis import FILE --layer landuse",
+        settings.NO_CONTROL: "a control-line layer: gis import FILE --layer control_lines --kind KIND",
+    }
+    lines = []
+    for status, text in how.items():
+        ids = results.loc[results["status"] == status, "target_id"].tolist()
+        if ids:
+            lines.append(f"{len(ids)} target(s) need {text} ({', '.join(map(str, ids))})")
+    return lines
 
 
 def _summary_line(results: pd.DataFrame) -> str:
