@@ -76,13 +76,21 @@ def layer_path(source: Path, name: str) -> Path | None:
 
 
 def _read(path: Path, name: str) -> gpd.GeoDataFrame:
+    """Read a layer file; in a GeoPackage or FileGDB the layer ``name``, or its only layer."""
     try:
         if path.suffix.lower() == ".parquet":
-            return gpd.read_parquet(path)
-        layer = name if path.suffix.lower() in (".gpkg", ".gdb") else None
-        return gpd.read_file(path, layer=layer, engine="pyogrio", use_arrow=True)
+            gdf = gpd.read_parquet(path)
+        else:
+            layer = None
+            if path.suffix.lower() in (".gpkg", ".gdb"):
+                layers = [row[0] for row in pyogrio.list_layers(path)]
+                layer = name if name in layers or len(layers) != 1 else layers[0]
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", use_arrow=True)
     except Exception as exc:
         raise InputError(f"{path}: layer {name} cannot be read ({exc}). Write it again with gis import.") from exc
+    # a Shapefile cuts field names to 10 characters: code_system arrives as code_syste
+    cut = {f[:10]: f for f in (*LANDUSE_FIELDS, *CONTROL_FIELDS) if len(f) > 10}
+    return gdf.rename(columns={c: cut[c] for c in gdf.columns if c in cut and cut[c] not in gdf.columns})
 
 
 def _to_area_crs(gdf: gpd.GeoDataFrame, path: Path, name: str) -> gpd.GeoDataFrame:

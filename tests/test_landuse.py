@@ -57,6 +57,10 @@ def write_landuse(
     path = folder / name
     if path.suffix == ".parquet":
         gdf.to_parquet(path)
+    elif path.suffix == ".shp":  # field names of 10 characters at most, as GDAL would cut them
+        gdf.rename(columns=lambda c: c[:10]).to_file(path, engine="pyogrio")
+    elif path.suffix == ".gdb":  # a FileGDB folder whose one feature class has another name
+        gdf.to_file(path, driver="OpenFileGDB", layer="YDYH_parcels", engine="pyogrio")
     else:
         gdf.to_file(path, engine="pyogrio")
     return path
@@ -275,3 +279,13 @@ def test_cli_check_lists_the_district_totals_with_their_citation(test_layers: Pa
     )
     # the target naming a 三调 code still waits for a layer coded in 三调
     assert "1 target(s) need a land-use layer: gis import FILE --layer landuse (LU-06)" in result.output
+
+
+@pytest.mark.parametrize("name", ["landuse.shp", "landuse.geojson", "landuse.gdb", "landuse.gpkg"])
+def test_the_layer_reads_from_every_format(test_layers: Path, name: str) -> None:
+    write_landuse(test_layers, name=name)
+    landuse = read_landuse(test_layers)
+    assert landuse is not None and landuse.source.endswith(name)
+    table = summarize_landuse(landuse).set_index("class")
+    assert table.loc["industrial", "area_ha"] == pytest.approx(70.0, rel=1e-9)
+    assert table.loc["industrial", "official_ha"] == pytest.approx(50.001)
