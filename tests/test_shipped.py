@@ -113,6 +113,13 @@ def test_check_gives_every_target_an_allowed_status(tmp_path):
             assert t["measured"] is not None, row["target_id"]  # every located figure has its polygon
     # every part lies in its parent
     assert all(t["status"] == "met" for t in doc["targets"] if t["metric"] == "within_parent")
+    # the district totals on land use wait for the office's data, and the build says so plainly
+    own = table[table["layer"].isin([settings.LANDUSE_LAYER, settings.CONTROL_LAYER])]
+    assert len(own) > 0
+    waiting = {settings.NO_LANDUSE, settings.NO_CONTROL}
+    assert all(got[tid]["status"] in waiting for tid in own["target_id"])
+    text = CliRunner().invoke(cli, ["check", "--layers", str(SHIPPED)]).output
+    assert re.search(r"^\d+ target\(s\) need a land-use layer: gis import FILE --layer landuse \(T-", text, re.M)
 
 
 def test_every_target_names_a_feature_of_its_layer(layers):

@@ -10,7 +10,7 @@ import click
 from gis.cli._options import check_outputs, encoding_option, handle_errors, layer_inputs, layers_option, targets_option
 from gis.escape import terminal_text
 from gis.pipeline import build_outputs, run_build
-from gis.render.tables import qa_summary
+from gis.render.tables import needs_own_data, qa_summary
 from gis.results import exit_code, is_derived, summarize
 
 
@@ -81,6 +81,12 @@ def build(
     if run.notes:
         click.echo(f"{len(run.notes)} features have no target (the plans give them no figure); see notes in check.json")
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
+    if run.landuse is not None:
+        click.echo(
+            f"land use: {len(run.landuse.parcels):,} parcels ({run.landuse.system} codes) from {Path(run.landuse.source).name}"
+        )
+    for line in needs_own_data(run.results):
+        click.echo(line)
     click.echo(f"QA: {qa_summary(qa)}")
     *files, gpkg = result.written
     for path in files:
