@@ -37,6 +37,7 @@ from gis.crs import LAYER_CRS
 from gis.errors import GisError, InputError, InputFileError, OutputError, OutputExistsError
 from gis.evaluate import check_targets
 from gis.join import validate_join
+from gis.landuse import read_control_lines, read_landuse
 from gis.measure import measure_frame, project
 from gis.model import CheckRun
 from gis.read import read_targets
@@ -325,9 +326,10 @@ def run_check_dask(
         "measured %d features in %d partitions; %d geometries collected", len(features), len(parts), int(need.sum())
     )
     notes = validate_join(features, targets, targets_path=str(targets_path), missing_ok=missing_ok)
-    results = check_targets(features, targets, districts=districts, shapes=shapes)
+    landuse, control = read_landuse(folder), read_control_lines(folder)  # a landuse.parquet put beside the partitions
+    results = check_targets(features, targets, districts=districts, shapes=shapes, landuse=landuse, control=control)
     frame = gpd.GeoDataFrame(features, geometry=np.full(len(features), None, dtype=object), crs=LAYER_CRS)
-    return CheckRun(folder, targets_path, frame, districts, results, notes)
+    return CheckRun(folder, targets_path, frame, districts, results, notes, landuse=landuse, control=control)
 
 
 def _check_ids(features: pd.DataFrame, folder: Path) -> None:

@@ -7,6 +7,7 @@ x 520 km, y 2505 km), so every total is known exactly.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,8 +20,9 @@ from gis.cli import cli
 from gis.codes import parse_part
 from gis.errors import InputError
 from gis.landuse import read_landuse, summarize_landuse
+from gis.partitioned import write_partitioned
 from gis.pipeline import run_check
-from gis.read import read_districts, read_targets
+from gis.read import read_districts, read_layers, read_targets
 
 X0, Y0 = 521_000.0, 2_506_000.0
 
@@ -289,3 +291,18 @@ def test_the_layer_reads_from_every_format(test_layers: Path, name: str) -> None
     table = summarize_landuse(landuse).set_index("class")
     assert table.loc["industrial", "area_ha"] == pytest.approx(70.0, rel=1e-9)
     assert table.loc["industrial", "official_ha"] == pytest.approx(50.001)
+
+
+def test_the_dask_engine_reads_the_landuse_layer_beside_the_partitions(test_layers: Path, tmp_path: Path) -> None:
+    pytest.importorskip("dask_geopandas")
+    write_landuse(test_layers)
+    write_control(test_layers)
+    add_targets(test_layers)
+    folder = tmp_path / "parts"
+    write_partitioned(read_layers(test_layers), folder, targets=test_layers / "targets.csv", rows_per_partition=2)
+    for name in ("landuse.parquet", "control_lines.parquet"):
+        shutil.copy(test_layers / name, folder / name)
+    default = run_check(layers_dir=test_layers).results
+    dask = run_check(layers_dir=folder, engine="dask").results
+    pd.testing.assert_frame_equal(dask, default, check_exact=True)
+    assert dask.set_index("target_id").loc["LU-04", "measured"] == pytest.approx(60.0)
