@@ -29,7 +29,7 @@ from gis import settings
 from gis.codes import control_kinds, parse_part
 from gis.crs import AREA_CRS
 from gis.join import FeatureIndex
-from gis.landuse import ADD_CONTROL_HINT, ADD_LANDUSE_HINT, LandUse, control_area_ha
+from gis.landuse import ADD_CONTROL_HINT, ADD_LANDUSE_HINT, SYNTHETIC_NOTE, LandUse, control_area_ha
 from gis.measure import measure_geometries
 from gis.results import RESULT_COLUMNS
 from gis.spatial import Shapes, union_ha
@@ -324,6 +324,8 @@ class _LandMeasure:
         mask = lu.mask(part, t["district"])
         area = lu.parcels["area_m2"].to_numpy()
         note = f"{int(mask.sum())} parcels of {Path(lu.source).name} ({lu.system} codes)"
+        if "synthetic" in lu.parcels.columns and lu.parcels["synthetic"].fillna(False).astype(bool).any():
+            note += f"; {SYNTHETIC_NOTE}"
         if part.relation is None:
             return float(area[mask].sum()) / 1e4, "", note
         if self.control is None:

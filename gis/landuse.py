@@ -51,6 +51,8 @@ ADD_LANDUSE_HINT = (
     "Add one: gis import FILE --layer landuse (a 三调 DLTB Shapefile, 控规 plots or 用地用海 parcels; "
     "README: Checking your own land-use data)."
 )
+#: Said of every figure measured on a land-use layer whose parcels are marked ``synthetic``.
+SYNTHETIC_NOTE = "SYNTHETIC sample parcels (scripts/sample_delivery.py), not real data"
 ADD_CONTROL_HINT = "Add one: gis import FILE --layer control_lines --kind KIND (e.g. the 工业区块线 as block_line_1)."
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -306,3 +308,54 @@ def test_the_dask_engine_reads_the_landuse_layer_beside_the_partitions(test_laye
     dask = run_check(layers_dir=folder, engine="dask").results
     pd.testing.assert_frame_equal(dask, default, check_exact=True)
     assert dask.set_index("target_id").loc["LU-04", "measured"] == pytest.approx(60.0)
+
+
+def test_the_sample_delivery_goes_through_import_landuse_and_check(test_layers: Path, tmp_path: Path) -> None:
+    """The README's three commands on scripts/sample_delivery.py's synthetic delivery, with its block line."""
+    repo = Path(__file__).resolve().parents[1]
+    delivery = tmp_path / "delivery"
+    subprocess.run(
+        [
+            sys.executable,
+            str(repo / "scripts" / "sample_delivery.py"),
+            "--parcels",
+            "300",
+            "-o",
+            str(delivery),
+            "--layers",
+            str(test_layers),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert not (delivery / "DLTB.cpg").exists()  # GBK without .cpg, eastings with the zone-38 prefix
+    assert gpd.read_file(delivery / "DLTB.shp", encoding="gbk").total_bounds[0] > 38_000_000
+    runner = CliRunner()
+    for args in (
+        ["DLTB.shp", "--layer", "landuse"],
+        ["GYQKX.shp", "--layer", "control_lines", "--kind", "block_line_1"],
+    ):
+        result = runner.invoke(cli, ["import", str(delivery / args[0]), *args[1:], "--layers", str(test_layers)])
+        assert result.exit_code == 0, result.output
+    add_targets(
+        test_layers,
+        [
+            ("LU-IN", "industrial inside block_line", "at_least", "1", "ha"),
+            ("LU-ALL", "industrial", "at_least", "1", "ha"),
+        ],
+        control=False,
+    )
+    res = results(test_layers)
+    parcels = gpd.read_parquet(test_layers / "landuse.parquet")
+    industrial = parcels[parcels["code"] == "0601"]
+    blocks = gpd.read_parquet(test_layers / "control_lines.parquet")
+    touched = industrial.geometry.intersects(blocks.geometry.union_all())
+    # every block is a square around whole industrial parcels: the parcels it touches lie wholly inside
+    assert res.loc["LU-IN", "measured"] == pytest.approx(industrial.area[touched].sum() / 1e4, rel=1e-9)
+    assert res.loc["LU-ALL", "measured"] == pytest.approx(industrial.area.sum() / 1e4, rel=1e-9)
+    assert 0 < res.loc["LU-IN", "measured"] < res.loc["LU-ALL", "measured"]
+    assert "SYNTHETIC" in res.loc["LU-IN", "note"]
+    # 三调 1001 (railway) is never industrial land
+    assert not parcels.loc[parcels["code"] == "1001"].index.isin(industrial.index).any()
+    result = runner.invoke(cli, ["landuse", "--layers", str(test_layers)])
+    assert result.exit_code == 0 and "SYNTHETIC" in result.output and "工业用地" in result.output

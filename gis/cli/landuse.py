@@ -20,7 +20,7 @@ from gis.cli._options import (
     overwrite_option,
 )
 from gis.errors import InputFileError
-from gis.landuse import ADD_LANDUSE_HINT, layer_path, read_landuse, summarize_landuse
+from gis.landuse import ADD_LANDUSE_HINT, SYNTHETIC_NOTE, layer_path, read_landuse, summarize_landuse
 from gis.read import read_districts
 from gis.render.tables import format_landuse
 
@@ -66,7 +66,7 @@ def landuse_command(
     table = summarize_landuse(landuse, districts, by=by)
     if district is not None:
         table = table[table["district"] == district].reset_index(drop=True)
-    meta = {
+    meta: dict[str, object] = {
         "toolkit": f"gis {__version__}",
         "computed_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "layer": Path(landuse.source).name,
@@ -76,6 +76,12 @@ def landuse_command(
         "by": by,
     }
     text = format_landuse(table, fmt, meta=meta)
+    synthetic = "synthetic" in landuse.parcels.columns and bool(
+        landuse.parcels["synthetic"].fillna(False).astype(bool).any()
+    )
+    meta["synthetic"] = synthetic
+    if synthetic:
+        click.echo(f"note: {SYNTHETIC_NOTE}", err=True)
     if fmt == "table":
         text = (
             f"{Path(landuse.source).name}: {len(landuse.parcels):,} parcels, {landuse.system} codes ({settings.CODE_SYSTEMS[landuse.system]}); areas planar in EPSG:4547\n\n"

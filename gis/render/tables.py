@@ -107,6 +107,8 @@ def _land_totals(results: pd.DataFrame) -> list[str]:
         measured = "not measured"
         if r["measured"] is not None and r["measured"] == r["measured"]:
             measured = f"measured {_ha_km2(float(r['measured']))}"
+            if "SYNTHETIC" in str(r["note"]):
+                measured += " on SYNTHETIC parcels"
         file = str(r["source_file"])
         source = f"{settings.SOURCES[file]} ({file})" if file in settings.SOURCES else file
         lines.append(
@@ -266,6 +268,8 @@ def format_qa(report: QaReport, fmt: str, **kwargs: Any) -> str:
 def _land_cell(value: Any, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if column == "n":
+        return f"{int(value):,}"
     if column in ("area_ha", "official_ha"):
         return f"{value:,.2f}"
     if column == "share_pct":
@@ -310,7 +314,7 @@ def format_landuse(table: pd.DataFrame, fmt: str, *, meta: dict[str, Any] | None
             "class": "all",
             "name_zh": "合计",
             "codes": "",
-            "n": str(int(group["n"].sum())),
+            "n": f"{int(group['n'].sum()):,}",
             "area_ha": _land_cell(float(group["area_ha"].sum()), "area_ha"),
             "share_pct": _land_cell(float(group["share_pct"].sum(min_count=1)), "share_pct"),
             "official_ha": _land_cell(float(group["official_ha"].sum(min_count=1)), "official_ha"),
