@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gis import settings
-from gis.codes import control_kinds, parse_part
-from gis.crs import AREA_CRS
+from gis.codes import parse_part
 from gis.join import FeatureIndex
-from gis.landuse import ADD_CONTROL_HINT, ADD_LANDUSE_HINT, SYNTHETIC_NOTE, LandUse, control_area_ha
+from gis.landuse import LandMeasure, LandUse
 from gis.measure import measure_geometries
 from gis.results import RESULT_COLUMNS
 from gis.spatial import Shapes, union_ha
@@ -185,7 +183,7 @@ def check_targets(
     if shapes is None:
         shapes = Shapes.of(measure_geometries(features.geometry), features, districts)
     index = FeatureIndex(features)
-    land = _LandMeasure(landuse, control, districts)
+    land = LandMeasure(landuse, control, districts)
     records: list[dict[str, object]] = []
     planned_ha_by_fid: dict[str, tuple[float, str]] = {}  # resolved feature fid -> (planned ha, target id)
     part_rows: list[tuple[pd.Series, str, float]] = []
@@ -280,62 +278,6 @@ def check_targets(
         records.extend(_within_district(features, pd.Series(shapes.shares, index=features.index)))
     out = pd.DataFrame.from_records(records)
     return out.reindex(columns=list(RESULT_COLUMNS))
-
-
-class _LandMeasure:
-    """Measure the targets on land classes and control lines: (ha or None, status when None, a note)."""
-
-    def __init__(self, landuse: LandUse | None, control: gpd.GeoDataFrame | None, districts: gpd.GeoDataFrame | None):
-        self.landuse, self.control, self.districts = landuse, control, districts
-        self._projected: gpd.GeoDataFrame | None = None
-
-    def _district(self, code: str) -> gpd.GeoSeries:
-        if self._projected is None:
-            assert self.districts is not None
-            self._projected = self.districts.to_crs(AREA_CRS)
-        return self._projected.geometry[(self._projected["district"] == code).to_numpy()]
-
-    def measure(self, t: pd.Series) -> tuple[float | None, str, str]:
-        if t["layer"] == settings.CONTROL_LAYER:
-            if self.control is None:
-                return None, settings.NO_CONTROL, f"no control-line layer. {ADD_CONTROL_HINT}"
-            kinds = control_kinds(t["part"])
-            if not self.control["kind"].isin(kinds).any():
-                return None, settings.NO_CONTROL, f"the control-line layer has no {t['part']}. {ADD_CONTROL_HINT}"
-            if self.districts is None:
-                return None, settings.NO_CONTROL, "no district boundary to sum the control lines in"
-            return control_area_ha(self.control, t["part"], self._district(t["district"])), "", ""
-        if self.landuse is None:
-            return None, settings.NO_LANDUSE, f"no land-use layer. {ADD_LANDUSE_HINT}"
-        part = parse_part(t["part"])
-        lu = self.landuse
-        if part.system is not None and part.system != lu.system:
-            note = (
-                f"the land-use layer is coded in {lu.system}, the target names a {part.system} code: "
-                "name a land class (industrial) to compare across code systems"
-            )
-            return None, settings.NO_LANDUSE, note
-        if not (lu.parcels["district"] == t["district"]).any():
-            return (
-                None,
-                settings.NO_LANDUSE,
-                f"the land-use layer has no parcel in district {t['district']}. {ADD_LANDUSE_HINT}",
-            )
-        mask = lu.mask(part, t["district"])
-        area = lu.parcels["area_m2"].to_numpy()
-        note = f"{int(mask.sum())} parcels of {Path(lu.source).name} ({lu.system} codes)"
-        if "synthetic" in lu.parcels.columns and lu.parcels["synthetic"].fillna(False).astype(bool).any():
-            note += f"; {SYNTHETIC_NOTE}"
-        if part.relation is None:
-            return float(area[mask].sum()) / 1e4, "", note
-        if self.control is None:
-            return None, settings.NO_CONTROL, f"no control-line layer. {ADD_CONTROL_HINT}"
-        if not self.control["kind"].isin(part.control).any():
-            missing = " or ".join(part.control)
-            return None, settings.NO_CONTROL, f"the control-line layer has no {missing}. {ADD_CONTROL_HINT}"
-        inside = float(lu.inside_m2(part.control, self.control)[mask].sum())
-        measured = inside if part.relation == "inside" else float(area[mask].sum()) - inside
-        return measured / 1e4, "", note
 
 
 def _planned_le_parent(
