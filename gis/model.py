@@ -93,6 +93,8 @@ class QaReport:
     #: The layers as :func:`gis.read.read_layers` returns them, and ``"districts"``; when there is no
     #: error they are what a check reads, so ``gis build`` passes them on instead of reading again.
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: The land-use layer when the layers have one and it could be read (its findings are among ``findings``).
+    landuse: LandUse | None = None
 
     @property
     def errors(self) -> list[Finding]:

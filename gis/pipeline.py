@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,12 @@ from gis.evaluate import check_targets
 from gis.export import export
 from gis.export.gpkg import refuse_open_gpkg
 from gis.join import validate_join
-from gis.landuse import read_control_lines, read_landuse
+from gis.landuse import LandUse, layer_path, read_control_lines, read_landuse
 from gis.measure import measure_layers
-from gis.model import ERROR, WARNING, CheckRun, QaReport
+from gis.model import ERROR, WARNING, CheckRun, Finding, QaReport
 from gis.partitioned import run_check_dask
 from gis.qa import topology_findings
+from gis.qa_parcels import parcel_findings
 from gis.read import check_layers, default_targets_path, read_layers, read_targets
 from gis.render.tables import format_csv, format_features_csv, format_json, format_qa, format_table
 from gis.render.webmap import MAP_FILES, write_maps
@@ -38,7 +40,9 @@ def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> Qa
     """Read every layer leniently and return every finding, errors first.
 
     Validation (:func:`gis.read.check_layers`) and then topology and containment
-    (:func:`gis.qa.topology_findings`) on the features whose geometry is usable.
+    (:func:`gis.qa.topology_findings`) on the features whose geometry is usable; when the layers
+    have a land-use layer, its parcels' coverage, codes and official areas
+    (:func:`gis.qa_parcels.parcel_findings`, warnings; a layer that cannot be read is an error).
 
     Parameters
     ----------
@@ -62,10 +66,35 @@ def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> Qa
     source = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
     layers, findings = check_layers(source, encoding=encoding)
     findings = findings + topology_findings(layers, findings)
+    landuse, landuse_findings = _landuse_qa(source)
+    findings += landuse_findings
     order = {ERROR: 0, WARNING: 1}
     findings.sort(key=lambda f: (order[f.severity], f.layer or "", f.fid or "", f.check))
     features = sum(len(frame) for name, frame in layers.items() if name != "districts")
-    return QaReport(source, findings, features, layers)
+    features += len(landuse.parcels) if landuse is not None else 0
+    return QaReport(source, findings, features, layers, landuse)
+
+
+def _landuse_qa(source: Path) -> tuple[LandUse | None, list[Finding]]:
+    """Read the land-use layer, if any, and return it with its findings (its read errors as error findings)."""
+    try:
+        landuse = read_landuse(source)
+    except InputError as exc:
+        path = ""
+        with contextlib.suppress(InputError):
+            path = str(layer_path(source, settings.LANDUSE_LAYER) or "")
+        found = [
+            Finding(
+                ERROR,
+                "landuse_layer",
+                problem.split(": layer landuse: ", 1)[-1],
+                source=path,
+                layer=settings.LANDUSE_LAYER,
+            )
+            for problem in exc.problems
+        ]
+        return None, found
+    return landuse, (parcel_findings(landuse) if landuse is not None else [])
 
 
 def run_check(
@@ -76,6 +105,7 @@ def run_check(
     encoding: str | None = None,
     layers: dict[str, gpd.GeoDataFrame] | None = None,
     engine: str = "pandas",
+    landuse: LandUse | None = None,
 ) -> CheckRun:
     """Read the layers and targets, measure every feature and evaluate every target.
 
@@ -95,6 +125,8 @@ def run_check(
     layers
         The layers already read and validated (:attr:`gis.model.QaReport.layers` of a QA run with no
         error); they are not read again.
+    landuse
+        The land-use layer already read (:attr:`gis.model.QaReport.landuse`); else it is read here.
     engine
         ``pandas`` (the layers in memory) or ``dask``: ``layers_dir`` is then a partitioned
         GeoParquet folder (:func:`gis.partitioned.write_partitioned`), checked partition by
@@ -129,7 +161,8 @@ def run_check(
         for note in notes:
             log.info(note)
     shapes = Shapes.of(measured, features, layers["districts"])
-    landuse, control = read_landuse(layers_dir), read_control_lines(layers_dir)
+    landuse = landuse if landuse is not None else read_landuse(layers_dir)
+    control = read_control_lines(layers_dir)
     if landuse is not None:
         log.info("read %d land-use parcels (%s codes) from %s", len(landuse.parcels), landuse.system, landuse.source)
     results = check_targets(
@@ -204,7 +237,9 @@ def run_build(
     qa = run_qa(layers_dir, encoding=encoding)
     if qa.errors:
         return BuildResult(qa)
-    run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding, layers=qa.layers)
+    run = run_check(
+        layers_dir=layers_dir, targets_path=targets_path, encoding=encoding, layers=qa.layers, landuse=qa.landuse
+    )
     run.qa = qa
     out_dir, maps_dir = Path(out_dir), Path(maps_dir)
     texts = {

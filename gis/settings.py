@@ -229,6 +229,10 @@ QA_OVERLAP_MIN_M2 = 1.0
 QA_SLIVER_WIDTH_M = 2.0
 #: QA: features (or polygons of one feature) closer than this (m) without touching leave a gap.
 QA_GAP_M = 5.0
+#: QA of the land-use layer: an official area (三调 TBMJ, 控规 YDMJ) differing from the computed one by
+#: more than this share (per cent) and by more than QA_OFFICIAL_AREA_M2 (m²) is a warning.
+QA_OFFICIAL_AREA_PCT = 1.0
+QA_OFFICIAL_AREA_M2 = 1.0
 
 
 def default_layers_dir() -> Path:
