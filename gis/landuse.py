@@ -105,7 +105,7 @@ def _to_area_crs(gdf: gpd.GeoDataFrame, path: Path, name: str) -> gpd.GeoDataFra
 
 
 def _ids(values: pd.Series, mask: np.ndarray, limit: int = 5) -> str:
-    ids = [str(v) for v in values[mask].head(limit)]
+    ids = ["None" if pd.isna(v) else str(v) for v in values[mask].head(limit)]
     more = int(mask.sum()) - len(ids)
     return ", ".join(ids) + (f" and {more} more" if more > 0 else "")
 
@@ -178,14 +178,15 @@ def read_landuse(source: Path) -> LandUse | None:
             "gis import FILE --layer landuse, which maps its fields (三调 DLBM, 控规 YDXZ ...) to these."
         )
     problems: list[str] = []
-    systems = sorted(set(gdf["code_system"].dropna().astype(str)))
+    systems = sorted(str(v) for v in gdf["code_system"].dropna().astype("str").unique())
     if len(systems) != 1 or systems[0] not in settings.CODE_SYSTEMS:
         problems.append(
             f"{where}: field code_system holds {systems or 'nothing'}; a layer has one code system, one of "
             f"{', '.join(settings.CODE_SYSTEMS)}. Import each delivery with its own schema."
         )
     for column in ("parcel_id", "code", "district"):
-        gdf[column] = gdf[column].astype("string").str.strip().astype(object).where(gdf[column].notna(), None)
+        # text, stripped, missing kept missing: in Arrow (pandas' str), no Python string per row
+        gdf[column] = gdf[column].astype("str").str.strip()
     for column in ("parcel_id", "code"):
         empty = gdf[column].isna().to_numpy()
         if empty.any():
@@ -284,23 +285,25 @@ def summarize_landuse(
     if by not in ("class", "code"):
         raise ValueError(f"by={by!r}: use class or code")
     p = landuse.parcels
+    # the text columns as categories: grouped by integer codes, each distinct text handled once
     frame = pd.DataFrame(
         {
-            "district": p["district"].to_numpy(),
-            "class": p["land_class"].to_numpy(),
-            "code": p["code"].to_numpy(),
+            "district": pd.Categorical(p["district"]),
+            "class": pd.Categorical(p["land_class"]),
+            "code": pd.Categorical(p["code"]),
             "area_m2": p["area_m2"].to_numpy(),
             "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(),
         }
     )
     keys = ["district", "class"] if by == "class" else ["district", "code", "class"]
     grouped = frame.groupby(keys, sort=False, observed=True)
-    out = grouped.agg(
-        n=("area_m2", "size"),
-        area_m2=("area_m2", "sum"),
-        official_m2=("official_m2", lambda s: s.sum(min_count=1)),
-        codes=("code", lambda s: ",".join(sorted(set(s)))),
-    ).reset_index()
+    out = grouped.agg(n=("area_m2", "size"), area_m2=("area_m2", "sum"))
+    out["official_m2"] = grouped["official_m2"].sum(min_count=1)
+    combos = frame.groupby([*keys, "code"] if by == "class" else keys, observed=True).size().reset_index()
+    out["codes"] = combos.groupby(keys, observed=True)["code"].agg(lambda s: ",".join(sorted(map(str, s))))
+    out = out.reset_index()
+    for key in keys:
+        out[key] = out[key].astype(object)
     out["area_ha"] = out.pop("area_m2") / 1e4
     out["official_ha"] = out.pop("official_m2") / 1e4
     out["code_system"] = landuse.system

@@ -31,6 +31,7 @@ of ``pyproj.Geod`` on parcels up to kilometres across, tests/test_qa_parcels.py)
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -39,6 +40,7 @@ import pyproj
 import shapely
 
 from gis import settings
+from gis._fast.proj import transformer
 from gis.codes import UNCLASSIFIED, UNKNOWN, code_list
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.landuse import LandUse
@@ -94,8 +96,11 @@ def _lonlat(geoms: np.ndarray) -> np.ndarray:
     """Return the geometries (EPSG:4547) in EPSG:4326, in one vectorized transform."""
     if not len(geoms):
         return geoms
-    to = pyproj.Transformer.from_crs(AREA_CRS, LAYER_CRS, always_xy=True)
-    return shapely.transform(geoms, lambda c: np.column_stack(to.transform(c[:, 0], c[:, 1])))  # type: ignore[no-any-return]
+
+    def xy(c: np.ndarray) -> np.ndarray:
+        return np.column_stack(transformer(AREA_CRS, LAYER_CRS, c[:, 0], c[:, 1]).transform(c[:, 0], c[:, 1]))
+
+    return shapely.transform(geoms, xy)  # type: ignore[no-any-return]
 
 
 def _invalid(geoms: np.ndarray, ids: np.ndarray, valid: np.ndarray, source: str) -> list[Finding]:
@@ -325,8 +330,13 @@ def areal_scale(geoms: np.ndarray) -> np.ndarray:
         return np.ones(0)
     bounds = shapely.bounds(geoms)
     x, y = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
-    lon, lat = pyproj.Transformer.from_crs(AREA_CRS, GEOGRAPHIC_CRS, always_xy=True).transform(x, y)
-    return np.asarray(pyproj.Proj(AREA_CRS).get_factors(lon, lat).areal_scale, dtype=float)
+    lon, lat = transformer(AREA_CRS, GEOGRAPHIC_CRS, x, y).transform(x, y)
+    return np.asarray(_projection().get_factors(lon, lat).areal_scale, dtype=float)
+
+
+@functools.cache
+def _projection() -> pyproj.Proj:
+    return pyproj.Proj(AREA_CRS)
 
 
 def ellipsoidal_m2(geoms: np.ndarray) -> np.ndarray:
