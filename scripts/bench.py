@@ -10,6 +10,14 @@ with the range of the runs):
   are before the command returns) and DuckDB's spatial extension (ST_Read +
   ST_Transform + ST_Area + GROUP BY) on the same GeoPackage; ``gis check --engine dask`` on the
   same layers as partitioned GeoParquet is listed for information;
+- landuse: the land-use layer (scripts/bench_data.py's grid of ~30 m rectangles with 用地用海 codes,
+  GeoParquet in EPSG:4547) read and summed per district and class: ``read_landuse`` +
+  ``summarize_landuse`` against the geopandas floor (read_parquet + to_crs + area + code -> class
+  + groupby; also without the to_crs, which geopandas runs though the file is in EPSG:4547) and
+  DuckDB (read_parquet + ST_Area + join on the code list + GROUP BY); the parcel QA
+  (``parcel_findings``) timed at the ``--qa-sizes``;
+- check also against DuckDB doing the check's own work (ST_IsValid of every polygon, ST_Within
+  its district, areas, per district, layer and part), beside the bare query;
 - export: gis's GeoPackage export against a raw pyogrio arrow write of the same frames;
 - map: the web map against ``GeoDataFrame.explore()`` (size, build time, draw time in headless
   Chromium; scripts/bench_map.py's method).
@@ -25,7 +33,7 @@ beside, as a check.
 
 Usage::
 
-    python scripts/bench.py [--sizes 1k,10k,100k,1M] [--runs 3] [--stages check,export,map] [--quick]
+    python scripts/bench.py [--sizes 1k,10k,100k,1M] [--runs 3] [--stages check,landuse,export,map,build] [--quick]
 """
 
 from __future__ import annotations
@@ -129,6 +137,112 @@ def work_check_duckdb(folder: Path, tmp: Path) -> dict:
     }
 
 
+def _duckdb():
+    import duckdb
+    import duckdb_extension_spatial
+
+    ext = next(Path(duckdb_extension_spatial.__file__).parent.glob("extensions/*/spatial.duckdb_extension"))
+    con = duckdb.connect()
+    con.execute(f"LOAD '{ext}'")  # from the PyPI package's file: no network
+    return con
+
+
+def work_check_duckdb_full(folder: Path, tmp: Path) -> dict:
+    """DuckDB doing the check's own work: validity of every polygon, containment in its district, area, aggregates."""
+    con = _duckdb()
+    gpkg = str(folder / "layers.gpkg")
+    union = " UNION ALL ".join(
+        f"SELECT district, '{name}' AS layer, part, geom FROM ST_Read('{gpkg}', layer='{name}')" for name in LAYERS
+    )
+    sql = (
+        f"WITH f AS ({union}), d AS (SELECT district AS d_code, geom AS d_geom FROM ST_Read('{gpkg}', layer='districts')) "
+        "SELECT f.district, f.layer, f.part, count(*) AS n, "
+        "sum(ST_Area(ST_Transform(f.geom, 'EPSG:4326', 'EPSG:4547', always_xy := true))) / 10000 AS area_ha, "
+        "count_if(NOT ST_IsValid(f.geom)) AS invalid, count_if(d.d_geom IS NULL OR NOT ST_Within(f.geom, d.d_geom)) AS outside "
+        "FROM f LEFT JOIN d ON f.district = d.d_code GROUP BY ALL"
+    )
+    t0 = time.perf_counter()
+    rows = con.execute(sql).fetchall()
+    return {
+        "seconds": time.perf_counter() - t0,
+        "groups": len(rows),
+        "invalid": sum(r[5] for r in rows),
+        "outside": sum(r[6] for r in rows),
+        "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
+    }
+
+
+CODES = REPO / "gis" / "data" / "codes" / "yongdi.csv"
+
+
+def work_landuse_gis(folder: Path, tmp: Path) -> dict:
+    """gis: read_landuse (read, validate, classify, areas) + summarize_landuse by district and class."""
+    from gis.landuse import read_landuse, summarize_landuse
+
+    t0 = time.perf_counter()
+    landuse = read_landuse(folder)
+    groups = len(summarize_landuse(landuse))
+    del landuse  # freed in the time, as the floor's frame is
+    return {"seconds": time.perf_counter() - t0, "groups": groups}
+
+
+def _landuse_floor(folder: Path, reproject: bool) -> dict:
+    import geopandas as gpd
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    gdf = gpd.read_parquet(folder / "landuse.parquet")
+    if reproject:
+        gdf = gdf.to_crs("EPSG:4547")
+    classes = pd.read_csv(CODES, dtype=str, keep_default_na=False).set_index("code")["land_class"]
+    gdf["area_m2"] = gdf.area
+    gdf["class"] = gdf["code"].map(classes)
+    groups = len(gdf.groupby(["district", "class"], dropna=False)["area_m2"].agg(["size", "sum"]))
+    del gdf
+    return {"seconds": time.perf_counter() - t0, "groups": groups}
+
+
+def work_landuse_floor(folder: Path, tmp: Path) -> dict:
+    """The geopandas floor: read_parquet + to_crs(EPSG:4547) + area + code -> class + groupby district and class."""
+    return _landuse_floor(folder, reproject=True)
+
+
+def work_landuse_floor_nocrs(folder: Path, tmp: Path) -> dict:
+    """The floor without to_crs (the file is in EPSG:4547 already; geopandas reprojects it anyway)."""
+    return _landuse_floor(folder, reproject=False)
+
+
+def work_landuse_duckdb(folder: Path, tmp: Path) -> dict:
+    con = _duckdb()
+    sql = (
+        "SELECT p.district, c.land_class, count(*) AS n, sum(ST_Area(p.geometry)) / 10000 AS area_ha "
+        f"FROM read_parquet('{folder / 'landuse.parquet'}') p "
+        f"LEFT JOIN read_csv('{CODES}', all_varchar = true) c USING (code) GROUP BY ALL"
+    )
+    t0 = time.perf_counter()
+    rows = con.execute(sql).fetchall()
+    return {
+        "seconds": time.perf_counter() - t0,
+        "groups": len(rows),
+        "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
+    }
+
+
+def work_landuse_qa(folder: Path, tmp: Path) -> dict:
+    """gis's parcel QA: read_landuse + parcel_findings (coverage, codes, official areas)."""
+    from gis.landuse import read_landuse
+    from gis.qa_parcels import parcel_findings
+
+    t0 = time.perf_counter()
+    landuse = read_landuse(folder)
+    findings = parcel_findings(landuse)
+    seconds = time.perf_counter() - t0
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.check] = counts.get(f.check, 0) + 1
+    return {"seconds": seconds, "findings": len(findings), "checks": counts}
+
+
 def _checked(folder: Path):
     from gis.pipeline import run_check
 
@@ -179,6 +293,12 @@ WORKERS = {
     "check_floor": work_check_floor,
     "check_duckdb": work_check_duckdb,
     "check_dask": work_check_dask,
+    "check_duckdb_full": work_check_duckdb_full,
+    "landuse_gis": work_landuse_gis,
+    "landuse_floor": work_landuse_floor,
+    "landuse_floor_nocrs": work_landuse_floor_nocrs,
+    "landuse_duckdb": work_landuse_duckdb,
+    "landuse_qa": work_landuse_qa,
     "export_gis": work_export_gis,
     "export_raw": work_export_raw,
     "alloc": work_alloc,
@@ -292,13 +412,35 @@ def spread(values: list, fmt: str) -> str:
 
 
 def stage_check(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
-    res = rounds(("check_gis", "check_floor", "check_duckdb", "check_dask"), folder, runs)
+    tasks = ("check_gis", "check_floor", "check_duckdb", "check_duckdb_full", "check_dask")
+    res = rounds(tasks, folder, runs)
     raw[f"check/{n}"] = res
     gis, floor, duck = res["check_gis"], res["check_floor"], res["check_duckdb"]
     big = n >= 100_000
     rows.append(_row("check: time", n, gis, floor, "seconds", "geopandas floor", 1.2 if big else None, "<= 1.2x floor"))
     rows.append(
-        _row("check: time", n, gis, duck, "seconds", "DuckDB spatial", 1.0 if n >= 1_000_000 else None, "< 1x DuckDB")
+        _row(
+            "check: time",
+            n,
+            gis,
+            duck,
+            "seconds",
+            "DuckDB bare query (read, transform, area, group; checks nothing)",
+            1.0 if n >= 1_000_000 else None,
+            "< 1x DuckDB",
+        )
+    )
+    rows.append(
+        _row(
+            "check: time",
+            n,
+            gis,
+            res["check_duckdb_full"],
+            "seconds",
+            "DuckDB doing the check's work (+ ST_IsValid of every polygon, ST_Within its district, per part)",
+            None,
+            "(equal work)",
+        )
     )
     rows.append(
         _row(
@@ -315,6 +457,71 @@ def stage_check(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
     rows.append(
         _row("check --engine dask: time", n, res["check_dask"], gis, "seconds", "gis check (pandas)", None, "(info)")
     )
+
+
+def landuse_dataset(n: int, seed: int) -> Path:
+    """Return the folder of the land-use layer of n parcels, generated (once) in a subprocess."""
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "bench_data.py"), "landuse", str(n), str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def stage_landuse(n: int, folder: Path, runs: int, rows: list, raw: dict, *, qa: bool) -> None:
+    """Land-use layer read and summed per district and class: gis, the geopandas floor, DuckDB; the parcel QA."""
+    tasks = ("landuse_gis", "landuse_floor", "landuse_floor_nocrs", "landuse_duckdb") + (("landuse_qa",) if qa else ())
+    res = rounds(tasks, folder, runs)
+    raw[f"landuse/{n}"] = res
+    gis = res["landuse_gis"]
+    big = n >= 100_000
+    stage = "land use: read + sum per class"
+    rows.append(
+        _row(stage, n, gis, res["landuse_floor"], "seconds", "geopandas floor", 1.2 if big else None, "<= 1.2x floor")
+    )
+    rows.append(
+        _row(
+            stage,
+            n,
+            gis,
+            res["landuse_floor_nocrs"],
+            "seconds",
+            "geopandas floor without to_crs",
+            None,
+            "(info)",
+        )
+    )
+    rows.append(
+        _row(stage, n, gis, res["landuse_duckdb"], "seconds", "DuckDB spatial", 1.0 if big else None, "< 1x DuckDB")
+    )
+    rows.append(
+        _row(
+            "land use: peak memory",
+            n,
+            gis,
+            res["landuse_floor"],
+            "peak_rss_mb",
+            "geopandas floor",
+            None,
+            "(info)",
+        )
+    )
+    if qa:
+        q = res["landuse_qa"]
+        found = f", {q['findings']:,} findings" if "findings" in q else ""
+        rows.append(
+            {
+                "stage": "land use: parcel QA (read + every check)",
+                "n": _label(n),
+                "gis": _fmt(q, "seconds") + found,
+                "alternative": "-",
+                "ratio": "-",
+                "target": "(info)",
+                "met": "-",
+            }
+        )
 
 
 def stage_export(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
@@ -554,7 +761,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1k,10k,100k,1M")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--stages", default="check,export,map,build")
+    parser.add_argument("--stages", default="check,landuse,export,map,build")
+    parser.add_argument(
+        "--qa-sizes", default="100k,1M", help="sizes at which the landuse stage also times the parcel QA"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 1k and 10k, one run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -573,7 +783,19 @@ def main() -> None:
     raw: dict = {}
     machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     load_start = os.getloadavg()[0]  # over the last minute: a busy machine shows here
+    qa_sizes = {_size(s) for s in args.qa_sizes.split(",") if s}
+    needs_layers = any(stage in stages for stage in ("check", "export", "map"))
     for n in sizes:
+        if "landuse" in stages:
+            t0 = time.perf_counter()
+            lu_folder = landuse_dataset(n, args.seed)
+            print(
+                f"land use {_label(n)}: {lu_folder.relative_to(REPO)} ({time.perf_counter() - t0:.0f} s)",
+                file=sys.stderr,
+            )
+            stage_landuse(n, lu_folder, runs, rows, raw, qa=n in qa_sizes)
+        if not needs_layers:
+            continue
         t0 = time.perf_counter()
         folder = dataset(n, args.seed)
         print(f"data {_label(n)}: {folder.relative_to(REPO)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)

@@ -15,9 +15,20 @@ per-polygon Python), so 1M polygons (about 40M vertices) take seconds.
   feature targets;
 - ``parquet/``: the same layers as partitioned GeoParquet folders (for ``--engine dask``).
 
+``landuse_dataset(n, seed)`` writes, once, ``out/bench/landuse-n{n}-s{seed}/landuse.parquet``: a
+land-use layer of n rectangles on a square grid (cells of about 30 m, the size that gives n cells
+whose centre lies in a district; neighbours share their edges exactly, so the parcels form a clean
+coverage), 用地用海 codes of every class, the official area an ellipsoidal one (as 三调 TBMJ), in
+the form ``gis import --layer landuse`` writes (GeoParquet, EPSG:4547). Seeded defects for the
+parcel QA, each a known share of the parcels: 0.3 % end 1 m short of their east edge (a gap if
+there is a neighbour), 0.3 % reach 2 m past it (an overlap if there is one), 0.1 % have an unknown
+code (``9999``), 0.1 % the level-1 code ``10`` (工矿用地, no single class), 0.5 % an official area
+3 % off.
+
 Usage (what scripts/bench.py runs, so that the process that starts the workers holds no data)::
 
-    python scripts/bench_data.py N [SEED]   # prints the folder
+    python scripts/bench_data.py N [SEED]           # prints the folder
+    python scripts/bench_data.py landuse N [SEED]   # the land-use layer; prints its folder
 """
 
 from __future__ import annotations
@@ -205,5 +216,91 @@ def dataset(n: int, seed: int = 0, *, partitions: int | None = None) -> Path:
     return folder
 
 
+#: Shares of the parcels with a seeded defect (see the module's docstring).
+DEFECTS = {"gap": 0.003, "overlap": 0.003, "unknown": 0.001, "coarse": 0.001, "official": 0.005}
+
+
+def landuse_parcels(n: int, seed: int = 0) -> gpd.GeoDataFrame:
+    """Return n grid rectangles (EPSG:4547) of a land-use layer with 用地用海 codes and seeded defects."""
+    from gis.codes import code_list
+    from gis.qa_parcels import ellipsoidal_m2
+
+    rng = np.random.default_rng(seed)
+    dist = districts().to_crs("EPSG:4547")
+    cell = 30.0
+    while True:
+        minx, miny, maxx, maxy = dist.total_bounds
+        xe = minx + np.arange(int((maxx - minx) / cell) + 2) * cell  # cell edges: neighbours share them exactly
+        ye = miny + np.arange(int((maxy - miny) / cell) + 2) * cell
+        ix, iy = (a.ravel() for a in np.meshgrid(np.arange(len(xe) - 1), np.arange(len(ye) - 1)))
+        cx, cy = (xe[ix] + xe[ix + 1]) / 2, (ye[iy] + ye[iy + 1]) / 2
+        code = np.full(len(cx), -1)
+        for i, g in enumerate(dist.geometry):
+            shapely.prepare(g)
+            code[(code < 0) & shapely.contains_xy(g, cx, cy)] = i
+        if (code >= 0).sum() >= n:
+            break
+        cell *= 0.97
+    # each district's share of n: the cells nearest a point inside it, so the parcels form compact blocks
+    counts = np.bincount(code[code >= 0], minlength=len(dist))
+    quota = np.floor(n * counts / counts.sum()).astype(int)
+    quota[np.argmax(counts)] += n - quota.sum()
+    keep = []
+    for i, g in enumerate(dist.geometry):
+        mine = np.flatnonzero(code == i)
+        centre = shapely.get_coordinates(shapely.point_on_surface(g))[0]
+        near = np.argsort(np.hypot(cx[mine] - centre[0], cy[mine] - centre[1]), kind="stable")[: quota[i]]
+        keep.append(np.sort(mine[near]))
+    keep = np.concatenate(keep)
+    ix, iy, code = ix[keep], iy[keep], code[keep]
+    x0, x1, y0, y1 = xe[ix], xe[ix + 1], ye[iy], ye[iy + 1]
+    defect = rng.random(n)
+    gap = defect < DEFECTS["gap"]
+    over = (defect >= DEFECTS["gap"]) & (defect < DEFECTS["gap"] + DEFECTS["overlap"])
+    x1 = np.where(gap, x1 - 1.0, np.where(over, x1 + 2.0, x1))
+    geoms = shapely.box(x0, y0, x1, y1)
+    table = code_list("yongdi").table
+    usable = table[(table["level"] == 2) & table["land_class"].notna()]["code"].to_numpy(dtype=object)
+    codes = usable[rng.integers(0, len(usable), n)]
+    which = rng.random(n)
+    codes[which < DEFECTS["unknown"]] = "9999"
+    codes[(which >= DEFECTS["unknown"]) & (which < DEFECTS["unknown"] + DEFECTS["coarse"])] = "10"
+    official = np.round(ellipsoidal_m2(geoms), 2)
+    off = rng.random(n) < DEFECTS["official"]
+    official[off] = np.round(official[off] * 1.03, 2)
+    return gpd.GeoDataFrame(
+        {
+            "parcel_id": [f"L{i:07d}" for i in range(1, n + 1)],
+            "code": codes,
+            "code_system": "yongdi",
+            "code_name": table["name_zh"].reindex(codes).to_numpy(dtype=object),
+            "district": dist["district"].to_numpy().astype(str)[code].astype(object),
+            "official_m2": official,
+            "official_kind": "ellipsoidal",
+            "admin_code": None,
+            "schema": "yongdi",
+            "source_file": "synthetic",
+            "synthetic": True,
+        },
+        geometry=geoms,
+        crs="EPSG:4547",
+    )
+
+
+def landuse_dataset(n: int, seed: int = 0) -> Path:
+    """Write (once) and return the cached folder holding the land-use layer of n parcels."""
+    folder = CACHE / f"landuse-n{n}-s{seed}"
+    if (folder / "done").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    landuse_parcels(n, seed).to_parquet(folder / "landuse.parquet")
+    (folder / "done").write_text("ok\n")
+    return folder
+
+
 if __name__ == "__main__":
-    print(dataset(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0))
+    if sys.argv[1] == "landuse":
+        print(landuse_dataset(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 0))
+    else:
+        print(dataset(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0))

@@ -41,3 +41,19 @@ def test_a_worker_reports_its_own_peak_memory_not_its_parents(bench, monkeypatch
     if bench.gnu_time():
         for report in (small, large):
             assert report["peak_rss_mb"] == pytest.approx(report["time_v_mb"], rel=0.05), report
+
+
+def test_the_landuse_stage_runs_on_a_small_layer(bench, tmp_path, monkeypatch):
+    """The land-use layer of the bench (a clean grid coverage with seeded defects) and its workers."""
+    data = importlib.util.spec_from_file_location("gis_bench_data", SCRIPT.parent / "bench_data.py")
+    assert data is not None and data.loader is not None
+    module = importlib.util.module_from_spec(data)
+    data.loader.exec_module(module)
+    gdf = module.landuse_parcels(3000, seed=1)
+    assert len(gdf) == 3000 and gdf["parcel_id"].is_unique and set(gdf["district"]) == {"440307", "440309", "440310"}
+    assert gdf.crs == "EPSG:4547" and abs(gdf.area.median() - 900.0) < 1e-6  # 30 m cells
+    gdf.to_parquet(tmp_path / "landuse.parquet")
+    ours, floor = bench.work_landuse_gis(tmp_path, tmp_path), bench.work_landuse_floor(tmp_path, tmp_path)
+    assert ours["groups"] > 30 and ours["seconds"] > 0 and floor["groups"] > 30
+    qa = bench.work_landuse_qa(tmp_path, tmp_path)
+    assert qa["checks"].get("official_area", 0) > 0 and qa["checks"].get("unknown_code", 0) > 0
