@@ -439,7 +439,7 @@ def stage_check(n: int, folder: Path, runs: int, rows: list, raw: dict) -> None:
             "seconds",
             "DuckDB doing the check's work (+ ST_IsValid of every polygon, ST_Within its district, per part)",
             None,
-            "(equal work)",
+            "(info)",
         )
     )
     rows.append(
