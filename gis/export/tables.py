@@ -96,7 +96,7 @@ def feature_table(run: CheckRun) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(table[list(EXPORT_FIELDS)], geometry=f.geometry.array, crs=f.crs)
 
 
-_FLOAT_FIELDS = ("area_ha", "geodesic_ha", "planned_ha", "delta_ha", "delta_pct")
+_FLOAT_FIELDS = ("area_ha", "geodesic_ha", "planned_ha", "delta_ha", "delta_pct", *settings.NUMBER_FIELDS)
 
 
 def _float(value: object) -> float | None:

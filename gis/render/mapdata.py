@@ -32,9 +32,11 @@ The document's keys:
   (string: every row's part), ``style`` (a style, below); ``columns``: ``fid`` (string),
   ``name_zh``, ``name_en``, ``parent`` (string or null: the parent feature's fid),
   ``area_ha`` (number: hectares measured in EPSG:4547, 4 decimals), ``checks_failed`` (string
-  or null: the derived consistency checks the feature fails, joined by ``;``);
-  ``coded_columns``: ``district`` (district code), ``street``, ``category``,
-  ``location_confidence``, ``location_basis``, ``accuracy``, ``source`` (the plan document's
+  or null: the derived consistency checks the feature fails, joined by ``;``),
+  ``position_error_m`` (number or null: how far at most the outline may be from the place it
+  names, metres); ``coded_columns``: ``district`` (district code), ``street``, ``category``,
+  ``location_confidence``, ``location_basis``, ``position_ref`` (what the feature was placed
+  on), ``accuracy``, ``source`` (the plan document's
   short title), ``source_ref`` (the place in it), ``status`` (the worst status of the feature's
   own plan figures; null when the plans give it none).
 - ``targets`` (table): one row per plan figure or derived check of a feature on the map.
@@ -173,6 +175,7 @@ def _layer(
             "parent": [text_or_none(v) for v in sel["parent"].tolist()],
             "area_ha": np.round(sel["area_ha"].to_numpy(dtype=float), 4).tolist(),
             "checks_failed": [text_or_none(v) for v in of_status("checks_failed")],  # pandas gives NaN for none
+            "position_error_m": [_metres(v) for v in sel["position_error_m"].tolist()],
         },
         "coded_columns": {
             "district": strings.codes(sel["district"]),
@@ -180,6 +183,7 @@ def _layer(
             "category": strings.codes(sel["category"]),
             "location_confidence": strings.codes(sel["location_confidence"]),
             "location_basis": strings.codes(sel["location_basis"]),
+            "position_ref": strings.codes(sel["position_ref"]),
             "accuracy": strings.codes(sel["accuracy"]),
             "source": strings.codes(_short_source(v) for v in sel["source_file"].tolist()),
             "source_ref": strings.codes(sel["source_ref"]),
@@ -187,6 +191,14 @@ def _layer(
         },
         "geometry": encode_geometries(in_frame(sel.geometry.array)),
     }
+
+
+def _metres(value: object) -> float | None:
+    """Return a position error read as text as a number of metres, or None."""
+    try:
+        return round(float(str(value)), 1) if text_or_none(value) is not None else None
+    except ValueError:
+        return None
 
 
 def _targets(results: pd.DataFrame, shown: set[str], strings: Strings) -> dict[str, Any]:

@@ -54,6 +54,8 @@ function propertyRows(data, p) {
     "<tr><th>核查 status</th><td>" + (p.status ? statusBadge(data, p.status) : '<span class="gis-muted">无规划数值 no plan figure</span>') +
       (p.checks_failed ? ' <span class="gis-fail">✗ ' + esc(p.checks_failed) + "</span>" : "") + "</td></tr>" +
     "<tr><th>精度 accuracy</th><td>" + esc(p.accuracy) + " · " + esc(p.location_confidence) + "</td></tr>" +
+    "<tr><th>定位 placed on</th><td>" + esc(p.position_ref || "–") +
+      (p.position_error_m === null || p.position_error_m === undefined ? "" : " (± " + esc(fmt(p.position_error_m, 0)) + " m)") + "</td></tr>" +
     "<tr><th>出处 source</th><td>" + esc(p.source) + " · " + esc(p.source_ref) + "</td></tr>" +
     "</table>";
 }
