@@ -25,6 +25,7 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
+import shapely.affinity
 from click.testing import CliRunner
 from pyproj import Geod
 from shapely.geometry import shape
@@ -35,6 +36,7 @@ from gis.cli import cli
 from gis.crs import AREA_CRS, geometry_gcj02_from_wgs84
 from gis.export import TARGETS_TABLE
 from gis.pipeline import run_check, run_qa
+from gis.qa import far_from_reference
 from gis.raster import class_areas, rasterize_land_use, write_land_use
 from gis.read import read_layers, read_targets
 from gis.render.mapdata import count_features, decode_layer
@@ -248,6 +250,33 @@ def test_every_feature_is_schematic_and_cited(layers):
             if SEEDS.is_dir():  # the plan documents, kept beside the repository
                 assert (SEEDS / row["source_file"]).is_file(), (row["fid"], row["source_file"])
             assert row.geometry.geom_type == "Polygon", row["fid"]
+
+
+def test_every_feature_states_its_reference_point_and_position_error(layers):
+    """position_ref says what the feature was placed on; position_error_m, how far off it may be."""
+    for name in settings.LAYER_NAMES:
+        for _, row in layers[name].iterrows():
+            assert row["position_ref"], row["fid"]
+            error = float(row["position_error_m"])
+            assert 0 < error <= 5000, row["fid"]
+            lon, lat = float(row["position_lon"]), float(row["position_lat"])
+            assert 113.7 < lon < 114.7 and 22.4 < lat < 23.0, row["fid"]  # a WGS-84 point in or near the districts
+
+
+def test_no_feature_lies_farther_from_its_reference_point_than_its_error():
+    far = [f.fid for f in run_qa(SHIPPED).findings if f.check == "far_from_reference"]
+    assert far == []
+
+
+def test_far_from_reference_finds_a_feature_moved_5_km(layers):
+    """Move one shipped feature 5 km east (reference point unchanged): the check names it."""
+    frame = layers["parks"].to_crs(AREA_CRS).assign(source="parks.geojson")
+    assert far_from_reference(frame, "parks") == []
+    moved = frame.copy()
+    moved.loc[0, "geometry"] = shapely.affinity.translate(moved.geometry.iloc[0], xoff=5000.0)
+    found = far_from_reference(moved, "parks")
+    assert [f.fid for f in found] == [moved.at[0, "fid"]]
+    assert found[0].severity == "warning" and "reference point" in found[0].message
 
 
 def test_every_polygon_lies_inside_its_district(projected):
