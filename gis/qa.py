@@ -314,47 +314,90 @@ def _containment(
     return findings
 
 
-def _number(value: object) -> float:
-    """Return a field read as text as a float (NaN when empty or not a number)."""
+#: The position fields: the reference point (WGS-84 degrees) and the stated error (metres).
+POSITION_FIELDS: tuple[str, str, str] = ("position_lon", "position_lat", "position_error_m")
+
+
+def _position_value(value: object, field: str) -> tuple[float, str | None]:
+    """Return a position field read as text as a number, and what is wrong with it (None if nothing).
+
+    An empty value gives NaN and the problem ``"empty"``; the caller decides whether that matters.
+    """
+    text = "" if value is None else str(value).strip()
+    if text == "" or text.lower() in {"nan", "none", "null"}:
+        return float("nan"), "empty"
     try:
-        return float(str(value)) if value is not None else float("nan")
+        number = float(text)
     except ValueError:
-        return float("nan")
+        return float("nan"), f"{text!r} is not a number"
+    if not np.isfinite(number):
+        return float("nan"), f"{text!r} is not a finite number"
+    minx, miny, maxx, maxy = settings.LONLAT_BOUNDS
+    if field == "position_error_m" and number < 0:
+        return float("nan"), f"{text} is negative: an error is a distance in metres, 0 or more"
+    if field == "position_lon" and not minx <= number <= maxx:
+        return float("nan"), f"{text} is not a longitude in the toolkit's bounds ({minx}-{maxx}° E, WGS-84)"
+    if field == "position_lat" and not miny <= number <= maxy:
+        return float("nan"), f"{text} is not a latitude in the toolkit's bounds ({miny}-{maxy}° N, WGS-84)"
+    return number, None
 
 
 def far_from_reference(gdf: gpd.GeoDataFrame, layer: str) -> list[Finding]:
     """Features farther from the place they name (their reference point) than their stated error.
 
     ``gdf`` is a layer in EPSG:4547 with the fields ``position_lon``, ``position_lat`` (the
-    reference point, WGS-84) and ``position_error_m``; features without them are not checked.
+    reference point, WGS-84) and ``position_error_m`` (metres). A layer without these fields, or
+    a feature with all three empty, is not checked. A value that is not a number, a negative
+    error, a reference point outside :data:`gis.settings.LONLAT_BOUNDS`, or one field empty
+    while another is filled, is a finding on that field (the distance cannot be checked).
     """
-    if not {"position_lon", "position_lat", "position_error_m"} <= set(gdf.columns):
+    if not set(POSITION_FIELDS) <= set(gdf.columns):
         return []
-    lon = np.array([_number(v) for v in gdf["position_lon"]])
-    lat = np.array([_number(v) for v in gdf["position_lat"]])
-    error = np.array([_number(v) for v in gdf["position_error_m"]])
+    findings: list[Finding] = []
+    values = {name: np.full(len(gdf), np.nan) for name in POSITION_FIELDS}
+    for i in range(len(gdf)):
+        read = {name: _position_value(gdf[name].iloc[i], name) for name in POSITION_FIELDS}
+        if all(problem == "empty" for _, problem in read.values()):
+            continue
+        for name, (number, problem) in read.items():
+            values[name][i] = number
+            if problem is None:
+                continue
+            findings.append(
+                Finding(
+                    WARNING,
+                    "far_from_reference",
+                    f"{name} {problem}; the distance from the feature to its reference point cannot be checked. "
+                    "Give position_lon and position_lat in WGS-84 degrees and position_error_m in metres.",
+                    source=gdf["source"].iloc[i] if "source" in gdf.columns else "",
+                    layer=layer,
+                    fid=gdf["fid"].iloc[i],
+                    field=name,
+                )
+            )
+    lon, lat, error = (values[name] for name in POSITION_FIELDS)
     known = np.isfinite(lon) & np.isfinite(lat) & np.isfinite(error)
     if not known.any():
-        return []
+        return findings
     points = gpd.GeoSeries(gpd.points_from_xy(lon[known], lat[known]), crs=LAYER_CRS).to_crs(AREA_CRS).array
     rows = np.flatnonzero(known)
     distance = shapely.distance(gdf.geometry.array[rows], points)
-    findings = []
-    for i, point, d in zip(rows, points, distance, strict=True):
-        if not d > error[i]:
+    for row, point, d in zip(rows, points, distance, strict=True):
+        if not d > error[row]:
             continue
+        ref = gdf["position_ref"].iloc[row] if "position_ref" in gdf.columns else None
         findings.append(
             Finding(
                 WARNING,
                 "far_from_reference",
-                f"lies {d:,.0f} m from its reference point ({gdf.at[i, 'position_ref']}), farther than its stated "
-                f"position error of {error[i]:,.0f} m. Move the outline to the place it names, or correct the "
-                "reference point or the error.",
-                source=gdf.at[i, "source"],
+                f"lies {d:,.0f} m from its reference point ({ref or 'position_ref not given'}), farther than its "
+                f"stated position error of {error[row]:,.0f} m. Correct the position or the outline; the error "
+                "states how far the true place may be from the outline, not how far this check allows.",
+                source=gdf["source"].iloc[row] if "source" in gdf.columns else "",
                 layer=layer,
-                fid=gdf.at[i, "fid"],
+                fid=gdf["fid"].iloc[row],
                 field="geometry",
-                geometry=_to_lonlat(shapely.shortest_line(gdf.geometry.iloc[i], point)),
+                geometry=_to_lonlat(shapely.shortest_line(gdf.geometry.iloc[row], point)),
             )
         )
     return findings

@@ -184,3 +184,58 @@ def test_build_stops_on_qa_errors_and_writes_nothing(seeded, tmp_path):
     result = CliRunner().invoke(cli, ["build", "--layers", str(seeded), "--out-dir", str(out), "--maps-dir", str(maps)])
     assert result.exit_code == 2 and "QA-BOW" in result.output and "Traceback" not in result.output
     assert not out.exists() and not maps.exists()
+
+
+def placed(fid: str, x: float, y: float, *, lon: object, lat: object, error: object) -> dict:
+    """A 100 m park at (x, y) with a reference point and a stated position error."""
+    f = park(fid, rect(x, y, 100, 100))
+    f["properties"] |= {
+        "position_ref": "test point",
+        "position_lon": lon,
+        "position_lat": lat,
+        "position_error_m": error,
+    }
+    return f
+
+
+def test_far_from_reference_checks_distance_and_fields(test_layers):
+    """A feature farther than its error is named; a bad position field is named with its field, not skipped."""
+    inside = lonlat(9050, 8050)
+    far = lonlat(9050 + 5000, 8050)  # 5 km east of the outline
+    add(
+        test_layers,
+        "parks",
+        placed("QA-POS-OK", 9000, 8000, lon=inside[0], lat=inside[1], error=100),
+        placed("QA-POS-FAR", 9000, 9000, lon=far[0], lat=far[1], error="1000"),
+        placed("QA-POS-TEXT", 9000, 10_000, lon=inside[0], lat=inside[1], error="about 300 m"),
+        placed("QA-POS-NEG", 9000, 11_000, lon=inside[0], lat=inside[1], error=-5),
+        placed("QA-POS-LON", 9000, 12_000, lon=120.5, lat=inside[1], error=100),
+        placed("QA-POS-LAT", 9000, 13_000, lon=inside[0], lat=95.0, error=100),
+        placed("QA-POS-HALF", 9000, 14_000, lon=inside[0], lat=None, error=100),
+        placed("QA-POS-NONE", 9000, 15_000, lon=None, lat=None, error=None),  # nothing stated: not checked
+    )
+    found = [f for f in run_qa(test_layers).findings if f.check == "far_from_reference"]
+    where = {(f.fid, f.field) for f in found}
+    assert where == {
+        ("QA-POS-FAR", "geometry"),
+        ("QA-POS-TEXT", "position_error_m"),
+        ("QA-POS-NEG", "position_error_m"),
+        ("QA-POS-LON", "position_lon"),
+        ("QA-POS-LAT", "position_lat"),
+        ("QA-POS-HALF", "position_lat"),
+    }
+    for f in found:
+        assert f.severity == "warning" and f.layer == "parks" and f.source.endswith("parks.geojson"), f
+        assert f.text().startswith(f.source) and f"feature {f.fid}" in f.text()
+    far_msg = next(f.message for f in found if f.fid == "QA-POS-FAR")
+    assert 4800 < float(far_msg.split(" m from")[0].removeprefix("lies ").replace(",", "")) < 5200  # about 5 km
+    assert (
+        "Correct the position or the outline" in far_msg and "correct the reference point or the error" not in far_msg
+    )
+    assert "'about 300 m' is not a number" in next(f.message for f in found if f.fid == "QA-POS-TEXT")
+    assert "negative" in next(f.message for f in found if f.fid == "QA-POS-NEG")
+
+
+def test_qa_help_lists_far_from_reference():
+    result = CliRunner().invoke(cli, ["qa", "--help"])
+    assert result.exit_code == 0 and "far_from_reference" in result.output

@@ -43,7 +43,9 @@ def qa_command(
 
     Warnings: overlaps and slivers within a layer, gaps between neighbours, a park or a renewal
     unit on industrial land, a feature partly outside its district, a part outside its parent,
-    3D coordinates.
+    a feature farther from its reference point (position_lon, position_lat) than its stated
+    position_error_m, or with a position field that is not a number, a negative error or a
+    point outside the three districts' bounds (far_from_reference), 3D coordinates.
 
     Exit code 0 when there is no error (with --strict: no finding), 1 when there is, 2 when
     the input cannot be read at all.
