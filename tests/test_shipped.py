@@ -258,7 +258,7 @@ def test_every_feature_states_its_reference_point_and_position_error(layers):
         for _, row in layers[name].iterrows():
             assert row["position_ref"], row["fid"]
             error = float(row["position_error_m"])
-            assert 0 < error <= 5000, row["fid"]
+            assert 0 < error <= 15_000, row["fid"]  # at most the width of the area a site is inferred to
             lon, lat = float(row["position_lon"]), float(row["position_lat"])
             assert 113.7 < lon < 114.7 and 22.4 < lat < 23.0, row["fid"]  # a WGS-84 point in or near the districts
 
