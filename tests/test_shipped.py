@@ -279,6 +279,35 @@ def test_far_from_reference_finds_a_feature_moved_5_km(layers):
     assert found[0].severity == "warning" and "reference point" in found[0].message
 
 
+METRO = REPO.parent / "shared" / "reference" / "metro_stations.csv"
+#: A station named in a position_ref: ``平湖 metro``, or ``六约 and 塘坑 metro`` (each name).
+METRO_RE = re.compile(r"((?:[\u4e00-\u9fff]+(?: and |、))*[\u4e00-\u9fff]+) \(?metro")
+
+
+def test_every_metro_station_named_as_reference_is_where_the_point_is(layers):
+    """A position_ref that names a metro station (``X metro``) has its point within 150 m of it.
+
+    The station list is a reference kept outside the project (../shared/reference, licence
+    unknown): read here only to measure, when it is present.
+    """
+    if not METRO.is_file():
+        pytest.skip("no station list beside the project (../shared/reference/metro_stations.csv)")
+    stations = pd.read_csv(METRO).drop_duplicates("name_zh").set_index("name_zh")
+    geod = Geod(ellps="WGS84")
+    off = []
+    for name in settings.LAYER_NAMES:
+        for _, row in layers[name].iterrows():
+            lon, lat = float(row["position_lon"]), float(row["position_lat"])
+            for match in METRO_RE.finditer(row["position_ref"]):
+                for station in re.split(r" and |、", match.group(1)):
+                    assert station in stations.index, (row["fid"], station)
+                    s = stations.loc[station]
+                    d = geod.inv(lon, lat, float(s["lon"]), float(s["lat"]))[2]
+                    if d > 150:
+                        off.append((row["fid"], station, round(d)))
+    assert off == []
+
+
 def test_every_polygon_lies_inside_its_district(projected):
     districts = projected["districts"].set_index("district")
     for name in settings.LAYER_NAMES:
