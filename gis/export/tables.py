@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gis import settings, style
-from gis.codes import code_list
+from gis.landuse import code_names
 from gis.model import CheckRun
 from gis.results import RESULT_COLUMNS, feature_status
 from gis.settings import COMPUTED_FIELDS
@@ -141,9 +141,7 @@ def landuse_table(run: CheckRun) -> gpd.GeoDataFrame | None:
     if run.landuse is None:
         return None
     p = run.landuse.parcels
-    names = code_list(run.landuse.system).table["name_zh"]
-    given = p["code_name"] if "code_name" in p.columns else pd.Series(None, index=p.index, dtype=object)
-    code_name = given.astype(object).where(given.notna(), p["code"].map(names)).astype(object)
+    code_name = code_names(run.landuse)
     classes = p["land_class"].astype(object)
     zh = {k: style.land_class_title(k)[0] for k in style.LAND_CLASS_COLORS}
     table = pd.DataFrame(
@@ -151,7 +149,7 @@ def landuse_table(run: CheckRun) -> gpd.GeoDataFrame | None:
             "parcel_id": p["parcel_id"].astype(object).to_numpy(),
             "code": p["code"].astype(object).to_numpy(),
             "code_system": run.landuse.system,
-            "code_name": code_name.where(code_name.notna(), None).to_numpy(),
+            "code_name": code_name.to_numpy(),
             "land_class": classes.to_numpy(),
             "class_zh": classes.map(zh).to_numpy(),
             "district": p["district"].astype(object).to_numpy(),
