@@ -419,3 +419,13 @@ def test_without_a_landuse_layer_the_page_carries_nothing_of_it(run):
 
 def page_data_text(html: str) -> str:
     return DATA_RE.search(html).group(1)
+
+
+def test_land_use_targets_reach_the_panel_with_their_status(test_layers):
+    """A land-use target without the layer is a district total with status no land-use layer, named and coloured."""
+    with (test_layers / "targets.csv").open("a", encoding="utf-8") as f:
+        f.write("LU-01,aggregate,,industrial,440307,landuse,area,at_least,70,ha,0,2025,test,row,test\n")
+    data = map_data(run_check(layers_dir=test_layers))
+    (row,) = [a for a in data["aggregates"] if a["target_id"] == "LU-01"]
+    assert row["status"] == "no land-use layer" and row["measured"] is None
+    assert data["status_zh"]["no land-use layer"] == "无土地利用图层" and data["status_colors"]["no control-line layer"]
