@@ -380,3 +380,13 @@ class LandMeasure:
         inside = float(lu.inside_m2(part.control, self.control)[mask].sum())
         measured = inside if part.relation == "inside" else float(area[mask].sum()) - inside
         return measured / 1e4, "", note
+
+
+def code_names(landuse: LandUse) -> pd.Series:
+    """Return each parcel's code name: the one its file gave (``code_name``), else the code list's (None if unknown)."""
+    p = landuse.parcels
+    listed = p["code"].map(code_list(landuse.system).table["name_zh"])
+    if "code_name" not in p.columns:
+        return listed.astype(object).where(listed.notna(), None)
+    out = p["code_name"].astype(object).where(p["code_name"].notna(), listed)
+    return out.where(out.notna(), None)

@@ -12,7 +12,7 @@ import datetime as dt
 import html
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,16 @@ from gis._atomic import check_output, write_bytes_atomic, write_text_atomic
 from gis.errors import InputError
 from gis.escape import markdown_text, xlsx_text
 from gis.model import CheckRun
+from gis.report_landuse import (
+    LANDUSE_COLUMNS,
+    NOTE_COLUMN,
+    Chart,
+    add_xlsx_charts,
+    bar_svg,
+    landuse_rows,
+    landuse_table,
+    targets_intro,
+)
 from gis.results import is_derived, summarize
 
 if TYPE_CHECKING:
@@ -59,6 +69,8 @@ class View:
     title: str
     table: pd.DataFrame
     intro: str = ""
+    #: Bar charts over row ranges of the table (the land-use view: one per district).
+    charts: list[Chart] = field(default_factory=list)
 
 
 def _targets(results: pd.DataFrame) -> pd.DataFrame:
@@ -104,6 +116,20 @@ def views(run: CheckRun) -> list[View]:
             _targets(aggregates),
             "区级总量：规划对比已数字化图斑 / district totals: planned against digitized",
         )
+    )
+    table, charts = landuse_table(run)
+    out.append(
+        View(
+            "landuse",
+            "土地利用 Land use",
+            table,
+            "各区各地类面积（EPSG:4547 平面面积）/ land area per district and land class (planar, EPSG:4547), "
+            "colours of 市级国土空间总体规划制图规范 附录B",
+            charts,
+        )
+    )
+    out.append(
+        View("landuse-targets", "土地利用目标 Land-use targets", _targets(landuse_rows(own)), targets_intro(run))
     )
     consistency = r[is_derived(r) | (r["metric"] == "plot_ratio")]
     out.append(
@@ -212,13 +238,17 @@ def _xlsx(vs: list[View]) -> bytes:
         for j, name in enumerate(headers, start=1):
             letter = ws.cell(1, j).column_letter
             ws.column_dimensions[letter].width = (
-                44 if name in (COLUMNS["citation"], COLUMNS["note"], "内容 Value") else 16
+                120
+                if name == NOTE_COLUMN
+                else 44
+                if name in (COLUMNS["citation"], COLUMNS["note"], "内容 Value")
+                else 16
             )
             fmt = (
                 "0.0%"
-                if name == COLUMNS["delta_pct"]
+                if name in (COLUMNS["delta_pct"], LANDUSE_COLUMNS["share_pct"])
                 else "#,##0.00"
-                if name in (COLUMNS["planned"], COLUMNS["measured"], COLUMNS["delta"])
+                if name in _HECTARES
                 else None
             )
             if fmt:
@@ -230,6 +260,7 @@ def _xlsx(vs: list[View]) -> bytes:
                         cell.fill = fills[cell.value]
                         if cell.value in (settings.MET, settings.OVER):
                             cell.font = white
+        add_xlsx_charts(ws, v.charts, headers)
         ws.freeze_panes = "A2"
         if ws.max_row > 1:
             ws.auto_filter.ref = ws.dimensions
@@ -237,6 +268,15 @@ def _xlsx(vs: list[View]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         _memory_excel_writer()(wb, archive).write_data()
     return buffer.getvalue()
+
+
+_HECTARES = (
+    COLUMNS["planned"],
+    COLUMNS["measured"],
+    COLUMNS["delta"],
+    LANDUSE_COLUMNS["area_ha"],
+    LANDUSE_COLUMNS["official_ha"],
+)
 
 
 def _memory_excel_writer() -> type:
@@ -280,6 +320,17 @@ def _fmt(value: object, digits: int = 2) -> str:
     return str(value)
 
 
+def _cell_text(column: str, value: object) -> str:
+    """Return a cell as the page shows it: a delta as a signed per cent, a share as a per cent, else :func:`_fmt`."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return _fmt(value)
+    if column == "delta_pct":
+        return f"{float(value) * 100:+.1f} %"  # type: ignore[arg-type]
+    if column == LANDUSE_COLUMNS["share_pct"]:
+        return f"{float(value) * 100:.2f} %"  # type: ignore[arg-type]
+    return _fmt(value)
+
+
 def _bullet(row: pd.Series) -> str:
     """Return an inline SVG bullet chart: digitized against planned (the plan's figure is the tick)."""
     planned, measured = row["planned"], row["measured"]
@@ -309,21 +360,22 @@ def _html(vs: list[View]) -> str:
             cells = []
             for c in t.columns:
                 value = r[c]
-                text = (
-                    f"{value * 100:+.1f} %"
-                    if c == "delta_pct" and value is not None and not pd.isna(value)
-                    else _fmt(value)
-                )
                 color = style.STATUS_COLORS.get(value) if c == "status" else None
                 attr = f' style="border-left:6px solid {color}"' if color else ""
-                cells.append(f"<td{attr}>{html.escape(text)}</td>")
+                cells.append(f"<td{attr}>{html.escape(_cell_text(c, value))}</td>")
             if chart:
                 cells.append(f"<td>{_bullet(r)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         intro = f"<p class=intro>{html.escape(v.intro)}</p>" if v.intro else ""
-        sections.append(
-            f'<section id="{v.key}"><h2>{html.escape(v.title)}</h2>{intro}<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
-        )
+        if v.charts:  # each district's bars beside its rows
+            body = "".join(
+                f'<div class="bars-table"><figure><figcaption>{html.escape(c.title)}</figcaption>{bar_svg(c)}</figure>'
+                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows[c.start : c.stop])}</tbody></table></div>"
+                for c in v.charts
+            )
+        else:
+            body = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        sections.append(f'<section id="{v.key}"><h2>{html.escape(v.title)}</h2>{intro}{body}</section>')
     nav = " · ".join(f'<a href="#{v.key}">{html.escape(v.title)}</a>' for v in vs)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>规划用地目标核查报告 Land-target report</title>
@@ -332,6 +384,7 @@ body {{ font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei
 h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; border-bottom: 2px solid #525252; margin-top: 1.6em; }}
 table {{ border-collapse: collapse; width: 100%; }} th, td {{ border-bottom: 1px solid #d9d9d9; padding: 3px 5px; text-align: left; vertical-align: top; }}
 th {{ background: #f0f0f0; }} .intro {{ color: #525252; }} nav {{ margin: .5em 0 1em; }}
+.bars-table {{ display: flex; gap: 1.5em; align-items: flex-start; margin: 1em 0; break-inside: avoid; }} .bars-table figure {{ margin: 0; flex: none; }} figcaption {{ font-weight: bold; margin-bottom: .3em; }}
 @media print {{ @page {{ size: A4 landscape; margin: 12mm; }} body {{ margin: 0; font-size: 9px; }} nav {{ display: none; }} section {{ break-before: page; }} section:first-of-type {{ break-before: auto; }} tr {{ break-inside: avoid; }} }}
 </style></head><body>
 <h1>龙岗·龙华·坪山 规划用地目标核查报告 Land-target report: Longgang, Longhua, Pingshan</h1>
@@ -355,13 +408,7 @@ def _markdown(vs: list[View]) -> str:
         headers = [COLUMNS.get(c, c) for c in t.columns]
         parts.append("\n| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n")
         for _, r in t.iterrows():
-            cells = [  # data text shown as text: no HTML, link or extra cell (gis.escape.markdown_text)
-                markdown_text(
-                    f"{r[c] * 100:+.1f} %"
-                    if c == "delta_pct" and r[c] is not None and not pd.isna(r[c])
-                    else _fmt(r[c])
-                )
-                for c in t.columns
-            ]
+            # data text shown as text: no HTML, link or extra cell (gis.escape.markdown_text)
+            cells = [markdown_text(_cell_text(c, r[c])) for c in t.columns]
             parts.append("| " + " | ".join(cells) + " |\n")
     return "".join(parts)

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 import shapely
 
+from gis import style
 from gis.pipeline import run_check, run_qa
 from gis.raster import north_up
 from gis.render.webmap import MAP_FILES, build_map, write_map, write_maps
 from tests.conftest import DATA
 from tests.data.make_data import feature, rect
-from tests.test_webmap import HOSTILE, add_features, add_overlap, hostile_layers
+from tests.test_webmap import HOSTILE, add_features, add_overlap, hostile_layers, write_parcel_grid
 
 sync_api = pytest.importorskip("playwright.sync_api")
 PlaywrightTimeout = sync_api.TimeoutError
@@ -111,6 +112,26 @@ class Page:
         self.page.wait_for_function(
             "([lat, lng]) => { const m = window.gis.map, p = m.latLngToLayerPoint([lat, lng]);"
             " return Object.values(window.gis.overlays).some(o => o.hitsAt && o.hitsAt(p).length > 0); }",
+            arg=[pt.y, pt.x],
+        )
+        xy = self.js(
+            "([lat, lng]) => { const p = window.gis.map.latLngToContainerPoint([lat, lng]); const r = window.gis.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+            [pt.y, pt.x],
+        )
+        self.page.mouse.click(*xy)
+        self.page.wait_for_selector(".leaflet-popup-content")
+        return self.page.inner_text(".leaflet-popup-content")
+
+    def click_parcel(self, geom):
+        """Zoom to a land-use parcel and click inside it, once the land-use overlay is hit-tested at the new view."""
+        pt = geom.point_on_surface()
+        minx, miny, maxx, maxy = geom.bounds
+        self.js(
+            "([b]) => { window.gis.map.fitBounds(b, {animate: false, maxZoom: 18}); }", [[[miny, minx], [maxy, maxx]]]
+        )
+        self.page.wait_for_function(
+            "([lat, lng]) => { const m = window.gis.map, o = window.gis.landuse;"
+            " return o._px && o.hitsAt(m.latLngToLayerPoint([lat, lng])).length > 0; }",
             arg=[pt.y, pt.x],
         )
         xy = self.js(
@@ -408,5 +429,76 @@ def test_qa_findings_are_shown_and_open_a_popup(browser, test_layers, tmp_path):
         assert first.check in text and first.fid in text and first.other_fid in text and "warning" in text
         assert "2,500 m²" in text  # the overlap's area
         assert page.errors == [] and page.blocked == []
+    finally:
+        page.close()
+
+
+#: RGB of the classes of the generated grid (tests.test_webmap.GRID_CODES) as the style defines them.
+GRID_CLASS_COLORS = {
+    k: style.LAND_CLASS_COLORS[k]
+    for k in (
+        "industrial",
+        "logistics",
+        "park_green",
+        "residential",
+        "commercial",
+        "farmland",
+        "forest",
+        "unknown code",
+    )
+}
+
+
+def test_landuse_overlay_draws_100k_parcels(browser, test_layers, tmp_path):
+    """100,000 parcels of eight classes: the page loads offline without errors and paints every class colour.
+
+    The load time and the page's size are printed (run with -s), never asserted: scripts/bench.py times them.
+    """
+    n = 100_000
+    write_parcel_grid(test_layers, n)
+    run = run_check(layers_dir=test_layers)
+    path = tmp_path / "landuse.html"
+    write_map(build_map(run), path)
+    page = Page(browser, path)
+    try:
+        assert page.errors == [] and page.blocked == [] and page.failed == []
+        timing = page.js(
+            "() => ({ready: performance.getEntriesByName('gis:end')[0].startTime,"
+            " layers: performance.getEntriesByName('gis:layers')[0].startTime})"
+        )
+        print(f"\n100k parcels: page {path.stat().st_size / 1e6:.1f} MB, gisMap done at {timing['ready']:.0f} ms")
+        assert page.js("window.gis.landuse.drawn") > 0  # the opening view frames the thematic features
+        page.js("() => { window.gis.map.fitBounds(window.gis.landuse.getBounds(), {animate: false}); }")
+        page.page.wait_for_function(f"window.gis.landuse.drawn === {n}")  # every parcel, once in view
+        assert page.js("window.gis.drawnCount()") == len(run.features)  # the thematic features are all there too
+        # the land-use canvas holds each class's colour (a solid block of 50 columns each)
+        found = page.js(
+            """(colors) => {
+              const c = document.querySelector('.leaflet-gisLandUse-pane canvas');
+              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, out = {};
+              for (const [k, hex] of Object.entries(colors)) {
+                const r = parseInt(hex.slice(1, 3), 16), g = parseInt(hex.slice(3, 5), 16), b = parseInt(hex.slice(5, 7), 16);
+                let n = 0;
+                for (let i = 0; i < d.length; i += 4) {
+                  if (d[i + 3] > 100 && Math.abs(d[i] - r) <= 3 && Math.abs(d[i + 1] - g) <= 3 && Math.abs(d[i + 2] - b) <= 3) n++;
+                }
+                out[k] = n;
+              }
+              return out;
+            }""",
+            GRID_CLASS_COLORS,
+        )
+        assert all(v > 50 for v in found.values()), found
+        legend = page.page.inner_text(".gis-legend")
+        assert "工业用地 Industrial" in legend and "未知代码 Unknown code" in legend
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.page.screenshot(path=str(SCREENSHOTS / "landuse-100k.png"))
+        # a parcel's popup: id, code, name, class and area
+        text = page.click_parcel(run.landuse.parcels.to_crs("EPSG:4326").geometry.iloc[110])
+        assert "LU000110" in text and "1401" in text and "公园绿地" in text and "绿地与开敞空间用地" in text
+        assert "0.04 ha" in text
+        # the layer control hides the overlay
+        page.page.locator(".leaflet-control-layers-overlays label", has_text="Land use").locator("input").click()
+        assert not page.js("window.gis.map.hasLayer(window.gis.landuse)")
     finally:
         page.close()

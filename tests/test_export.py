@@ -23,6 +23,7 @@ from gis.export import EXPORT_FIELDS, TARGETS_TABLE, export, feature_table
 from gis.pipeline import run_check
 from tests.conftest import DATA, REPO
 from tests.data.make_data import LONG_BASIS
+from tests.test_landuse import write_control, write_landuse
 
 QGIS_PYTHON = os.environ.get("GIS_QGIS_PYTHON", "/usr/bin/python3")
 
@@ -356,3 +357,104 @@ def test_a_batch_failing_while_gdal_writes_raises_its_own_error(run, tmp_path, m
         export(run, path, overwrite=True)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["planning.gpkg"]
+
+
+@pytest.fixture(scope="module")
+def landuse_gpkg(tmp_path_factory):
+    """A GeoPackage exported from the test layers with test_landuse's land-use layer and control lines."""
+    folder = tmp_path_factory.mktemp("landuse_layers") / "layers"
+    shutil.copytree(DATA / "layers", folder)
+    write_landuse(folder)
+    write_control(folder)
+    run = run_check(layers_dir=folder)
+    path = folder.parent / "planning.gpkg"
+    report = export(run, path)
+    return path, run, report
+
+
+def test_landuse_and_control_layers_in_the_gpkg(landuse_gpkg):
+    path, _, report = landuse_gpkg
+    assert report.layers["landuse"] == 6 and report.layers["control_lines"] == 3
+    detail = subprocess.run(["ogrinfo", "-ro", "-so", str(path), "landuse"], capture_output=True, text=True, check=True)
+    out = detail.stdout
+    assert "Feature Count: 6" in out and "Multi Polygon" in out
+    assert 'ID["EPSG",4547]' in out or "CGCS2000 / 3-degree Gauss-Kruger CM 114E" in out  # the export's frame
+    for field in (
+        "parcel_id",
+        "code",
+        "code_system",
+        "code_name",
+        "land_class",
+        "class_zh",
+        "district",
+        "area_ha",
+        "official_ha",
+    ):
+        assert f"{field}: " in out, field
+    rows = pyogrio.read_dataframe(path, layer="landuse").set_index("parcel_id")
+    assert rows.loc["P1", "area_ha"] == pytest.approx(50.0) and rows.loc["P1", "official_ha"] == pytest.approx(50.001)
+    assert pd.isna(rows.loc["P2", "official_ha"])
+    assert rows.loc["P1", "land_class"] == "industrial" and rows.loc["P1", "class_zh"] == "工业用地"
+    assert rows.loc["P1", "code_name"] == "一类工业用地" and rows.loc["P1", "code_system"] == "yongdi"
+    assert rows.loc["P4", "land_class"] == "unclassified" and rows.loc["P5", "class_zh"] == "未知代码"
+    assert rows.crs.equals(AREA_CRS)
+    lines = subprocess.run(
+        ["ogrinfo", "-ro", "-so", str(path), "control_lines"], capture_output=True, text=True, check=True
+    )
+    assert "Feature Count: 3" in lines.stdout and "kind: String" in lines.stdout
+
+
+def test_landuse_styles_categorized_by_class(landuse_gpkg):
+    path, _, _ = landuse_gpkg
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-q", str(path), "-sql", "SELECT f_table_name, styleQML FROM layer_styles"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "f_table_name (String) = landuse" in out and "f_table_name (String) = control_lines" in out
+    with sqlite3.connect(path) as db:
+        qml = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles").fetchall())
+    landuse = qml["landuse"]
+    assert 'type="categorizedSymbol" attr="land_class"' in landuse
+    assert 'value="industrial" label="工业用地 Industrial"' in landuse
+    assert 'value="unknown code" label="未知代码 Unknown code"' in landuse
+    assert "187,150,116," in landuse and "245,248,220," in landuse  # 工业用地, 耕地 of 附录B
+    assert 'name="量测面积（公顷）"' in landuse
+    assert 'attr="kind"' in qml["control_lines"] and "一级工业区块线" in qml["control_lines"]
+
+
+def test_no_landuse_layer_no_landuse_table(gpkg):
+    layers = {name for name, _ in pyogrio.list_layers(gpkg)}
+    assert "landuse" not in layers and "control_lines" not in layers
+
+
+def test_qgis_draws_the_landuse_layer_by_class(landuse_gpkg, tmp_path):
+    probe = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True)
+    if probe.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("QGIS's Python (Debian python3-qgis) is missing; scripts/test.sh installs it")
+        pytest.skip("QGIS's Python (Debian python3-qgis) is not installed")
+    path, _, _ = landuse_gpkg
+    png = tmp_path / "qgis-landuse.png"
+    out = subprocess.run(
+        [QGIS_PYTHON, str(REPO / "tests" / "qgis" / "check_styles.py"), str(path), str(png)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        check=True,
+        timeout=300,
+    ).stdout
+    layers = json.loads(out.strip().splitlines()[-1])
+    landuse = layers["landuse"]
+    assert landuse["valid"] and landuse["features"] == 6 and landuse["crs"] == "EPSG:4547"
+    assert landuse["renderer"] == "categorizedSymbol" and landuse["class_attribute"] == "land_class"
+    colors = {c["value"]: c["color"] for c in landuse["categories"]}
+    assert colors["industrial"] == "#bb9674" and colors["park_green"] == "#00ff00"
+    assert {c["label"] for c in landuse["categories"]} >= {
+        "工业用地 Industrial",
+        "未归类 Unclassified (code spans classes)",
+    }
+    assert landuse["unrendered"] == []  # every parcel has a category, the unclassified and unknown ones too
+    assert layers["control_lines"]["renderer"] == "categorizedSymbol" and layers["control_lines"]["unrendered"] == []
+    assert png.stat().st_size > 10_000

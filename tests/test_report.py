@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from gis.export import export
 from gis.pipeline import run_check
 from gis.report import COLUMNS, write_report
 from tests.conftest import DATA
+from tests.test_landuse import add_targets, write_control, write_landuse
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +198,79 @@ def test_diff_reports_a_deleted_feature_that_targets_name(tmp_path, test_layers)
     result = CliRunner().invoke(cli, ["diff", str(old), str(new), "-f", "csv"])
     table = pd.read_csv(__import__("io").StringIO(result.output))
     assert set(table["kind"]) == {"feature", "target"} and "TT-CZ-01-R" in set(table["fid"].dropna())
+
+
+@pytest.fixture(scope="module")
+def landuse_run(tmp_path_factory):
+    """The test layers with test_landuse's land-use layer (exact areas), control lines and targets."""
+    folder = tmp_path_factory.mktemp("landuse") / "layers"
+    shutil.copytree(DATA / "layers", folder)
+    write_landuse(folder)
+    write_control(folder)
+    add_targets(folder)
+    return run_check(layers_dir=folder)
+
+
+def test_spreadsheet_landuse_sheet_with_a_chart_per_district(landuse_run, tmp_path):
+    from openpyxl import load_workbook
+
+    path = write_report(landuse_run, tmp_path / "report.xlsx")
+    ws = load_workbook(path)["土地利用 Land use"]
+    header = [c.value for c in ws[1]]
+    col = {name: i for i, name in enumerate(header)}
+    rows = {r[col["地类 Class"]]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert rows["industrial"][col["面积(公顷) Area ha"]] == pytest.approx(70.0)
+    assert rows["industrial"][col["图斑 Parcels"]] == 2 and rows["industrial"][col["名称 Name"]] == "工业用地"
+    assert rows["logistics"][col["面积(公顷) Area ha"]] == pytest.approx(10.0)
+    assert rows["industrial"][col["区 District"]] == "龙岗区"
+    assert set(rows) == {"industrial", "logistics", "park_green", "unclassified", "unknown code"}
+    # one bar chart (the test layers have one district), on the table's cells, each bar in its class's colour
+    (chart,) = ws._charts
+    series = chart.series[0]
+    assert series.val.numRef.f.endswith(f"$F$2:$F${len(rows) + 1}") and series.cat.strRef.f.endswith("$C$2:$C$6")
+    fills = [p.graphicalProperties.solidFill.srgbClr for p in series.dPt]
+    assert fills == ["BB9674", "8761D3", "00FF00", "8C8C8C", "4D4D4D"]
+    targets = load_workbook(path)["土地利用目标 Land-use targets"]
+    ids = [r[0] for r in targets.iter_rows(min_row=2, values_only=True)]
+    assert sorted(ids) == ["CL-01", "LU-01", "LU-02", "LU-03", "LU-04", "LU-05", "LU-06"]
+
+
+def test_html_landuse_bars_beside_the_table(landuse_run, tmp_path):
+    text = write_report(landuse_run, tmp_path / "report.html").read_text(encoding="utf-8")
+    section = text[text.index('<section id="landuse">') : text.index('<section id="landuse-targets">')]
+    assert section.count("<svg") == 1 and section.count('class="bars-table"') == 1
+    assert 'fill="#bb9674"' in section and "70.00" in section and "工业用地" in section
+    assert re.search(r"<td>70.00</td><td>0.1[78] %</td>", section)  # 70 ha of the 400 km² test district: 0.175 %
+    targets = text[text.index('<section id="landuse-targets">') :]
+    assert "LU-01" in targets and "met" in targets and "test · row" in targets  # status and citation
+    assert "http" not in section
+
+
+def test_without_a_landuse_layer_the_view_says_what_to_add(test_layers, tmp_path):
+    add_targets(test_layers, [("LU-01", "industrial", "at_least", "70", "ha")], control=False)
+    run = run_check(layers_dir=test_layers)
+    md = write_report(run, tmp_path / "report.md").read_text(encoding="utf-8")
+    view = md[md.index("## 土地利用 Land use") : md.index("## 土地利用目标")]
+    assert "No land-use layer" in view and "LU-01 (industrial)" in view and "no land-use layer" in view
+    assert "gis import FILE --layer landuse" in view
+    targets = md[md.index("## 土地利用目标") :].split("\n## ")[0]
+    assert "LU-01" in targets and "no land-use layer" in targets
+    html = write_report(run, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "gis import FILE --layer landuse" in html and '<svg class="bars"' not in html
+    from openpyxl import load_workbook
+
+    ws = load_workbook(write_report(run, tmp_path / "report.xlsx"))["土地利用 Land use"]
+    assert ws["A1"].value == "说明 Note" and "No land-use layer" in ws["A2"].value and not ws._charts
+
+
+def test_new_statuses_are_counted_in_the_summary(test_layers, tmp_path):
+    add_targets(test_layers, [("LU-01", "industrial", "at_least", "70", "ha")])
+    run = run_check(layers_dir=test_layers)
+    md = write_report(run, tmp_path / "report.md").read_text(encoding="utf-8")
+    summary = md[md.index("## 概览 Summary") : md.index("## 龙岗区")]
+    assert "无土地利用图层 no land-use layer" in summary and "无管控线图层 no control-line layer" in summary
+    header, _, *rows = [line for line in summary.splitlines() if line.startswith("|")]
+    cells = [c.strip() for c in header.split("|")]
+    last = [c.strip() for c in rows[-1].split("|")]
+    assert last[cells.index("无土地利用图层 no land-use layer")] == "1"
+    assert last[cells.index("无管控线图层 no control-line layer")] == "1"

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import jsonschema
 import numpy as np
 import pytest
@@ -341,3 +342,90 @@ def test_map_scripts_are_small_named_parts_inlined_in_order(test_layers):
     assert where == sorted(where)
     for module in Path(gis.render.__file__).parent.glob("*.py"):
         assert len(module.read_text(encoding="utf-8").splitlines()) <= 400, module.name
+
+
+#: Codes of the generated land-use layer, one per block of columns: several classes and an unknown code.
+GRID_CODES = ("100101", "1101", "1401", "0701", "0901", "01", "0301", "9999")
+
+
+def write_parcel_grid(folder: Path, n: int, *, cell: float = 25.0, size: float = 20.0) -> gpd.GeoDataFrame:
+    """Write landuse.parquet: n square parcels (size m, on a grid of cell m) in the test district.
+
+    The grid is 400 columns wide from x 521 km, y 2506 km (EPSG:4547); each block of 50 columns
+    has one code of :data:`GRID_CODES`, so each class covers a solid area at any zoom.
+    """
+    cols = 400
+    i = np.arange(n)
+    col, row = i % cols, i // cols
+    x0, y0 = 521_000.0 + col * cell, 2_506_000.0 + row * cell
+    gdf = gpd.GeoDataFrame(
+        {
+            "parcel_id": [f"LU{k:06d}" for k in range(n)],
+            "code": np.array(GRID_CODES, dtype=object)[(col // 50) % len(GRID_CODES)],
+            "code_system": "yongdi",
+            "district": "440307",
+        },
+        geometry=shapely.box(x0, y0, x0 + size, y0 + size),
+        crs="EPSG:4547",
+    )
+    gdf.to_parquet(folder / "landuse.parquet")
+    return gdf
+
+
+def test_landuse_overlay_data_follows_the_schema(test_layers):
+    write_parcel_grid(test_layers, 1000)
+    run = run_check(layers_dir=test_layers)
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for district in (None, "440307", "440309"):
+        data = json.loads(json.dumps(map_data(run, district=district)))
+        validator.validate(data)
+        lu = data["landuse"]
+        expected = 1000 if district in (None, "440307") else 0
+        assert lu["count"] == expected and len(lu["geometry"]["geoms"]) == expected + 1
+        for column in [*lu["columns"].values(), *lu["coded_columns"].values()]:
+            assert len(column) == expected
+    lu = map_data(run)["landuse"]
+    # 2.5 rows of 400: blocks of 50 columns 0-3 have 150 parcels, 4-7 have 100; classes in the palette's order
+    counts = {c["key"]: c["count"] for c in lu["classes"]}
+    assert list(counts) == [
+        "farmland",
+        "forest",
+        "residential",
+        "commercial",
+        "industrial",
+        "logistics",
+        "park_green",
+        "unknown code",
+    ]
+    assert counts == dict(zip(counts, [100, 100, 150, 100, 150, 150, 150, 100], strict=True))
+    classes = {c["key"]: c for c in lu["classes"]}
+    assert classes["industrial"]["color"] == "#bb9674" and classes["industrial"]["title_zh"] == "工业用地"
+    assert sum(c["area_ha"] for c in lu["classes"]) == pytest.approx(1000 * 400 / 1e4)
+    rows = decode_table(lu, map_data(run)["strings"])
+    assert rows[0]["area_m2"] == 400 and rows[0]["code_name"]
+    # the parcels decode to their lon/lat squares within the document's precision (simplified to it)
+    geoms = decode_geometries(lu["geometry"])
+    lonlat = run.landuse.parcels.set_index("parcel_id").to_crs("EPSG:4326").geometry
+    for row, geom in list(zip(rows, geoms, strict=True))[:50]:
+        assert shapely.hausdorff_distance(shapely.geometry.shape(geom), lonlat[row["parcel_id"]]) < 2e-6
+
+
+def test_without_a_landuse_layer_the_page_carries_nothing_of_it(run):
+    data = map_data(run)
+    assert "landuse" not in data
+    html = render_map(build_map(run))
+    assert '"landuse"' not in page_data_text(html) and "土地利用 Land use" not in page_data_text(html)
+
+
+def page_data_text(html: str) -> str:
+    return DATA_RE.search(html).group(1)
+
+
+def test_land_use_targets_reach_the_panel_with_their_status(test_layers):
+    """A land-use target without the layer is a district total with status no land-use layer, named and coloured."""
+    with (test_layers / "targets.csv").open("a", encoding="utf-8") as f:
+        f.write("LU-01,aggregate,,industrial,440307,landuse,area,at_least,70,ha,0,2025,test,row,test\n")
+    data = map_data(run_check(layers_dir=test_layers))
+    (row,) = [a for a in data["aggregates"] if a["target_id"] == "LU-01"]
+    assert row["status"] == "no land-use layer" and row["measured"] is None
+    assert data["status_zh"]["no land-use layer"] == "无土地利用图层" and data["status_colors"]["no control-line layer"]

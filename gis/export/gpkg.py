@@ -30,8 +30,8 @@ from gis.export.formats import (
     TARGETS_TABLE,
     ExportReport,
 )
-from gis.export.qgis_style import district_qml, qa_qml, qml_for, sld_for
-from gis.export.tables import target_table
+from gis.export.qgis_style import control_qml, district_qml, landuse_qml, qa_qml, qml_for, sld_for
+from gis.export.tables import control_table, landuse_table, target_table
 from gis.model import CheckRun
 from gis.parallel import transform_geometries
 
@@ -93,6 +93,24 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
         pyogrio.write_dataframe(districts, tmp, layer="districts", driver="GPKG")
         counts["districts"] = len(districts)
         styles.append(_style_row("districts", district_qml(), None, built))
+        for name, table, qml in (
+            (settings.LANDUSE_LAYER, landuse_table(run), landuse_qml),
+            (settings.CONTROL_LAYER, control_table(run), control_qml),
+        ):
+            if table is None:
+                continue
+            written = table.to_crs(crs) if not table.crs.equals(crs) else table
+            pyogrio.write_dataframe(
+                written,
+                tmp,
+                layer=name,
+                driver="GPKG",
+                use_arrow=True,
+                promote_to_multi=True,
+                layer_metadata={"description": settings.LAYER_TITLES[name][1]},
+            )
+            counts[name] = len(table)
+            styles.append(_style_row(name, qml(list(table.columns.drop("geometry"))), None, built))
         targets = target_table(run)
         pyogrio.write_dataframe(targets, tmp, layer=TARGETS_TABLE, driver="GPKG")
         counts[TARGETS_TABLE] = len(targets)
@@ -211,8 +229,15 @@ def _style_row(table: str, qml: str, sld: str | None, built: str) -> dict[str, o
         "styleSLD": sld or "",
         "useAsDefault": True,
         "description": f"gis {__version__}: "
-        + ("district outlines" if table == "districts" else "fill by layer and part, outline by check status"),
+        + _STYLE_DESCRIPTIONS.get(table, "fill by layer and part, outline by check status"),
         "owner": "",
         "ui": "",
         "update_time": pd.Timestamp(built),  # UTC, written as a GeoPackage DATETIME (...Z)
     }
+
+
+_STYLE_DESCRIPTIONS: dict[str, str] = {
+    "districts": "district outlines",
+    settings.LANDUSE_LAYER: "fill by land class (用地用海 palette of 市级国土空间总体规划制图规范 附录B)",
+    settings.CONTROL_LAYER: "outline by kind of control line",
+}

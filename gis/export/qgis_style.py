@@ -222,3 +222,86 @@ def sld_for(layer: str, *, table: str) -> str:
   </NamedLayer>
 </StyledLayerDescriptor>
 """
+
+
+#: Chinese aliases of the land-use layer's fields in QGIS.
+LANDUSE_ALIASES_ZH: dict[str, str] = {
+    "parcel_id": "图斑编号",
+    "code": "用地代码",
+    "code_system": "分类体系",
+    "code_name": "用地名称",
+    "land_class": "地类",
+    "class_zh": "地类名称",
+    "district": "行政区代码",
+    "area_ha": "量测面积（公顷）",
+    "official_ha": "官方面积（公顷）",
+}
+
+
+def _fill_symbol(name: str, fill: str, alpha: float, outline: str, width_mm: float, outline_style: str) -> str:
+    brush = "solid" if alpha > 0 else "no"
+    return f"""      <symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" pass="0" locked="0" enabled="1">
+          <Option type="Map">
+            <Option name="color" type="QString" value="{_rgba(fill, alpha)}"/>
+            <Option name="style" type="QString" value="{brush}"/>
+            <Option name="outline_color" type="QString" value="{_rgba(outline)}"/>
+            <Option name="outline_style" type="QString" value="{outline_style}"/>
+            <Option name="outline_width" type="QString" value="{width_mm:.2f}"/>
+            <Option name="outline_width_unit" type="QString" value="MM"/>
+          </Option>
+        </layer>
+      </symbol>"""
+
+
+def _categorized(
+    attr: str, categories: list[tuple[str, str]], symbols: list[str], fields: list[str], aliases: dict[str, str]
+) -> str:
+    """Return the QML of a categorized renderer on ``attr``: (value, label) per category, one symbol each."""
+    nl = "\n"
+    cats = nl.join(
+        f'      <category render="true" symbol="{i}" value={quoteattr(v)} label={quoteattr(label)}/>'
+        for i, (v, label) in enumerate(categories)
+    )
+    alias = nl.join(
+        f'    <alias field={quoteattr(f)} index="{i}" name={quoteattr(aliases.get(f, ""))}/>'
+        for i, f in enumerate(fields)
+    )
+    return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology|Fields">
+  <renderer-v2 type="categorizedSymbol" attr="{attr}" symbollevels="0" forceraster="0" enableorderby="0">
+    <categories>
+{cats}
+    </categories>
+    <symbols>
+{nl.join(symbols)}
+    </symbols>
+  </renderer-v2>
+  <aliases>
+{alias}
+  </aliases>
+  <layerGeometryType>2</layerGeometryType>
+</qgis>
+"""
+
+
+def landuse_qml(fields: list[str]) -> str:
+    """Return the QML of the land-use layer: fill by land class (:data:`gis.style.LAND_CLASS_COLORS`), labels in Chinese and English."""
+    categories, symbols = [], []
+    for i, (key, color) in enumerate(style.LAND_CLASS_COLORS.items()):
+        zh, en = style.land_class_title(key)
+        categories.append((key, f"{zh} {en}"))
+        symbols.append(_fill_symbol(str(i), color, style.LANDUSE_FILL_OPACITY, style.LANDUSE_LINE_COLOR, 0.1, "solid"))
+    return _categorized("land_class", categories, symbols, fields, LANDUSE_ALIASES_ZH)
+
+
+def control_qml(fields: list[str]) -> str:
+    """Return the QML of the control lines: an outline per kind (:data:`gis.style.CONTROL_STYLES`), no fill."""
+    categories, symbols = [], []
+    for i, (kind, st) in enumerate(style.CONTROL_STYLES.items()):
+        categories.append((kind, f"{st.title_zh} {st.title_en}"))
+        symbols.append(
+            _fill_symbol(str(i), st.fill_color, 0.0, st.line_color, st.weight / 3, "dash" if st.dash else "solid")
+        )
+    aliases = {"line_id": "编号", "kind": "类型", "name_zh": "名称", "district": "行政区代码"}
+    return _categorized("kind", categories, symbols, fields, aliases)

@@ -8,7 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gis import settings
+from gis import settings, style
+from gis.landuse import code_names
 from gis.model import CheckRun
 from gis.results import RESULT_COLUMNS, feature_status
 from gis.settings import COMPUTED_FIELDS
@@ -114,3 +115,58 @@ def target_table(run: CheckRun) -> pd.DataFrame:
         if table[col].dtype == object or str(table[col].dtype).startswith("str"):
             table[col] = table[col].astype(object).where(table[col].notna(), None)
     return table
+
+
+#: Fields of the exported land-use layer, in order.
+LANDUSE_EXPORT_FIELDS: tuple[str, ...] = (
+    "parcel_id",
+    "code",
+    "code_system",
+    "code_name",
+    "land_class",
+    "class_zh",
+    "district",
+    "area_ha",
+    "official_ha",
+)
+
+
+def landuse_table(run: CheckRun) -> gpd.GeoDataFrame | None:
+    """Return the land-use parcels with the fields of :data:`LANDUSE_EXPORT_FIELDS` (EPSG:4547), or None without a layer.
+
+    ``code_name`` is the name the file gave the code, else the code list's; ``class_zh`` the land
+    class in Chinese (未归类, 未知代码 for the two that are none); ``area_ha`` planar in EPSG:4547,
+    ``official_ha`` the file's official area (empty where it has none).
+    """
+    if run.landuse is None:
+        return None
+    p = run.landuse.parcels
+    code_name = code_names(run.landuse)
+    classes = p["land_class"].astype(object)
+    zh = {k: style.land_class_title(k)[0] for k in style.LAND_CLASS_COLORS}
+    table = pd.DataFrame(
+        {
+            "parcel_id": p["parcel_id"].astype(object).to_numpy(),
+            "code": p["code"].astype(object).to_numpy(),
+            "code_system": run.landuse.system,
+            "code_name": code_name.to_numpy(),
+            "land_class": classes.to_numpy(),
+            "class_zh": classes.map(zh).to_numpy(),
+            "district": p["district"].astype(object).to_numpy(),
+            "area_ha": np.round(p["area_m2"].to_numpy(dtype=float) / 1e4, 6),
+            "official_ha": np.round(pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(dtype=float) / 1e4, 6),
+        }
+    )
+    return gpd.GeoDataFrame(table, geometry=p.geometry.array, crs=p.crs)
+
+
+def control_table(run: CheckRun) -> gpd.GeoDataFrame | None:
+    """Return the control lines (``line_id``, ``kind``, ``name_zh``, ``district``; EPSG:4547), or None without them."""
+    if run.control is None:
+        return None
+    c = run.control
+    columns = {
+        k: (c[k].astype(object).where(c[k].notna(), None).to_numpy() if k in c.columns else None)
+        for k in ("line_id", "kind", "name_zh", "district")
+    }
+    return gpd.GeoDataFrame(pd.DataFrame(columns, index=range(len(c))), geometry=c.geometry.array, crs=c.crs)

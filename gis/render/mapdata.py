@@ -55,6 +55,17 @@ The document's keys:
   (``"error"`` or ``"warning"``), ``check``, ``layer``, ``fid``, ``other_fid`` (strings or
   null), ``area_m2`` (number: square metres, 1 decimal, or null), ``message`` (string),
   ``latlng`` (``[lat, lng]``, degrees, 6 decimals).
+- ``landuse`` (table with geometry; present only when the check has a land-use layer: a map
+  without one carries no such key): the office's land-use parcels, drawn on a canvas coloured
+  by class. ``system`` (string: the code system, ``yongdi``, ``sandiao`` or ``shenzhen``);
+  ``fill_opacity`` (0 to 1) and ``line_color`` (``#rrggbb``): how parcels are drawn;
+  ``classes`` (list of objects, the land classes present in the layer's order: ``key``,
+  ``title_zh``, ``title_en``, ``color`` (``#rrggbb``, :data:`gis.style.LAND_CLASS_COLORS`),
+  ``count``, ``area_ha``); ``columns``: ``parcel_id`` (string), ``area_m2`` (integer: square
+  metres measured in EPSG:4547); ``coded_columns``: ``code``, ``code_name`` (the name the file
+  gave the code, else the code list's), ``land_class`` (a class key), ``district``. Geometries
+  are simplified to the document's precision (vertices within half a micro-degree of the line
+  through their neighbours dropped).
 - ``status_colors`` (object: status -> outline colour, ``#rrggbb``); ``status_zh`` (object:
   status -> its Chinese name); ``district_names`` (object: district code -> ``[Chinese,
   English]``); ``derived_metrics`` (list of strings: the metrics of derived consistency
@@ -75,9 +86,11 @@ import pandas as pd
 import shapely
 
 from gis import __version__, settings, style
-from gis.crs import geometry_gcj02_from_wgs84
+from gis.crs import LAYER_CRS, geometry_gcj02_from_wgs84
+from gis.landuse import LandUse, code_names
 from gis.model import CheckRun
-from gis.render.encoding import Strings, decode_geometries, encode_geometries, rounded
+from gis.parallel import transform_geometries
+from gis.render.encoding import SCALE, Strings, decode_geometries, encode_geometries, rounded
 from gis.results import DERIVED_METRICS, feature_status
 from gis.validate import text_or_none
 
@@ -118,6 +131,7 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
     if not len(framed):
         framed = in_frame(districts.geometry.array)
     minx, miny, maxx, maxy = shapely.total_bounds(framed) if len(framed) else settings.LONLAT_BOUNDS
+    landuse = {} if run.landuse is None else {"landuse": _landuse(run.landuse, district, strings, in_frame)}
     return {
         "version": SCHEMA_VERSION,
         "meta": {
@@ -139,6 +153,54 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
         "district_names": {code: list(names) for code, names in settings.DISTRICTS.items()},
         "derived_metrics": list(DERIVED_METRICS),
         "district_style": style.DISTRICT_STYLE.to_dict(),
+        **landuse,
+    }
+
+
+#: Tolerance of the land-use parcels' simplification (degrees): half the document's precision.
+LANDUSE_SIMPLIFY_DEG = 0.5 / SCALE
+
+
+def _landuse(landuse: LandUse, district: str | None, strings: Strings, in_frame: Any) -> dict[str, Any]:
+    """Return the land-use parcels (of ``district``, or all) as a table with geometry, grouped by class."""
+    p = landuse.parcels.assign(code_name=code_names(landuse))
+    if district is not None:
+        p = p[(p["district"] == district).to_numpy()]
+    order = {c: i for i, c in enumerate(style.LAND_CLASS_COLORS)}
+    p = p.iloc[np.argsort(p["land_class"].map(order).to_numpy(), kind="stable")]
+    lonlat = transform_geometries(p.geometry.to_numpy(), p.crs, LAYER_CRS)
+    geoms = shapely.simplify(in_frame(lonlat), LANDUSE_SIMPLIFY_DEG, preserve_topology=True)
+    area = p["area_m2"].to_numpy(dtype=float)
+    classes = []
+    for key, group in p.groupby("land_class", sort=False):
+        zh, en = style.land_class_title(str(key))
+        classes.append(
+            {
+                "key": key,
+                "title_zh": zh,
+                "title_en": en,
+                "color": style.LAND_CLASS_COLORS[str(key)],
+                "count": len(group),
+                "area_ha": round(float(group["area_m2"].sum()) / 1e4, 4),
+            }
+        )
+    return {
+        "system": landuse.system,
+        "fill_opacity": style.LANDUSE_FILL_OPACITY,
+        "line_color": style.LANDUSE_LINE_COLOR,
+        "classes": classes,
+        "count": len(p),
+        "columns": {
+            "parcel_id": [str(v) for v in p["parcel_id"].tolist()],
+            "area_m2": np.round(area).astype(np.int64).tolist(),
+        },
+        "coded_columns": {
+            "code": strings.codes(p["code"]),
+            "code_name": strings.codes(p["code_name"]),
+            "land_class": strings.codes(p["land_class"]),
+            "district": strings.codes(p["district"]),
+        },
+        "geometry": encode_geometries(geoms),
     }
 
 

@@ -80,6 +80,7 @@ SCRIPTS: tuple[str, ...] = (
     "crs.js",
     "overlay.js",
     "popups.js",
+    "landuse.js",
     "districts.js",
     "features.js",
     "findings.js",

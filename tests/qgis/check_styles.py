@@ -9,6 +9,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from osgeo import ogr
 from qgis.core import QgsApplication, QgsMapRendererParallelJob, QgsMapSettings, QgsVectorLayer
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
@@ -31,10 +32,18 @@ app.initQgis()
 path = sys.argv[1]
 out = {}
 layers = []
-for name in ["districts", "consolidation_zones", "renewal_units", "industrial_land", "parks"]:
+source = ogr.Open(path)
+present = {source.GetLayer(i).GetName() for i in range(source.GetLayerCount())}
+source = None
+# bottom to top; the land-use parcels and control lines only when the run had them
+names = ["districts", *(["landuse"] if "landuse" in present else [])]
+names += ["consolidation_zones", "renewal_units", "industrial_land", "parks"]
+names += ["control_lines"] if "control_lines" in present else []
+for name in names:
     layer = QgsVectorLayer(f"{path}|layername={name}", name, "ogr")
     renderer = layer.renderer()
     rules = renderer.rootRule().children() if renderer.type() == "RuleRenderer" else []
+    categories = renderer.categories() if renderer.type() == "categorizedSymbol" else []
     area = layer.fields().indexOf("area_ha")
     out[name] = {
         "valid": layer.isValid(),
@@ -47,6 +56,10 @@ for name in ["districts", "consolidation_zones", "renewal_units", "industrial_la
         "alias_area_ha": layer.attributeAlias(area) if area >= 0 else None,
         "crs": layer.crs().authid(),
         "unrendered": _unrendered(layer),
+        "categories": [
+            {"value": c.value(), "label": c.label(), "color": c.symbol().color().name()} for c in categories
+        ],
+        "class_attribute": renderer.classAttribute() if categories else None,
     }
     layers.append(layer)
 if len(sys.argv) > 2:

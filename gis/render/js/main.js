@@ -1,13 +1,15 @@
 /* gis web map: gisMap(map, data, options) draws the embedded document (the script element with
  * id gis-data, written by gis/render/mapdata.py) on a Folium map. The parts, in the order they
- * are added: the districts, the feature overlays, the district names, the QA findings, the
- * controls, the measure tool, the minimap, search, and the draw tool with its export. */
+ * are added: the districts, the land-use parcels (when the check has them), the feature
+ * overlays, the district names, the QA findings, the controls, the measure tool, the minimap,
+ * search, and the draw tool with its export. */
 
 function gisMap(map, data, options) {
   performance.mark("gis:start");
   map.setMaxZoom(19); // without tiles nothing else bounds the zoom
   var app = { map: map, data: data, options: options, overlays: {}, byId: {}, shown: [] };
   addDistricts(app);
+  addLandUse(app);
   addOverlays(app);
   performance.mark("gis:layers");
   addDistrictLabels(app);
@@ -38,6 +40,7 @@ function publicApi(app) {
     drawn: app.drawn,
     drawnGeoJSON: function () { return drawnGeoJSON(app); },
     districtLayer: app.districtLayer,
+    landuse: app.landuse,
     drawnCount: function () {
       var n = 0;
       app.shown.forEach(function count(o) { if (app.map.hasLayer(o)) n += o.drawn; });
