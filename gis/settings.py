@@ -172,6 +172,9 @@ CODE_SYSTEMS: dict[str, str] = {
     "sandiao": "第三次全国国土调查工作分类 / GB/T 21010-2017《土地利用现状分类》",
     "shenzhen": "《深圳市城市规划标准与准则》用地分类",
 }
+#: A web map draws the land-use parcels of its district only up to this many (100k draw in about
+#: 2 s and weigh about 7 MB in the page); above it the overlay is left out, with a warning.
+MAP_LANDUSE_MAX = 250_000
 #: Kinds of control line (``control_lines`` layer) -> (Chinese, English).
 CONTROL_KINDS: dict[str, tuple[str, str]] = {
     "block_line_1": ("一级工业区块线", "Industrial block line, level 1"),

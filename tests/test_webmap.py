@@ -12,6 +12,7 @@ import shapely
 from click.testing import CliRunner
 
 import gis.render
+from gis import settings
 from gis.cli import cli
 from gis.crs import gcj02_from_wgs84
 from gis.pipeline import run_check, run_qa
@@ -429,3 +430,14 @@ def test_land_use_targets_reach_the_panel_with_their_status(test_layers):
     (row,) = [a for a in data["aggregates"] if a["target_id"] == "LU-01"]
     assert row["status"] == "no land-use layer" and row["measured"] is None
     assert data["status_zh"]["no land-use layer"] == "无土地利用图层" and data["status_colors"]["no control-line layer"]
+
+
+def test_a_map_leaves_out_more_parcels_than_it_can_draw_and_says_so(test_layers, monkeypatch, caplog):
+    write_parcel_grid(test_layers, 1000)
+    run = run_check(layers_dir=test_layers)
+    monkeypatch.setattr(settings, "MAP_LANDUSE_MAX", 999)
+    with caplog.at_level("WARNING"):
+        data = map_data(run, district="440307")
+    assert "landuse" not in data
+    assert "has 1,000 parcels here, more than a web map draws (999)" in caplog.text
+    assert "landuse" in map_data(run, district="440309")  # none there: nothing to leave out

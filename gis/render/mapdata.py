@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from typing import Any
 
 import numpy as np
@@ -93,6 +94,8 @@ from gis.parallel import transform_geometries
 from gis.render.encoding import SCALE, Strings, decode_geometries, encode_geometries, rounded
 from gis.results import DERIVED_METRICS, feature_status
 from gis.validate import text_or_none
+
+log = logging.getLogger(__name__)
 
 #: The version of the document this module writes; see the module docstring.
 SCHEMA_VERSION = 1
@@ -131,7 +134,21 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
     if not len(framed):
         framed = in_frame(districts.geometry.array)
     minx, miny, maxx, maxy = shapely.total_bounds(framed) if len(framed) else settings.LONLAT_BOUNDS
-    landuse = {} if run.landuse is None else {"landuse": _landuse(run.landuse, district, strings, in_frame)}
+    landuse = {}
+    if run.landuse is not None:
+        count = (
+            len(run.landuse.parcels) if district is None else int((run.landuse.parcels["district"] == district).sum())
+        )
+        if count > settings.MAP_LANDUSE_MAX:
+            log.warning(
+                "%s: the land-use layer has %s parcels here, more than a web map draws (%s): the overlay is "
+                "left out of this map; open the GeoPackage (gis export) in QGIS, or sum them with gis landuse",
+                title(district),
+                f"{count:,}",
+                f"{settings.MAP_LANDUSE_MAX:,}",
+            )
+        else:
+            landuse = {"landuse": _landuse(run.landuse, district, strings, in_frame)}
     return {
         "version": SCHEMA_VERSION,
         "meta": {
