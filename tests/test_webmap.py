@@ -439,5 +439,5 @@ def test_a_map_leaves_out_more_parcels_than_it_can_draw_and_says_so(test_layers,
     with caplog.at_level("WARNING"):
         data = map_data(run, district="440307")
     assert "landuse" not in data
-    assert "has 1,000 parcels here, more than a web map draws (999)" in caplog.text
+    assert "1,000 land-use parcels, over 999: overlay left out" in caplog.text
     assert "landuse" in map_data(run, district="440309")  # none there: nothing to leave out

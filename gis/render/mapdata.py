@@ -134,21 +134,8 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
     if not len(framed):
         framed = in_frame(districts.geometry.array)
     minx, miny, maxx, maxy = shapely.total_bounds(framed) if len(framed) else settings.LONLAT_BOUNDS
-    landuse = {}
-    if run.landuse is not None:
-        count = (
-            len(run.landuse.parcels) if district is None else int((run.landuse.parcels["district"] == district).sum())
-        )
-        if count > settings.MAP_LANDUSE_MAX:
-            log.warning(
-                "%s: the land-use layer has %s parcels here, more than a web map draws (%s): the overlay is "
-                "left out of this map; open the GeoPackage (gis export) in QGIS, or sum them with gis landuse",
-                title(district),
-                f"{count:,}",
-                f"{settings.MAP_LANDUSE_MAX:,}",
-            )
-        else:
-            landuse = {"landuse": _landuse(run.landuse, district, strings, in_frame)}
+    lu = None if run.landuse is None else _landuse(run.landuse, district, strings, in_frame)
+    landuse = {} if lu is None else {"landuse": lu}
     return {
         "version": SCHEMA_VERSION,
         "meta": {
@@ -178,8 +165,14 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
 LANDUSE_SIMPLIFY_DEG = 0.5 / SCALE
 
 
-def _landuse(landuse: LandUse, district: str | None, strings: Strings, in_frame: Any) -> dict[str, Any]:
-    """Return the land-use parcels (of ``district``, or all) as a table with geometry, grouped by class."""
+def _landuse(landuse: LandUse, district: str | None, strings: Strings, in_frame: Any) -> dict[str, Any] | None:
+    """Return the land-use parcels (of ``district``, or all) as a table with geometry, grouped by class; None if too many."""
+    count = len(landuse.parcels) if district is None else int((landuse.parcels["district"] == district).sum())
+    if count > settings.MAP_LANDUSE_MAX:  # tens of megabytes: QGIS or gis landuse serve them better
+        log.warning(
+            f"{title(district)}: {count:,} land-use parcels, over {settings.MAP_LANDUSE_MAX:,}: overlay left out"
+        )
+        return None
     p = landuse.parcels.assign(code_name=code_names(landuse))
     if district is not None:
         p = p[(p["district"] == district).to_numpy()]
