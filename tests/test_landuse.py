@@ -276,13 +276,14 @@ def test_cli_check_lists_the_district_totals_with_their_citation(test_layers: Pa
     write_landuse(test_layers)
     write_control(test_layers)
     result = runner.invoke(cli, ["check", "--layers", str(test_layers)])
-    assert "District totals on land use and control lines:" in result.output
+    assert "District totals on land use and control lines (land use: sums of parcel areas" in result.output
     line = next(x for x in result.output.splitlines() if x.startswith("  LU-04"))
     assert line.strip() == (
         "LU-04 龙岗区工业用地（工业区块线内）: at_least 60.0 ha (0.60 km²), measured 60.0 ha (0.60 km²): met. test, row"
     )
-    # the target naming a 三调 code still waits for a layer coded in 三调
-    assert "1 target(s) need a land-use layer: gis import FILE --layer landuse (LU-06)" in result.output
+    # the target naming a 三调 code on a layer coded in 用地用海 is told so, not to import a layer
+    assert "need a land-use layer" not in result.output
+    assert "1 target(s) name a code of another code system than the land-use layer's" in result.output
 
 
 @pytest.mark.parametrize("name", ["landuse.shp", "landuse.geojson", "landuse.gdb", "landuse.gpkg"])
@@ -359,3 +360,40 @@ def test_the_sample_delivery_goes_through_import_landuse_and_check(test_layers: 
     assert not parcels.loc[parcels["code"] == "1001"].index.isin(industrial.index).any()
     result = runner.invoke(cli, ["landuse", "--layers", str(test_layers)])
     assert result.exit_code == 0 and "SYNTHETIC" in result.output and "工业用地" in result.output
+
+
+def test_landuse_files_say_synthetic_and_take_their_format_from_the_name(test_layers: Path, tmp_path: Path) -> None:
+    path = write_landuse(test_layers)
+    gpd.read_parquet(path).assign(synthetic=True).to_parquet(path)
+    runner = CliRunner()
+    out = tmp_path / "totals.json"
+    result = runner.invoke(cli, ["landuse", "--layers", str(test_layers), "-o", str(out)])
+    assert result.exit_code == 0 and "SYNTHETIC" in result.output
+    doc = json.loads(out.read_text(encoding="utf-8"))  # JSON without -f json: the name says it
+    assert doc["synthetic"] is True and all(r["synthetic"] for r in doc["rows"])
+    csv = tmp_path / "totals.csv"
+    assert runner.invoke(cli, ["landuse", "--layers", str(test_layers), "-o", str(csv)]).exit_code == 0
+    table = pd.read_csv(csv, encoding="utf-8-sig")
+    assert table["synthetic"].all()
+    assert (
+        table.loc[table["class"] == "industrial", "share_pct"].astype(str).iloc[0] == "0.175"
+    )  # rounded, no float noise
+
+
+def test_gis_build_says_how_much_overlapping_parcels_count_twice(test_layers: Path, tmp_path: Path) -> None:
+    twice = [*PARCELS, ("P7", "100101", rect(900, 0, 200, 100), None)]  # 2 ha: 1 ha of it on P1, 1 ha on P2
+    write_landuse(test_layers, twice)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build",
+            "--layers",
+            str(test_layers),
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--maps-dir",
+            str(tmp_path / "maps"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: the land-use parcels overlap in 2 places (2.00 ha)" in result.output

@@ -87,6 +87,13 @@ def build(
         )
     for line in needs_own_data(run.results):
         click.echo(line)
+    overlaps = [f for f in qa.findings if f.check == "parcel_overlap"]
+    if overlaps:
+        ha = sum(f.area_m2 or 0.0 for f in overlaps) / 1e4
+        click.echo(
+            f"warning: the land-use parcels overlap in {len(overlaps):,} places ({ha:,.2f} ha): the land-use "
+            "totals count those hectares twice (gis qa lists them)"
+        )
     click.echo(f"QA: {qa_summary(qa)}")
     *files, gpkg = result.written
     for path in files:

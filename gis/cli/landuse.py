@@ -53,6 +53,10 @@ def landuse_command(
 
     The layer is the one gis import --layer landuse writes (landuse.parquet in the layers folder).
     """
+    ctx = click.get_current_context()
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    if ctx.get_parameter_source("fmt") is click.core.ParameterSource.DEFAULT and suffix in ("csv", "json"):
+        fmt = suffix  # -o totals.json without -f: the format the name says
     source = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
     path = layer_path(source, settings.LANDUSE_LAYER) if source.exists() else None
     inputs = [(path, "the land-use layer")] if path is not None else []
@@ -75,13 +79,14 @@ def landuse_command(
         "area_crs": "EPSG:4547",
         "by": by,
     }
-    text = format_landuse(table, fmt, meta=meta)
     synthetic = "synthetic" in landuse.parcels.columns and bool(
         landuse.parcels["synthetic"].fillna(False).astype(bool).any()
     )
     meta["synthetic"] = synthetic
     if synthetic:
         click.echo(f"note: {SYNTHETIC_NOTE}", err=True)
+        table = table.assign(synthetic=True)  # every row of a file written from it says so too
+    text = format_landuse(table, fmt, meta=meta)
     if fmt == "table":
         text = (
             f"{Path(landuse.source).name}: {len(landuse.parcels):,} parcels, {landuse.system} codes ({settings.CODE_SYSTEMS[landuse.system]}); areas planar in EPSG:4547\n\n"

@@ -102,7 +102,10 @@ def _land_totals(results: pd.DataFrame) -> list[str]:
     rows = results[results["layer"].isin([settings.LANDUSE_LAYER, settings.CONTROL_LAYER])]
     if rows.empty:
         return []
-    lines = ["", "District totals on land use and control lines:"]
+    lines = [
+        "",
+        "District totals on land use and control lines (land use: sums of parcel areas; gis qa finds overlaps):",
+    ]
     for _, r in rows.iterrows():
         measured = "not measured"
         if r["measured"] is not None and r["measured"] == r["measured"]:
@@ -128,11 +131,18 @@ def needs_own_data(results: pd.DataFrame) -> list[str]:
         settings.NO_LANDUSE: "a land-use layer: gis import FILE --layer landuse",
         settings.NO_CONTROL: "a control-line layer: gis import FILE --layer control_lines --kind KIND",
     }
+    other_system = results["note"].astype(str).str.contains("the land-use layer is coded in", regex=False)
     lines = []
     for status, text in how.items():
-        ids = results.loc[results["status"] == status, "target_id"].tolist()
+        ids = results.loc[(results["status"] == status) & ~other_system, "target_id"].tolist()
         if ids:
             lines.append(f"{len(ids)} target(s) need {text} ({', '.join(map(str, ids))})")
+    ids = results.loc[(results["status"] == settings.NO_LANDUSE) & other_system, "target_id"].tolist()
+    if ids:
+        lines.append(
+            f"{len(ids)} target(s) name a code of another code system than the land-use layer's: "
+            f"name a land class instead, or import a layer in that system ({', '.join(map(str, ids))})"
+        )
     return lines
 
 
@@ -215,11 +225,15 @@ def format_qa_table(report: QaReport, *, message_width: int = 0) -> str:
     """Return the findings as an aligned table (Chinese-aware), each followed by its message, and a summary."""
     lines = []
     if report.findings:
-        header = "  ".join(_pad(title, w, right=title == "area_m2") for title, w in _QA_TABLE)
-        lines += [header.rstrip(), "  ".join("-" * w for _, w in _QA_TABLE)]
+        # a parcel's id (三调 BSM: 18 digits) is shown whole, up to 26 characters
+        ids = [len(str(v)) for f in report.findings for v in (f.fid, f.other_fid) if v is not None]
+        fid_width = min(max([14, *ids]), 26)
+        table = [(c, fid_width if c in ("fid", "other_fid") else w) for c, w in _QA_TABLE]
+        header = "  ".join(_pad(title, w, right=title == "area_m2") for title, w in table)
+        lines += [header.rstrip(), "  ".join("-" * w for _, w in table)]
         for f in report.findings:
             cells = []
-            for column, width in _QA_TABLE:
+            for column, width in table:
                 value = getattr(f, column)
                 text = "-" if value is None else (f"{value:,.1f}" if column == "area_m2" else terminal_text(str(value)))
                 cells.append(_pad(_clip(text, width), width, right=column == "area_m2"))
@@ -301,8 +315,8 @@ def format_landuse(table: pd.DataFrame, fmt: str, *, meta: dict[str, Any] | None
         for doc in docs:
             doc["codes"] = doc["codes"].split(",") if doc["codes"] else []
         return json.dumps({**(meta or {}), "rows": docs}, ensure_ascii=False, indent=1) + "\n"
-    if fmt == "csv":
-        return spreadsheet_csv(table)
+    if fmt == "csv":  # hectares to the square metre, shares to 1e-4 %: no float noise in a spreadsheet
+        return spreadsheet_csv(table.round({"area_ha": 4, "official_ha": 4, "share_pct": 4}))
     numeric = {"n", "area_ha", "share_pct", "official_ha"}
     rows: list[list[str]] = []
     for code, group in table.groupby("district", sort=False):
