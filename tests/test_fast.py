@@ -284,14 +284,17 @@ def _holed_and_multi(n: int, seed: int = 11) -> list:
     return out
 
 
-@pytest.mark.parametrize("interleaved", [False, True])
-def test_geoarrow_areas_agree_with_shapely_on_holes_and_multipolygons(interleaved):
+@pytest.mark.parametrize(("interleaved", "piece"), [(False, 65_536), (True, 65_536), (False, 37)])
+def test_geoarrow_areas_agree_with_shapely_on_holes_and_multipolygons(monkeypatch, interleaved, piece):
     """Areas from the GeoArrow coordinate arrays equal shapely.area (1e-9 relative); the polygons built equal the input."""
     import numpy as np
     import pyarrow as pa
     import shapely
 
+    import gis._fast.geoarrow
     from gis._fast.geoarrow import polygon_areas, to_geometries
+
+    monkeypatch.setattr(gis._fast.geoarrow, "PIECE", piece)  # measured in pieces (and threads): the same areas
 
     geoms = _holed_and_multi(600)
     series = gpd.GeoSeries(geoms, crs="EPSG:4547")
@@ -349,3 +352,38 @@ def test_no_repeats_agrees_with_pandas(ids):
 
     for series in (pd.Series(ids, dtype="str"), pd.Series(ids, dtype=object)):
         assert no_repeats(series) == (not series[series.notna()].duplicated().any())
+
+
+@pytest.mark.parametrize("cells", [10_000_000, 0])  # counted, or sorted
+def test_category_sums_agree_with_pandas_groupby(monkeypatch, cells):
+    """Counts, sums (NaN where a group has no value) and the distinct values listed: pandas' groupby's table."""
+    import numpy as np
+    import pandas as pd
+
+    import gis._fast.groups
+    from gis._fast.groups import category_sums
+
+    monkeypatch.setattr(gis._fast.groups, "MAX_CELLS", cells)
+    rng = np.random.default_rng(4)
+    n = 5000
+    district = pd.Categorical(rng.choice(["440307", "440309", "440310", None], n, p=[0.4, 0.3, 0.29, 0.01]))
+    code = pd.Categorical(rng.choice(["1001", "100101", "1101", "0601", "9999"], n))
+    klass = pd.Categorical(np.where(np.isin(code.astype(str), ["1001", "100101"]), "industrial", "other"))
+    area = rng.uniform(1, 1e4, n)
+    official = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(1, 1e4, n))
+    official[np.asarray(code) == "0601"] = np.nan  # a group with no official area at all
+    frame = pd.DataFrame({"district": district, "class": klass, "code": code, "area": area, "official": official})
+    for keys in (["district", "class"], ["district", "code", "class"]):
+        got = category_sums({k: frame[k].array for k in keys}, {"area": area, "official": official}, code)
+        grouped = frame.groupby(keys, observed=True)
+        want = grouped.agg(n=("area", "size"), area=("area", "sum"))
+        want["official"] = grouped["official"].sum(min_count=1)
+        combos = frame.groupby([*dict.fromkeys([*keys, "code"])], observed=True).size().reset_index()
+        want["listed"] = combos.groupby(keys, observed=True)["code"].agg(lambda s: ",".join(sorted(map(str, s))))
+        want = want.reset_index()
+        for k in [*keys, "listed"]:
+            want[k] = want[k].astype(object)
+        got = got.sort_values(keys).reset_index(drop=True)
+        want = want.sort_values(keys).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want[list(got.columns)], check_dtype=False, rtol=1e-12)
+        assert got["official"].isna().any() == ("code" in keys)
