@@ -24,6 +24,7 @@ import shapely
 
 from gis import settings
 from gis._fast.geoarrow import no_repeats, polygon_areas, read_geoarrow, to_frame, to_geometries
+from gis._fast.groups import category_sums
 from gis.codes import UNCLASSIFIED, UNKNOWN, LandPart, code_list, control_kinds, parse_part
 from gis.crs import AREA_CRS
 from gis.errors import InputError
@@ -294,6 +295,10 @@ def district_areas_ha(districts: gpd.GeoDataFrame) -> dict[str, float]:
     return {str(d): float(a) / 1e4 for d, a in zip(projected["district"], projected.geometry.area, strict=True)}
 
 
+def _categorical(values: pd.Series) -> pd.Categorical:
+    return values.array if isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values)  # type: ignore[return-value]
+
+
 #: Columns of :func:`summarize_landuse`.
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "district",
@@ -322,25 +327,15 @@ def summarize_landuse(
     if by not in ("class", "code"):
         raise ValueError(f"by={by!r}: use class or code")
     p = landuse.table
-    # the text columns as categories: grouped by integer codes, each distinct text handled once
-    frame = pd.DataFrame(
-        {
-            "district": pd.Categorical(p["district"]),
-            "class": pd.Categorical(p["land_class"]),
-            "code": pd.Categorical(p["code"]),
-            "area_m2": p["area_m2"].to_numpy(),
-            "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(),
-        }
-    )
+    # the text columns as categories: grouped by their integer codes, each distinct text handled once
+    column = {"district": p["district"], "class": p["land_class"], "code": p["code"]}
     keys = ["district", "class"] if by == "class" else ["district", "code", "class"]
-    grouped = frame.groupby(keys, sort=False, observed=True)
-    out = grouped.agg(n=("area_m2", "size"), area_m2=("area_m2", "sum"))
-    out["official_m2"] = grouped["official_m2"].sum(min_count=1)
-    combos = frame.groupby([*keys, "code"] if by == "class" else keys, observed=True).size().reset_index()
-    out["codes"] = combos.groupby(keys, observed=True)["code"].agg(lambda s: ",".join(sorted(map(str, s))))
-    out = out.reset_index()
-    for key in keys:
-        out[key] = out[key].astype(object)
+    sums = {
+        "area_m2": p["area_m2"].to_numpy(),
+        "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(),
+    }
+    out = category_sums({k: _categorical(column[k]) for k in keys}, sums, _categorical(p["code"]))
+    out = out.rename(columns={"listed": "codes"})
     out["area_ha"] = out.pop("area_m2") / 1e4
     out["official_ha"] = out.pop("official_m2") / 1e4
     out["code_system"] = landuse.system
