@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 
 from gis import settings
-from gis._fast.geoarrow import no_repeats, polygon_areas, read_geoarrow, to_frame, to_geometries
+from gis._fast.geoarrow import no_repeats, read_geoarrow, to_frame, to_geometries
 from gis._fast.groups import category_sums
 from gis.codes import UNCLASSIFIED, UNKNOWN, LandPart, code_list, control_kinds, parse_part
 from gis.crs import AREA_CRS
@@ -197,9 +197,8 @@ def read_landuse(source: Path) -> LandUse | None:
         return _classified(gdf, path, shapely.area(gdf.geometry.to_numpy()))
     layer = found
     table = to_frame(layer.table, stripped=("parcel_id", "code", "district"))
-    area, points = polygon_areas(layer.geometry, layer.encoding)
-    _check(table, where, lambda: points == 0)
-    return _classified(table, path, area, lambda: to_geometries(layer.geometry, layer.encoding))
+    _check(table, where, lambda: layer.points == 0)
+    return _classified(table, path, layer.area, lambda: to_geometries(layer.geometry, layer.encoding))
 
 
 def _check(gdf: pd.DataFrame, where: str, empty_geometry: Callable[[], np.ndarray]) -> None:
