@@ -24,13 +24,13 @@ def category_sums(keys: dict[str, pd.Categorical], sums: dict[str, np.ndarray], 
     """
     cats = list(keys.values())
     sizes = [len(c.categories) for c in cats]
-    key = np.zeros(len(listed), dtype=np.int64)
-    kept = np.ones(len(listed), dtype=bool)
+    key = np.zeros(len(listed), dtype=np.intp)
     for cat, size in zip(cats, sizes, strict=True):
-        codes = np.asarray(cat.codes, dtype=np.int64)
-        key = key * size + codes
-        kept &= codes >= 0
-    if not kept.all():
+        key *= size
+        key += cat.codes
+    kept = np.logical_and.reduce([np.asarray(c.codes) >= 0 for c in cats]) if len(cats) else np.ones(len(key), bool)
+    everyone = bool(kept.all())
+    if not everyone:
         key = key[kept]
     cells = math.prod(sizes)
     n = np.bincount(key, minlength=cells)
@@ -42,18 +42,23 @@ def category_sums(keys: dict[str, pd.Categorical], sums: dict[str, np.ndarray], 
         rest = rest // size
     out = {name: out[name] for name in keys} | {"n": n[seen]}
     for name, values in sums.items():
-        v = np.asarray(values, dtype=float)[kept]
+        v = np.asarray(values, dtype=float) if everyone else np.asarray(values, dtype=float)[kept]
         present = ~np.isnan(v)
-        total = np.bincount(key[present], weights=v[present], minlength=cells)[seen]
-        out[name] = np.where(np.bincount(key[present], minlength=cells)[seen] > 0, total, np.nan)
-    out["listed"] = _listed(key, np.asarray(listed.codes, dtype=np.int64)[kept], listed.categories, cells, seen)
+        if present.all():
+            total, count = np.bincount(key, weights=v, minlength=cells), n
+        else:
+            total = np.bincount(key, weights=np.where(present, v, 0.0), minlength=cells)
+            count = np.bincount(key[present], minlength=cells)
+        out[name] = np.where(count[seen] > 0, total[seen], np.nan)
+    codes = np.asarray(listed.codes, dtype=np.intp)
+    out["listed"] = _listed(key, codes if everyone else codes[kept], listed.categories, cells, seen)
     return pd.DataFrame(out)
 
 
 def _listed(key: np.ndarray, codes: np.ndarray, categories: pd.Index, cells: int, seen: np.ndarray) -> list[str]:
     """Return, per group of ``seen``, its distinct values of the listed column, sorted, comma-separated."""
     m = max(len(categories), 1)
-    pair = key[codes >= 0] * m + codes[codes >= 0]
+    pair = key * m + codes if codes.min(initial=0) >= 0 else key[codes >= 0] * m + codes[codes >= 0]
     pairs = np.unique(pair) if cells * m > MAX_CELLS else np.flatnonzero(np.bincount(pair, minlength=cells * m))
     texts: dict[int, list[str]] = {}
     for group, value in zip((pairs // m).tolist(), np.asarray(categories, dtype=object)[pairs % m], strict=True):
