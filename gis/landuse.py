@@ -24,7 +24,7 @@ import shapely
 
 from gis import settings
 from gis._fast.geoarrow import no_repeats, read_geoarrow, to_frame, to_geometries
-from gis._fast.groups import category_sums
+from gis._fast.groups import as_categorical, category_sums
 from gis.codes import UNCLASSIFIED, UNKNOWN, LandPart, code_list, control_kinds, parse_part
 from gis.crs import AREA_CRS
 from gis.errors import InputError
@@ -294,10 +294,6 @@ def district_areas_ha(districts: gpd.GeoDataFrame) -> dict[str, float]:
     return {str(d): float(a) / 1e4 for d, a in zip(projected["district"], projected.geometry.area, strict=True)}
 
 
-def _categorical(values: pd.Series) -> pd.Categorical:
-    return values.array if isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values)  # type: ignore[return-value]
-
-
 #: Columns of :func:`summarize_landuse`.
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "district",
@@ -333,7 +329,7 @@ def summarize_landuse(
         "area_m2": p["area_m2"].to_numpy(),
         "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(),
     }
-    out = category_sums({k: _categorical(column[k]) for k in keys}, sums, _categorical(p["code"]))
+    out = category_sums({k: as_categorical(column[k]) for k in keys}, sums, as_categorical(p["code"]))
     out = out.rename(columns={"listed": "codes"})
     out["area_ha"] = out.pop("area_m2") / 1e4
     out["official_ha"] = out.pop("official_m2") / 1e4
@@ -415,7 +411,7 @@ class LandMeasure:
 
 def code_names(landuse: LandUse) -> pd.Series:
     """Return each parcel's code name: the one its file gave (``code_name``), else the code list's (None if unknown)."""
-    p = landuse.parcels
+    p = landuse.table
     listed = p["code"].map(code_list(landuse.system).table["name_zh"])
     if "code_name" not in p.columns:
         return listed.astype(object).where(listed.notna(), None)

@@ -15,6 +15,11 @@ import pandas as pd
 MAX_CELLS = 10_000_000
 
 
+def as_categorical(values: pd.Series) -> pd.Categorical:
+    """Return a column as a Categorical: its own when it is one, else its values' categories."""
+    return values.array if isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values)  # type: ignore[return-value]
+
+
 def category_sums(keys: dict[str, pd.Categorical], sums: dict[str, np.ndarray], listed: pd.Categorical) -> pd.DataFrame:
     """Return a row per combination of ``keys`` that occurs (rows with a missing key left out).
 
