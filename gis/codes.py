@@ -47,13 +47,15 @@ class CodeList:
         return out
 
     def classes(self, codes: pd.Series) -> pd.Series:
-        """Return the land class of each code: a class key, ``unclassified`` (no single class) or ``unknown code``."""
+        """Return the land class of each code (categories): a class key, ``unclassified`` (no single class) or ``unknown code``."""
         cat = pd.Categorical(codes)
         cats = pd.Index(cat.categories)
         cls = self.table["land_class"].reindex(cats).to_numpy(dtype=object)
         fallback = np.where(cats.isin(self.table.index), UNCLASSIFIED, UNKNOWN)
         names = np.append(np.where(pd.isna(cls), fallback, cls).astype(object), UNKNOWN)  # [-1]: a missing code
-        return pd.Series(names[cat.codes], index=codes.index, dtype=object)
+        # as categories: one integer per parcel, the few class names once (grouped by the sums without hashing)
+        classes, which = np.unique(names.astype(str), return_inverse=True)
+        return pd.Series(pd.Categorical.from_codes(which[cat.codes], pd.Index(classes)), index=codes.index)
 
 
 @functools.cache

@@ -214,7 +214,7 @@ def locked_output(path: Path, *, wait: float = LOCK_WAIT) -> contextlib.Abstract
 
 
 def apply_delivery(plan: DeliveryPlan, *, wait: float = LOCK_WAIT) -> Path:
-    """Write the plan's layer file (GeoParquet, EPSG:4547) atomically, under its lock.
+    """Write the plan's layer file (GeoParquet, EPSG:4547, GeoArrow-encoded polygons) atomically, under its lock.
 
     Raises
     ------
@@ -230,5 +230,8 @@ def apply_delivery(plan: DeliveryPlan, *, wait: float = LOCK_WAIT) -> Path:
             )
         log.info("%s: writing %d features", plan.output, len(plan.result))
         with atomic_path(plan.output, suffix=".parquet") as tmp:
-            plan.result.to_parquet(tmp, index=False)
+            try:  # polygons GeoArrow-encoded: read_landuse measures them without building geometries
+                plan.result.to_parquet(tmp, index=False, geometry_encoding="geoarrow")
+            except ValueError:  # a mix of types GeoArrow has no encoding for (a collection among polygons): WKB
+                plan.result.to_parquet(tmp, index=False)
     return plan.output

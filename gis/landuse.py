@@ -12,8 +12,9 @@ Areas are planar in EPSG:4547, in m² per parcel and in ha in every table.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +23,8 @@ import pyogrio
 import shapely
 
 from gis import settings
+from gis._fast.geoarrow import no_repeats, read_geoarrow, to_frame, to_geometries
+from gis._fast.groups import as_categorical, category_sums
 from gis.codes import UNCLASSIFIED, UNKNOWN, LandPart, code_list, control_kinds, parse_part
 from gis.crs import AREA_CRS
 from gis.errors import InputError
@@ -110,19 +113,30 @@ def _ids(values: pd.Series, mask: np.ndarray, limit: int = 5) -> str:
     return ", ".join(ids) + (f" and {more} more" if more > 0 else "")
 
 
-@dataclass
 class LandUse:
-    """A land-use layer: its parcels (EPSG:4547, with ``land_class`` and ``area_m2``), code system and file."""
+    """A land-use layer: its parcels (EPSG:4547, with ``land_class`` and ``area_m2``), code system and file.
 
-    parcels: gpd.GeoDataFrame
-    system: str
-    source: str
-    #: The land area inside each control-line kind group, per parcel (m²), computed once per group.
-    _inside: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
+    ``table`` holds the parcels' fields (what the sums and the targets need): the GeoDataFrame of
+    :attr:`parcels`, or a frame whose geometries ``geometries`` builds on first use of :attr:`parcels`.
+    """
+
+    def __init__(self, table: pd.DataFrame, system: str, source: str, geometries: Callable[[], Any] | None = None):
+        self.table, self.system, self.source, self._geometries = table, system, source, geometries
+        self._parcels = table if isinstance(table, gpd.GeoDataFrame) else None
+        #: The land area inside each control-line kind group, per parcel (m²), computed once per group.
+        self._inside: dict[tuple[str, ...], np.ndarray] = {}
+
+    @property
+    def parcels(self) -> gpd.GeoDataFrame:
+        """The parcels with their geometry (EPSG:4547), built from :attr:`table` on first use."""
+        if self._parcels is None:
+            assert self._geometries is not None, "a LandUse without geometries"
+            self._parcels = gpd.GeoDataFrame(self.table, geometry=self._geometries(), crs=AREA_CRS)
+        return self._parcels
 
     def mask(self, part: LandPart, district: str) -> np.ndarray:
         """Return which parcels of ``district`` the part counts (its classes, or its code and every code below)."""
-        p = self.parcels
+        p = self.table
         in_district = (p["district"] == district).to_numpy()
         if part.code is not None:
             codes = code_list(self.system).descendants(part.code)
@@ -160,6 +174,11 @@ def overlay_m2(geoms: np.ndarray, zones: np.ndarray) -> np.ndarray:
 def read_landuse(source: Path) -> LandUse | None:
     """Read the land-use layer of a layers folder or GeoPackage; None when there is none.
 
+    A GeoParquet file in EPSG:4547 with GeoArrow-encoded polygons (what ``gis import`` writes) is
+    read with pyarrow: its fields checked and its areas computed from the coordinates
+    (:mod:`gis._fast.geoarrow`), the parcels' geometries built only when something asks for them
+    (:attr:`LandUse.parcels`). Any other file is read by geopandas.
+
     Raises
     ------
     InputError
@@ -169,8 +188,21 @@ def read_landuse(source: Path) -> LandUse | None:
     path = layer_path(Path(source), settings.LANDUSE_LAYER)
     if path is None:
         return None
-    gdf = _read(path, settings.LANDUSE_LAYER)
     where = f"{path}: layer {settings.LANDUSE_LAYER}"
+    found = read_geoarrow(path, settings.LANDUSE_LAYER, plain=("parcel_id",))
+    if found is None:
+        gdf = _read(path, settings.LANDUSE_LAYER)
+        _check(gdf, where, lambda: (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy())
+        gdf = _to_area_crs(gdf, path, settings.LANDUSE_LAYER)
+        return _classified(gdf, path, shapely.area(gdf.geometry.to_numpy()))
+    layer = found
+    table = to_frame(layer.table, stripped=("parcel_id", "code", "district"))
+    _check(table, where, lambda: layer.points == 0)
+    return _classified(table, path, layer.area, lambda: to_geometries(layer.geometry, layer.encoding))
+
+
+def _check(gdf: pd.DataFrame, where: str, empty_geometry: Callable[[], np.ndarray]) -> None:
+    """Check the fields read_landuse requires (its text columns stripped in place); raise every problem at once."""
     missing = [c for c in LANDUSE_REQUIRED if c not in gdf.columns]
     if missing:
         raise InputError(
@@ -178,46 +210,51 @@ def read_landuse(source: Path) -> LandUse | None:
             "gis import FILE --layer landuse, which maps its fields (三调 DLBM, 控规 YDXZ ...) to these."
         )
     problems: list[str] = []
-    systems = sorted(str(v) for v in gdf["code_system"].dropna().astype("str").unique())
+    systems = sorted({str(v) for v in gdf["code_system"].dropna().unique()})
     if len(systems) != 1 or systems[0] not in settings.CODE_SYSTEMS:
         problems.append(
             f"{where}: field code_system holds {systems or 'nothing'}; a layer has one code system, one of "
             f"{', '.join(settings.CODE_SYSTEMS)}. Import each delivery with its own schema."
         )
     for column in ("parcel_id", "code", "district"):
-        # text, stripped, missing kept missing: in Arrow (pandas' str), no Python string per row
-        gdf[column] = gdf[column].astype("str").str.strip()
+        # text, stripped, missing kept missing: in Arrow (pandas' str), no Python string per row (stripped
+        # already when read by pyarrow)
+        if gdf.attrs.get("stripped") is None:
+            gdf[column] = gdf[column].astype("str").str.strip()
     for column in ("parcel_id", "code"):
         empty = gdf[column].isna().to_numpy()
         if empty.any():
             problems.append(
                 f"{where}: field {column} is empty on {int(empty.sum())} parcel(s) (rows {_ids(pd.Series(np.flatnonzero(empty) + 1), np.ones(int(empty.sum()), bool))}). Fill it in."
             )
-    dup = gdf["parcel_id"].duplicated(keep=False).to_numpy() & gdf["parcel_id"].notna().to_numpy()
-    if dup.any():
-        problems.append(
-            f"{where}: field parcel_id repeats on parcels {_ids(gdf['parcel_id'], dup)}. Give each parcel its own id."
-        )
+    ids = gdf["parcel_id"]
+    if not no_repeats(ids):  # which ones repeat, only when some do
+        dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+        problems.append(f"{where}: field parcel_id repeats on parcels {_ids(ids, dup)}. Give each parcel its own id.")
     bad = ~gdf["district"].isin(list(settings.DISTRICTS)).to_numpy()
     if bad.any():
         problems.append(
             f"{where}: field district is not one of {', '.join(settings.DISTRICTS)} on parcels "
-            f"{_ids(gdf['parcel_id'], bad)}. Import with gis import, which places each parcel in its district."
+            f"{_ids(ids, bad)}. Import with gis import, which places each parcel in its district."
         )
-    empty_geom = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    empty_geom = empty_geometry()
     if empty_geom.any():
-        problems.append(
-            f"{where}: parcels {_ids(gdf['parcel_id'], empty_geom)} have no geometry. Draw them or remove them."
-        )
+        problems.append(f"{where}: parcels {_ids(ids, empty_geom)} have no geometry. Draw them or remove them.")
     if problems:
         raise InputError(problems)
-    gdf = _to_area_crs(gdf, path, settings.LANDUSE_LAYER)
-    system = systems[0]
-    gdf["land_class"] = code_list(system).classes(gdf["code"])
-    gdf["area_m2"] = shapely.area(gdf.geometry.to_numpy())
-    if "official_m2" not in gdf.columns:
-        gdf["official_m2"] = np.nan
-    return LandUse(gdf, system, str(path))
+    gdf.attrs["code_system"] = systems[0]
+
+
+def _classified(
+    table: pd.DataFrame, path: Path, area: np.ndarray, geometries: Callable[[], Any] | None = None
+) -> LandUse:
+    """Return the checked parcels with their land class, area (and ``official_m2``, NaN where the layer has none)."""
+    system = table.attrs.pop("code_system")
+    table["land_class"] = code_list(system).classes(table["code"])
+    table["area_m2"] = area
+    if "official_m2" not in table.columns:
+        table["official_m2"] = np.nan
+    return LandUse(table, system, str(path), geometries)
 
 
 def read_control_lines(source: Path) -> gpd.GeoDataFrame | None:
@@ -284,26 +321,16 @@ def summarize_landuse(
     """
     if by not in ("class", "code"):
         raise ValueError(f"by={by!r}: use class or code")
-    p = landuse.parcels
-    # the text columns as categories: grouped by integer codes, each distinct text handled once
-    frame = pd.DataFrame(
-        {
-            "district": pd.Categorical(p["district"]),
-            "class": pd.Categorical(p["land_class"]),
-            "code": pd.Categorical(p["code"]),
-            "area_m2": p["area_m2"].to_numpy(),
-            "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(),
-        }
-    )
+    p = landuse.table
+    # the text columns as categories: grouped by their integer codes, each distinct text handled once
+    column = {"district": p["district"], "class": p["land_class"], "code": p["code"]}
     keys = ["district", "class"] if by == "class" else ["district", "code", "class"]
-    grouped = frame.groupby(keys, sort=False, observed=True)
-    out = grouped.agg(n=("area_m2", "size"), area_m2=("area_m2", "sum"))
-    out["official_m2"] = grouped["official_m2"].sum(min_count=1)
-    combos = frame.groupby([*keys, "code"] if by == "class" else keys, observed=True).size().reset_index()
-    out["codes"] = combos.groupby(keys, observed=True)["code"].agg(lambda s: ",".join(sorted(map(str, s))))
-    out = out.reset_index()
-    for key in keys:
-        out[key] = out[key].astype(object)
+    sums = {
+        "area_m2": p["area_m2"].to_numpy(),
+        "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(),
+    }
+    out = category_sums({k: as_categorical(column[k]) for k in keys}, sums, as_categorical(p["code"]))
+    out = out.rename(columns={"listed": "codes"})
     out["area_ha"] = out.pop("area_m2") / 1e4
     out["official_ha"] = out.pop("official_m2") / 1e4
     out["code_system"] = landuse.system
@@ -359,16 +386,16 @@ class LandMeasure:
                 "name a land class (industrial) to compare across code systems"
             )
             return None, settings.NO_LANDUSE, note
-        if not (lu.parcels["district"] == t["district"]).any():
+        if not (lu.table["district"] == t["district"]).any():
             return (
                 None,
                 settings.NO_LANDUSE,
                 f"the land-use layer has no parcel in district {t['district']}. {ADD_LANDUSE_HINT}",
             )
         mask = lu.mask(part, t["district"])
-        area = lu.parcels["area_m2"].to_numpy()
+        area = lu.table["area_m2"].to_numpy()
         note = f"{int(mask.sum())} parcels of {Path(lu.source).name} ({lu.system} codes)"
-        if "synthetic" in lu.parcels.columns and lu.parcels["synthetic"].fillna(False).astype(bool).any():
+        if "synthetic" in lu.table.columns and lu.table["synthetic"].fillna(False).astype(bool).any():
             note += f"; {SYNTHETIC_NOTE}"
         if part.relation is None:
             return float(area[mask].sum()) / 1e4, "", note
@@ -384,7 +411,7 @@ class LandMeasure:
 
 def code_names(landuse: LandUse) -> pd.Series:
     """Return each parcel's code name: the one its file gave (``code_name``), else the code list's (None if unknown)."""
-    p = landuse.parcels
+    p = landuse.table
     listed = p["code"].map(code_list(landuse.system).table["name_zh"])
     if "code_name" not in p.columns:
         return listed.astype(object).where(listed.notna(), None)

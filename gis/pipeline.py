@@ -71,7 +71,7 @@ def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> Qa
     order = {ERROR: 0, WARNING: 1}
     findings.sort(key=lambda f: (order[f.severity], f.layer or "", f.fid or "", f.check))
     features = sum(len(frame) for name, frame in layers.items() if name != "districts")
-    features += len(landuse.parcels) if landuse is not None else 0
+    features += len(landuse.table) if landuse is not None else 0
     return QaReport(source, findings, features, layers, landuse)
 
 
@@ -164,7 +164,7 @@ def run_check(
     landuse = landuse if landuse is not None else read_landuse(layers_dir)
     control = read_control_lines(layers_dir)
     if landuse is not None:
-        log.info("read %d land-use parcels (%s codes) from %s", len(landuse.parcels), landuse.system, landuse.source)
+        log.info("read %d land-use parcels (%s codes) from %s", len(landuse.table), landuse.system, landuse.source)
     results = check_targets(
         features, targets, districts=layers["districts"], shapes=shapes, landuse=landuse, control=control
     )

@@ -11,11 +11,13 @@ with the range of the runs):
   ST_Transform + ST_Area + GROUP BY) on the same GeoPackage; ``gis check --engine dask`` on the
   same layers as partitioned GeoParquet is listed for information;
 - landuse: the land-use layer (scripts/bench_data.py's grid of ~30 m rectangles with 用地用海 codes,
-  GeoParquet in EPSG:4547) read and summed per district and class: ``read_landuse`` +
-  ``summarize_landuse`` against the geopandas floor (read_parquet + to_crs + area + code -> class
-  + groupby; also without the to_crs, which geopandas runs though the file is in EPSG:4547) and
-  DuckDB (read_parquet + ST_Area + join on the code list + GROUP BY); the parcel QA
-  (``parcel_findings``) timed at the ``--qa-sizes``;
+  GeoParquet in EPSG:4547, polygons GeoArrow-encoded as ``gis import`` writes them) read and
+  summed per district and class: ``read_landuse`` + ``summarize_landuse`` against the geopandas
+  floor (read_parquet + to_crs + area + code -> class + groupby, on the same file; also without
+  the to_crs, which geopandas runs though the file is in EPSG:4547) and DuckDB (read_parquet +
+  ST_Area + join on the code list + GROUP BY, on the same parcels WKB-encoded: DuckDB 1.5's
+  spatial extension reads no GeoArrow-encoded geometry); the parcel QA (``parcel_findings``)
+  timed at the ``--qa-sizes``;
 - check also against DuckDB doing the check's own work (ST_IsValid of every polygon, ST_Within
   its district, areas, per district, layer and part), beside the bare query;
 - export: gis's GeoPackage export against a raw pyogrio arrow write of the same frames;
@@ -189,6 +191,7 @@ def work_landuse_gis(folder: Path, tmp: Path) -> dict:
 def _landuse_floor(folder: Path, reproject: bool) -> dict:
     import geopandas as gpd
     import pandas as pd
+    import pyarrow.dataset  # noqa: F401  imported by read_parquet on first use (0.3-0.7 s): not timed, as no import is
 
     t0 = time.perf_counter()
     gdf = gpd.read_parquet(folder / "landuse.parquet")
@@ -213,10 +216,11 @@ def work_landuse_floor_nocrs(folder: Path, tmp: Path) -> dict:
 
 
 def work_landuse_duckdb(folder: Path, tmp: Path) -> dict:
+    """DuckDB on the same parcels WKB-encoded (its spatial extension reads no GeoArrow-encoded geometry)."""
     con = _duckdb()
     sql = (
         "SELECT p.district, c.land_class, count(*) AS n, sum(ST_Area(p.geometry)) / 10000 AS area_ha "
-        f"FROM read_parquet('{folder / 'landuse.parquet'}') p "
+        f"FROM read_parquet('{folder / 'landuse_wkb.parquet'}') p "
         f"LEFT JOIN read_csv('{CODES}', all_varchar = true) c USING (code) GROUP BY ALL"
     )
     t0 = time.perf_counter()

@@ -19,7 +19,8 @@ per-polygon Python), so 1M polygons (about 40M vertices) take seconds.
 land-use layer of n rectangles on a square grid (cells of about 30 m, the size that gives n cells
 whose centre lies in a district; neighbours share their edges exactly, so the parcels form a clean
 coverage), 用地用海 codes of every class, the official area an ellipsoidal one (as 三调 TBMJ), in
-the form ``gis import --layer landuse`` writes (GeoParquet, EPSG:4547). Seeded defects for the
+the form ``gis import --layer landuse`` writes (GeoParquet, EPSG:4547, GeoArrow-encoded polygons;
+beside it ``landuse_wkb.parquet``, the same WKB-encoded, which DuckDB reads). Seeded defects for the
 parcel QA, each a known share of the parcels: 0.3 % end 1 m short of their east edge (a gap if
 there is a neighbour), 0.3 % reach 2 m past it (an overlap if there is one), 0.1 % have an unknown
 code (``9999``), 0.1 % the level-1 code ``10`` (工矿用地, no single class), 0.5 % an official area
@@ -217,6 +218,8 @@ def dataset(n: int, seed: int = 0, *, partitions: int | None = None) -> Path:
 
 
 #: Shares of the parcels with a seeded defect (see the module's docstring).
+#: What the cached land-use folder's ``done`` holds: a folder written in another form is written again.
+LANDUSE_FORMAT = "geoarrow landuse.parquet, WKB landuse_wkb.parquet\n"
 DEFECTS = {"gap": 0.003, "overlap": 0.003, "unknown": 0.001, "coarse": 0.001, "official": 0.005}
 
 
@@ -290,13 +293,23 @@ def landuse_parcels(n: int, seed: int = 0) -> gpd.GeoDataFrame:
 def landuse_dataset(n: int, seed: int = 0) -> Path:
     """Write (once) and return the cached folder holding the land-use layer of n parcels."""
     folder = CACHE / f"landuse-n{n}-s{seed}"
-    if (folder / "done").exists():
+    if (folder / "done").exists() and (folder / "done").read_text() == LANDUSE_FORMAT:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    landuse_parcels(n, seed).to_parquet(folder / "landuse.parquet")
-    (folder / "done").write_text("ok\n")
+    write_landuse(landuse_parcels(n, seed), folder)
+    (folder / "done").write_text(LANDUSE_FORMAT)
     return folder
+
+
+def write_landuse(gdf: gpd.GeoDataFrame, folder: Path) -> None:
+    """Write the land-use layer as ``gis import`` does (GeoArrow-encoded polygons), and WKB-encoded for DuckDB.
+
+    DuckDB 1.5's spatial extension reads no GeoArrow-encoded geometry (``ST_Area`` of the nested
+    lists has no overload, nor a cast to GEOMETRY): it reads the same parcels from ``landuse_wkb.parquet``.
+    """
+    gdf.to_parquet(folder / "landuse.parquet", index=False, geometry_encoding="geoarrow")
+    gdf.to_parquet(folder / "landuse_wkb.parquet", index=False)
 
 
 if __name__ == "__main__":

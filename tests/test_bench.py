@@ -52,8 +52,10 @@ def test_the_landuse_stage_runs_on_a_small_layer(bench, tmp_path, monkeypatch):
     gdf = module.landuse_parcels(3000, seed=1)
     assert len(gdf) == 3000 and gdf["parcel_id"].is_unique and set(gdf["district"]) == {"440307", "440309", "440310"}
     assert gdf.crs == "EPSG:4547" and abs(gdf.area.median() - 900.0) < 1e-6  # 30 m cells
-    gdf.to_parquet(tmp_path / "landuse.parquet")
+    module.write_landuse(gdf, tmp_path)
     ours, floor = bench.work_landuse_gis(tmp_path, tmp_path), bench.work_landuse_floor(tmp_path, tmp_path)
-    assert ours["groups"] > 30 and ours["seconds"] > 0 and floor["groups"] > 30
+    assert ours["groups"] > 30 and ours["seconds"] > 0 and floor["groups"] == ours["groups"]
+    if importlib.util.find_spec("duckdb_extension_spatial"):  # the bench extra
+        assert bench.work_landuse_duckdb(tmp_path, tmp_path)["groups"] > 30  # the same parcels, WKB-encoded
     qa = bench.work_landuse_qa(tmp_path, tmp_path)
     assert qa["checks"].get("official_area", 0) > 0 and qa["checks"].get("unknown_code", 0) > 0

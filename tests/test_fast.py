@@ -262,3 +262,128 @@ def test_reprojected_wkb_of_empty_3d_and_unprojected_polygons():
     plain = geoms[:1]
     got = [b for part in reprojected_wkb(plain, "EPSG:4326", "EPSG:4326") for b in part.to_pylist()]
     assert got == shapely.to_wkb(plain).tolist()
+
+
+def _holed_and_multi(n: int, seed: int = 11) -> list:
+    """Polygons with holes and multipolygons (parts with holes too) round Longgang, in EPSG:4547, with a few None."""
+    import numpy as np
+    import shapely
+
+    stars = list(_stars(3 * n, seed).to_crs("EPSG:4547"))
+    out: list = []
+    for i in range(n):
+        a, b, c = stars[3 * i : 3 * i + 3]
+        holed = a.difference(shapely.buffer(a.centroid, np.sqrt(a.area) / 5)) if a.is_valid else a
+        if i % 3 == 0:
+            out.append(holed)
+        elif i % 3 == 1:
+            out.append(shapely.MultiPolygon([g for g in (holed, b, c) if isinstance(g, shapely.Polygon)]))
+        else:
+            out.append(shapely.box(500_000.0 + i, 2_500_000.0, 500_030.5 + i, 2_500_017.25))
+    out[5], out[7] = None, shapely.MultiPolygon()
+    return out
+
+
+@pytest.mark.parametrize(("interleaved", "piece"), [(False, 65_536), (True, 65_536), (False, 37)])
+def test_geoarrow_areas_agree_with_shapely_on_holes_and_multipolygons(monkeypatch, interleaved, piece):
+    """Areas from the GeoArrow coordinate arrays equal shapely.area (1e-9 relative); the polygons built equal the input."""
+    import numpy as np
+    import pyarrow as pa
+    import shapely
+
+    import gis._fast.geoarrow
+    from gis._fast.geoarrow import polygon_areas, to_geometries
+
+    monkeypatch.setattr(gis._fast.geoarrow, "PIECE", piece)  # measured in pieces (and threads): the same areas
+
+    geoms = _holed_and_multi(600)
+    series = gpd.GeoSeries(geoms, crs="EPSG:4547")
+    assert (series.geom_type == "Polygon").any() and (shapely.get_num_interior_rings(series.to_numpy()) > 0).any()
+    whole = pa.table({"g": series.to_arrow(geometry_encoding="geoarrow", interleaved=interleaved)}).column("g")
+    column = pa.chunked_array([whole.chunk(0).slice(0, 301), whole.chunk(0).slice(301)])  # 2 chunks, one sliced
+    area, points = polygon_areas(column, "multipolygon")
+    expected = shapely.area(series.to_numpy())
+    missing = series.isna().to_numpy()
+    np.testing.assert_allclose(area[~missing], expected[~missing], rtol=1e-9, atol=0)
+    assert np.isnan(area[missing]).all()
+    assert ((points == 0) == (missing | series.is_empty.to_numpy())).all()
+    built = to_geometries(column, "multipolygon")
+    present = ~missing
+    assert shapely.equals(built[present], series.to_numpy()[present]).all()
+    assert all(g is None for g in built[missing])
+
+
+def test_geoarrow_layer_reads_polygons_without_building_them(tmp_path):
+    """A GeoArrow-encoded GeoParquet file of polygons: areas as shapely's, text as categories, ids kept plain."""
+    import numpy as np
+    import shapely
+
+    from gis._fast.geoarrow import polygon_areas, read_geoarrow, to_frame
+
+    geoms = [g for g in _holed_and_multi(150) if isinstance(g, shapely.Polygon)][:60]
+    gdf = gpd.GeoDataFrame(
+        {"parcel_id": [f" P{i} " for i in range(len(geoms))], "code": [" 1001", "1101 ", "1001"] * 20},
+        geometry=geoms,
+        crs="EPSG:4547",
+    )
+    gdf.to_parquet(tmp_path / "landuse.parquet", geometry_encoding="geoarrow")
+    layer = read_geoarrow(tmp_path / "landuse.parquet", "landuse", plain=("parcel_id",))
+    assert layer is not None and layer.encoding == "polygon"
+    area, _ = polygon_areas(layer.geometry, layer.encoding)
+    np.testing.assert_allclose(area, shapely.area(gdf.geometry.to_numpy()), rtol=1e-9, atol=0)
+    frame = to_frame(layer.table, stripped=("parcel_id", "code"))
+    assert frame["code"].dtype == "category" and sorted(frame["code"].cat.categories) == ["1001", "1101"]
+    assert frame["parcel_id"].tolist() == [f"P{i}" for i in range(len(geoms))]
+    gdf.to_parquet(tmp_path / "wkb.parquet")  # WKB: the plain way
+    assert read_geoarrow(tmp_path / "wkb.parquet", "landuse") is None
+    gdf.to_crs("EPSG:4326").to_parquet(tmp_path / "wgs.parquet", geometry_encoding="geoarrow")  # another frame
+    assert read_geoarrow(tmp_path / "wgs.parquet", "landuse") is None
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [["A", "B", "C"], ["C", "B", "A"], ["A", "B", "A"], ["A", None, "B"], ["A", None, None], ["B", "B"], ["A"], []],
+)
+def test_no_repeats_agrees_with_pandas(ids):
+    """Strictly increasing ids are seen in one pass; any other order is hashed: the answer is pandas'."""
+    import pandas as pd
+
+    from gis._fast.geoarrow import no_repeats
+
+    for series in (pd.Series(ids, dtype="str"), pd.Series(ids, dtype=object)):
+        assert no_repeats(series) == (not series[series.notna()].duplicated().any())
+
+
+@pytest.mark.parametrize("cells", [10_000_000, 0])  # counted, or sorted
+def test_category_sums_agree_with_pandas_groupby(monkeypatch, cells):
+    """Counts, sums (NaN where a group has no value) and the distinct values listed: pandas' groupby's table."""
+    import numpy as np
+    import pandas as pd
+
+    import gis._fast.groups
+    from gis._fast.groups import category_sums
+
+    monkeypatch.setattr(gis._fast.groups, "MAX_CELLS", cells)
+    rng = np.random.default_rng(4)
+    n = 5000
+    district = pd.Categorical(rng.choice(["440307", "440309", "440310", None], n, p=[0.4, 0.3, 0.29, 0.01]))
+    code = pd.Categorical(rng.choice(["1001", "100101", "1101", "0601", "9999"], n))
+    klass = pd.Categorical(np.where(np.isin(code.astype(str), ["1001", "100101"]), "industrial", "other"))
+    area = rng.uniform(1, 1e4, n)
+    official = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(1, 1e4, n))
+    official[np.asarray(code) == "0601"] = np.nan  # a group with no official area at all
+    frame = pd.DataFrame({"district": district, "class": klass, "code": code, "area": area, "official": official})
+    for keys in (["district", "class"], ["district", "code", "class"]):
+        got = category_sums({k: frame[k].array for k in keys}, {"area": area, "official": official}, code)
+        grouped = frame.groupby(keys, observed=True)
+        want = grouped.agg(n=("area", "size"), area=("area", "sum"))
+        want["official"] = grouped["official"].sum(min_count=1)
+        combos = frame.groupby([*dict.fromkeys([*keys, "code"])], observed=True).size().reset_index()
+        want["listed"] = combos.groupby(keys, observed=True)["code"].agg(lambda s: ",".join(sorted(map(str, s))))
+        want = want.reset_index()
+        for k in [*keys, "listed"]:
+            want[k] = want[k].astype(object)
+        got = got.sort_values(keys).reset_index(drop=True)
+        want = want.sort_values(keys).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want[list(got.columns)], check_dtype=False, rtol=1e-12)
+        assert got["official"].isna().any() == ("code" in keys)

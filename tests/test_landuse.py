@@ -45,7 +45,12 @@ PARCELS = [
 
 
 def write_landuse(
-    folder: Path, parcels: list = PARCELS, *, system: str = "yongdi", name: str = "landuse.parquet"
+    folder: Path,
+    parcels: list = PARCELS,
+    *,
+    system: str = "yongdi",
+    name: str = "landuse.parquet",
+    encoding: str = "geoarrow",
 ) -> Path:
     gdf = gpd.GeoDataFrame(
         {
@@ -59,8 +64,8 @@ def write_landuse(
         crs="EPSG:4547",
     )
     path = folder / name
-    if path.suffix == ".parquet":
-        gdf.to_parquet(path)
+    if path.suffix == ".parquet":  # GeoArrow-encoded, as gis import writes it (or WKB, as other tools do)
+        gdf.to_parquet(path, geometry_encoding=encoding)
     elif path.suffix == ".shp":  # field names of 10 characters at most, as GDAL would cut them
         gdf.rename(columns=lambda c: c[:10]).to_file(path, engine="pyogrio")
     elif path.suffix == ".gdb":  # a FileGDB folder whose one feature class has another name
@@ -202,14 +207,43 @@ def test_a_geopackage_landuse_layer_in_another_frame_reads_the_same(test_layers:
         (lambda g: g.assign(code_system=["yongdi"] * 5 + ["sandiao"]), "a layer has one code system"),
         (lambda g: g.assign(parcel_id=["P1"] * 6), "field parcel_id repeats on parcels P1, P1, P1, P1, P1 and 1 more"),
         (lambda g: g.assign(district=["440307"] * 5 + ["440304"]), "field district is not one of"),
+        (
+            lambda g: g.assign(parcel_id=["P1", None, " P3 ", "P4", "P3", "P6"]),
+            "field parcel_id is empty on 1 parcel(s) (rows 2)",
+        ),
+        (
+            lambda g: g.assign(parcel_id=["P1", "P2", " P3 ", "P4", "P3", "P6"]),
+            "field parcel_id repeats on parcels P3, P3",
+        ),
+        (lambda g: g.assign(code=[" 1001", None, "1101", "10", "9999", "1401"]), "field code is empty on 1 parcel(s)"),
+        (lambda g: g.assign(geometry=[*g.geometry[:4], shapely.Polygon(), None]), "parcels P5, P6 have no geometry"),
+        (lambda g: g.set_crs(None, allow_override=True), "declares no coordinate reference system"),
     ],
 )
-def test_a_bad_landuse_layer_is_refused_naming_the_field(test_layers: Path, change, message: str) -> None:
-    path = write_landuse(test_layers)
-    change(gpd.read_parquet(path)).to_parquet(path)
+@pytest.mark.parametrize("encoding", ["geoarrow", "WKB"])
+def test_a_bad_landuse_layer_is_refused_naming_the_field(test_layers: Path, change, message: str, encoding) -> None:
+    """Read with pyarrow (GeoArrow) or geopandas (WKB), a bad layer is refused with the same message."""
+    path = write_landuse(test_layers, encoding=encoding)
+    change(gpd.read_parquet(path)).to_parquet(path, geometry_encoding=encoding)
     with pytest.raises(InputError) as exc:
         read_landuse(test_layers)
     assert message in str(exc.value) and "landuse.parquet" in str(exc.value)
+
+
+@pytest.mark.parametrize("encoding", ["geoarrow", "WKB"])
+def test_both_geoparquet_encodings_read_the_same(test_layers: Path, encoding: str) -> None:
+    """A WKB-encoded landuse.parquet (geopandas' default) reads as the GeoArrow one gis import writes."""
+    write_landuse(test_layers, encoding=encoding)
+    landuse = read_landuse(test_layers)
+    assert landuse is not None
+    assert isinstance(landuse.table, gpd.GeoDataFrame) == (encoding == "WKB")  # GeoArrow: no geometry built yet
+    frame = landuse.parcels.drop(columns="geometry").astype(object)
+    write_landuse(test_layers, encoding="WKB")
+    plain = read_landuse(test_layers)
+    assert plain is not None and isinstance(plain.table, gpd.GeoDataFrame)
+    pd.testing.assert_frame_equal(frame, plain.parcels.drop(columns="geometry").astype(object))
+    assert shapely.equals_exact(landuse.parcels.geometry.to_numpy(), plain.parcels.geometry.to_numpy(), 0).all()
+    assert landuse.parcels.crs.equals(plain.parcels.crs)
 
 
 def test_two_files_of_the_layer_are_refused(test_layers: Path) -> None:

@@ -17,6 +17,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from gis._fast.geoarrow import geoarrow_encoding
 from gis.cli import cli
 from gis.io.delivery import dbf_encoding, frame_of_coordinates
 from gis.io.schemas import load_schema, parse_schema
@@ -135,6 +136,8 @@ def run(*args):
 
 
 def stored(layers):
+    """The imported layer, whose polygons are GeoArrow-encoded (read_landuse measures them without building them)."""
+    assert geoarrow_encoding(layers / "landuse.parquet") is not None
     return gpd.read_parquet(layers / "landuse.parquet").set_index("parcel_id")
 
 

@@ -6,5 +6,8 @@
 - :mod:`gis._fast.rings`: areas and bounds of polygons from reprojected coordinates (vs ``shapely.area``
   of reprojected polygons);
 - :mod:`gis._fast.proj`: PROJ's own pipeline without axis swaps (vs ``Transformer.from_crs(always_xy=True)``);
-- :mod:`gis._fast.wkb`: WKB of reprojected polygons written from coordinates (vs ``shapely.to_wkb``).
+- :mod:`gis._fast.wkb`: WKB of reprojected polygons written from coordinates (vs ``shapely.to_wkb``);
+- :mod:`gis._fast.geoarrow`: a GeoArrow-encoded GeoParquet layer read with pyarrow, polygon areas from its
+  coordinate arrays (vs ``geopandas.read_parquet`` + ``shapely.area``);
+- :mod:`gis._fast.groups`: counts and sums per combination of categorical keys (vs ``DataFrame.groupby``).
 """

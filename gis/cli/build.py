@@ -83,7 +83,7 @@ def build(
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     if run.landuse is not None:
         click.echo(
-            f"land use: {len(run.landuse.parcels):,} parcels ({run.landuse.system} codes) from {Path(run.landuse.source).name}"
+            f"land use: {len(run.landuse.table):,} parcels ({run.landuse.system} codes) from {Path(run.landuse.source).name}"
         )
     for line in needs_own_data(run.results):
         click.echo(line)

@@ -79,8 +79,8 @@ def landuse_command(
         "area_crs": "EPSG:4547",
         "by": by,
     }
-    synthetic = "synthetic" in landuse.parcels.columns and bool(
-        landuse.parcels["synthetic"].fillna(False).astype(bool).any()
+    synthetic = "synthetic" in landuse.table.columns and bool(
+        landuse.table["synthetic"].fillna(False).astype(bool).any()
     )
     meta["synthetic"] = synthetic
     if synthetic:
@@ -89,7 +89,7 @@ def landuse_command(
     text = format_landuse(table, fmt, meta=meta)
     if fmt == "table":
         text = (
-            f"{Path(landuse.source).name}: {len(landuse.parcels):,} parcels, {landuse.system} codes ({settings.CODE_SYSTEMS[landuse.system]}); areas planar in EPSG:4547\n\n"
+            f"{Path(landuse.source).name}: {len(landuse.table):,} parcels, {landuse.system} codes ({settings.CODE_SYSTEMS[landuse.system]}); areas planar in EPSG:4547\n\n"
             + text
         )
     emit(text, output, what=f"{len(table)} rows", bom=fmt == "csv")

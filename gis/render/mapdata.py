@@ -167,7 +167,7 @@ LANDUSE_SIMPLIFY_DEG = 0.5 / SCALE
 
 def _landuse(landuse: LandUse, district: str | None, strings: Strings, in_frame: Any) -> dict[str, Any] | None:
     """Return the land-use parcels (of ``district``, or all) as a table with geometry, grouped by class; None if too many."""
-    count = len(landuse.parcels) if district is None else int((landuse.parcels["district"] == district).sum())
+    count = len(landuse.table) if district is None else int((landuse.table["district"] == district).sum())
     if count > settings.MAP_LANDUSE_MAX:  # tens of megabytes: QGIS or gis landuse serve them better
         log.warning(
             f"{title(district)}: {count:,} land-use parcels, over {settings.MAP_LANDUSE_MAX:,}: overlay left out"
