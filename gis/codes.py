@@ -73,8 +73,8 @@ def code_list(system: str) -> CodeList:
     if system not in settings.CODE_SYSTEMS:
         raise ValueError(f"unknown code system {system!r}; use one of {', '.join(settings.CODE_SYSTEMS)}")
     with resources.files("gis").joinpath("data", "codes", f"{system}.csv").open(encoding="utf-8") as f:
-        table = pd.read_csv(f, dtype=str, keep_default_na=False)
-    table = table.replace("", None).set_index("code", drop=False)
+        table = pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""])  # empty: missing
+    table = table.set_index("code", drop=False)
     table["level"] = table["level"].astype(int)
     return CodeList(system, table)
 
