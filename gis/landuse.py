@@ -23,11 +23,12 @@ import pyogrio
 import shapely
 
 from gis import settings
-from gis._fast.geoarrow import no_repeats, read_geoarrow, to_frame, to_geometries
+from gis._fast.geoarrow import read_geoarrow, to_frame, to_geometries
 from gis._fast.groups import as_categorical, category_sums
 from gis.codes import UNCLASSIFIED, UNKNOWN, LandPart, code_list, control_kinds, parse_part
 from gis.crs import AREA_CRS
 from gis.errors import InputError
+from gis.landuse_checks import arrow_landuse, check_frame, parcel_ids
 
 #: Fields of the land-use layer (besides geometry), as ``gis import --layer landuse`` writes them.
 LANDUSE_FIELDS: tuple[str, ...] = (
@@ -43,8 +44,6 @@ LANDUSE_FIELDS: tuple[str, ...] = (
     "source_file",
     "synthetic",
 )
-#: Fields a land-use layer must have.
-LANDUSE_REQUIRED: tuple[str, ...] = ("parcel_id", "code", "code_system", "district")
 #: Fields of the control-line layer (besides geometry).
 CONTROL_FIELDS: tuple[str, ...] = ("line_id", "kind", "name_zh", "district")
 #: The file formats a land-use or control-line layer may come in, in the order they are looked for.
@@ -107,24 +106,50 @@ def _to_area_crs(gdf: gpd.GeoDataFrame, path: Path, name: str) -> gpd.GeoDataFra
     return gdf if gdf.crs.equals(AREA_CRS) else gdf.to_crs(AREA_CRS)
 
 
-def _ids(values: pd.Series, mask: np.ndarray, limit: int = 5) -> str:
-    ids = ["None" if pd.isna(v) else str(v) for v in values[mask].head(limit)]
-    more = int(mask.sum()) - len(ids)
-    return ", ".join(ids) + (f" and {more} more" if more > 0 else "")
-
-
 class LandUse:
     """A land-use layer: its parcels (EPSG:4547, with ``land_class`` and ``area_m2``), code system and file.
 
     ``table`` holds the parcels' fields (what the sums and the targets need): the GeoDataFrame of
-    :attr:`parcels`, or a frame whose geometries ``geometries`` builds on first use of :attr:`parcels`.
+    :attr:`parcels`, or a frame (built on first use when given as a function) whose geometries
+    ``geometries`` builds on first use of :attr:`parcels`. ``keys`` holds what the sums per district
+    and class read (see :meth:`keys`) when the reader has it without the table.
     """
 
-    def __init__(self, table: pd.DataFrame, system: str, source: str, geometries: Callable[[], Any] | None = None):
-        self.table, self.system, self.source, self._geometries = table, system, source, geometries
+    def __init__(
+        self,
+        table: pd.DataFrame | Callable[[], pd.DataFrame],
+        system: str,
+        source: str,
+        geometries: Callable[[], Any] | None = None,
+        keys: dict[str, Any] | None = None,
+    ):
+        self.system, self.source, self._geometries, self._keys = system, source, geometries, keys
+        self._table = table if isinstance(table, pd.DataFrame) else None
+        self._make_table = None if isinstance(table, pd.DataFrame) else table
         self._parcels = table if isinstance(table, gpd.GeoDataFrame) else None
         #: The land area inside each control-line kind group, per parcel (m²), computed once per group.
         self._inside: dict[tuple[str, ...], np.ndarray] = {}
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The parcels' fields with ``land_class``, ``area_m2`` and ``official_m2`` (built on first use)."""
+        if self._table is None:
+            assert self._make_table is not None, "a LandUse without a table"
+            self._table = self._make_table()
+        return self._table
+
+    def keys(self) -> dict[str, Any]:
+        """Return the columns the sums read: ``district``, ``code``, ``class`` (Categoricals), ``area_m2``, ``official_m2`` (floats)."""
+        if self._keys is None:
+            p = self.table
+            self._keys = {
+                "district": as_categorical(p["district"]),
+                "code": as_categorical(p["code"]),
+                "class": as_categorical(p["land_class"]),
+                "area_m2": p["area_m2"].to_numpy(dtype=float),
+                "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(dtype=float),
+            }
+        return self._keys
 
     @property
     def parcels(self) -> gpd.GeoDataFrame:
@@ -192,57 +217,25 @@ def read_landuse(source: Path) -> LandUse | None:
     found = read_geoarrow(path, settings.LANDUSE_LAYER, plain=("parcel_id",))
     if found is None:
         gdf = _read(path, settings.LANDUSE_LAYER)
-        _check(gdf, where, lambda: (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy())
+        check_frame(gdf, where, lambda: (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy())
         gdf = _to_area_crs(gdf, path, settings.LANDUSE_LAYER)
         return _classified(gdf, path, shapely.area(gdf.geometry.to_numpy()))
     layer = found
-    table = to_frame(layer.table, stripped=("parcel_id", "code", "district"))
-    _check(table, where, lambda: layer.points == 0)
-    return _classified(table, path, layer.area, lambda: to_geometries(layer.geometry, layer.encoding))
+    geometries = lambda: to_geometries(layer.geometry, layer.encoding)  # noqa: E731
+    fast = arrow_landuse(layer.table, where, lambda: layer.points == 0)
+    if fast is None:  # fields of other types than gis import writes: checked in pandas
+        frame = to_frame(layer.table, stripped=("parcel_id", "code", "district"))
+        check_frame(frame, where, lambda: layer.points == 0)
+        return _classified(frame, path, layer.area, geometries)
+    system, keys = fast
+    keys["area_m2"] = layer.area
 
+    def table() -> pd.DataFrame:  # built when something asks for the fields (not to sum them)
+        frame = to_frame(layer.table, stripped=("parcel_id", "code", "district"))
+        frame.attrs["code_system"] = system
+        return _classified(frame, path, keys["area_m2"]).table
 
-def _check(gdf: pd.DataFrame, where: str, empty_geometry: Callable[[], np.ndarray]) -> None:
-    """Check the fields read_landuse requires (its text columns stripped in place); raise every problem at once."""
-    missing = [c for c in LANDUSE_REQUIRED if c not in gdf.columns]
-    if missing:
-        raise InputError(
-            f"{where} lacks the field(s) {', '.join(missing)}. Import the delivery with "
-            "gis import FILE --layer landuse, which maps its fields (三调 DLBM, 控规 YDXZ ...) to these."
-        )
-    problems: list[str] = []
-    systems = sorted({str(v) for v in gdf["code_system"].dropna().unique()})
-    if len(systems) != 1 or systems[0] not in settings.CODE_SYSTEMS:
-        problems.append(
-            f"{where}: field code_system holds {systems or 'nothing'}; a layer has one code system, one of "
-            f"{', '.join(settings.CODE_SYSTEMS)}. Import each delivery with its own schema."
-        )
-    for column in ("parcel_id", "code", "district"):
-        # text, stripped, missing kept missing: in Arrow (pandas' str), no Python string per row (stripped
-        # already when read by pyarrow)
-        if gdf.attrs.get("stripped") is None:
-            gdf[column] = gdf[column].astype("str").str.strip()
-    for column in ("parcel_id", "code"):
-        empty = gdf[column].isna().to_numpy()
-        if empty.any():
-            problems.append(
-                f"{where}: field {column} is empty on {int(empty.sum())} parcel(s) (rows {_ids(pd.Series(np.flatnonzero(empty) + 1), np.ones(int(empty.sum()), bool))}). Fill it in."
-            )
-    ids = gdf["parcel_id"]
-    if not no_repeats(ids):  # which ones repeat, only when some do
-        dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
-        problems.append(f"{where}: field parcel_id repeats on parcels {_ids(ids, dup)}. Give each parcel its own id.")
-    bad = ~gdf["district"].isin(list(settings.DISTRICTS)).to_numpy()
-    if bad.any():
-        problems.append(
-            f"{where}: field district is not one of {', '.join(settings.DISTRICTS)} on parcels "
-            f"{_ids(ids, bad)}. Import with gis import, which places each parcel in its district."
-        )
-    empty_geom = empty_geometry()
-    if empty_geom.any():
-        problems.append(f"{where}: parcels {_ids(ids, empty_geom)} have no geometry. Draw them or remove them.")
-    if problems:
-        raise InputError(problems)
-    gdf.attrs["code_system"] = systems[0]
+    return LandUse(table, system, str(path), geometries, keys)
 
 
 def _classified(
@@ -272,7 +265,7 @@ def read_control_lines(source: Path) -> gpd.GeoDataFrame | None:
     if bad.any():
         ids = gdf["line_id"] if "line_id" in gdf.columns else pd.Series(gdf.index + 1)
         raise InputError(
-            f"{where}: field kind is {sorted(set(gdf['kind'][bad].astype(str)))} on features {_ids(ids, bad)}; "
+            f"{where}: field kind is {sorted(set(gdf['kind'][bad].astype(str)))} on features {parcel_ids(ids, bad)}; "
             f"use one of {', '.join(settings.CONTROL_KINDS)}."
         )
     return _to_area_crs(gdf, path, settings.CONTROL_LAYER)
@@ -321,31 +314,39 @@ def summarize_landuse(
     """
     if by not in ("class", "code"):
         raise ValueError(f"by={by!r}: use class or code")
-    p = landuse.table
     # the text columns as categories: grouped by their integer codes, each distinct text handled once
-    column = {"district": p["district"], "class": p["land_class"], "code": p["code"]}
+    column = landuse.keys()
     keys = ["district", "class"] if by == "class" else ["district", "code", "class"]
-    sums = {
-        "area_m2": p["area_m2"].to_numpy(),
-        "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(),
-    }
-    out = category_sums({k: as_categorical(column[k]) for k in keys}, sums, as_categorical(p["code"]))
-    out = out.rename(columns={"listed": "codes"})
-    out["area_ha"] = out.pop("area_m2") / 1e4
-    out["official_ha"] = out.pop("official_m2") / 1e4
-    out["code_system"] = landuse.system
+    sums = {"area_m2": column["area_m2"], "official_m2": column["official_m2"]}
+    out = category_sums({k: column[k] for k in keys}, sums, column["code"])
+    # the few rows in numpy and Python (no per-column pandas step), one frame built at the end
     codes = code_list(landuse.system).table["name_zh"]
     class_zh = {k: zh for k, (zh, _) in settings.LAND_CLASSES.items()} | {UNCLASSIFIED: "未归类", UNKNOWN: "未知代码"}
-    out["name_zh"] = out["class"].map(class_zh) if by == "class" else out["code"].map(codes).fillna("未知代码")
+    name_zh = out["class"].map(class_zh) if by == "class" else out["code"].map(codes).fillna("未知代码")
+    area_ha = out["area_m2"].to_numpy() / 1e4
     areas = district_areas_ha(districts) if districts is not None else {}
-    out["share_pct"] = [
-        a / areas[d] * 100.0 if d in areas else np.nan for d, a in zip(out["district"], out["area_ha"], strict=True)
-    ]
-    order = {c: i for i, c in enumerate((*settings.LAND_CLASSES, UNCLASSIFIED, UNKNOWN))}
-    out["_d"], out["_c"] = out["district"].map(list(settings.DISTRICTS).index), out["class"].map(order)
-    sort = ["_d", "_c"] if by == "class" else ["_d", "_c", "codes"]
-    out = out.sort_values(sort, kind="stable").drop(columns=["_d", "_c"]).reset_index(drop=True)
-    return out[list(SUMMARY_COLUMNS)]
+    district = out["district"].tolist()
+    share = [a / areas[d] * 100.0 if d in areas else np.nan for d, a in zip(district, area_ha.tolist(), strict=True)]
+    rank = {c: i for i, c in enumerate((*settings.LAND_CLASSES, UNCLASSIFIED, UNKNOWN))}
+    sort = (
+        [list(settings.DISTRICTS).index(d) for d in district],
+        out["class"].map(rank).tolist(),
+        out["listed"].tolist(),
+    )
+    width = 2 if by == "class" else 3
+    order = sorted(range(len(out)), key=lambda i: tuple(s[i] for s in sort[:width]))
+    columns = {
+        "district": out["district"],
+        "class": out["class"],
+        "name_zh": name_zh,
+        "code_system": pd.Series([landuse.system] * len(out), dtype="str"),
+        "codes": out["listed"],
+        "n": out["n"],
+        "area_ha": pd.Series(area_ha),
+        "share_pct": pd.Series(share, dtype=float),
+        "official_ha": out["official_m2"] / 1e4,
+    }
+    return pd.DataFrame({k: v.to_numpy()[order] for k, v in columns.items()})
 
 
 class LandMeasure:

@@ -103,16 +103,27 @@ def geoarrow_layer(
 ) -> GeoArrowLayer:
     """Read a GeoArrow-encoded GeoParquet file, its text columns dictionary-encoded but those in ``plain`` (ids).
 
-    The geometry column is read and measured (:func:`polygon_areas`) in a thread, while the
-    attributes are read and whatever the caller does next runs.
+    The geometry column is read in batches and measured (as :func:`polygon_areas` does) in threads,
+    each batch while the next is read, while the attributes are read and whatever the caller does next runs.
     """
     schema = pq.read_schema(path)
     texts = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     fields = [f.name for f in schema if f.name != column and not f.name.startswith("__index_level_")]
 
     def measured() -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
-        geometry = pq.ParquetFile(path, memory_map=True).read(columns=[column]).column(0)
-        return (geometry, *polygon_areas(geometry, encoding))
+        # read in batches, each measured in the pool while the next one is decoded
+        parquet = pq.ParquetFile(path, memory_map=True)
+        chunks: list[pa.Array] = []
+        parts: list[Future] = []
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for batch in parquet.iter_batches(batch_size=PIECE // 2, columns=[column]):
+                chunks.append(batch.column(0))
+                parts.append(pool.submit(_chunk_areas, chunks[-1], encoding))
+            measures = [part.result() for part in parts]
+        geometry = pa.chunked_array(chunks, type=chunks[0].type if chunks else parquet.schema_arrow.field(column).type)
+        if not measures:
+            return geometry, np.zeros(0), np.zeros(0, dtype=np.int64)
+        return geometry, np.concatenate([a for a, _ in measures]), np.concatenate([n for _, n in measures])
 
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(measured)
@@ -280,6 +291,39 @@ def to_frame(table: pa.Table, *, stripped: tuple[str, ...] = ()) -> pd.DataFrame
     frame = pd.DataFrame(columns)
     frame.attrs["stripped"] = stripped
     return frame
+
+
+def _padded(chunk: pa.Array) -> bool:
+    """Return whether a text of ``chunk`` may start or end with space (an ASCII space or control, or any non-ASCII byte).
+
+    Seen on each text's first and last byte: no text is copied. False means no text needs stripping.
+    """
+    _validity, offsets, data = chunk.buffers()
+    if data is None or len(chunk) == 0:
+        return False
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    off: np.ndarray = np.frombuffer(offsets, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    full = off[1:] > off[:-1]
+    edges = np.concatenate([raw[off[:-1][full]], raw[off[1:][full] - 1]])
+    return bool(((edges == 32) | ((edges >= 9) & (edges <= 13)) | (edges >= 0x80)).any())
+
+
+def stripped_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Return a text column each text stripped of surrounding space (Unicode), missing kept missing.
+
+    The column itself when no text starts or ends with a byte that may be space (the usual case: no copy).
+    """
+    if any(_padded(chunk) for chunk in column.chunks):
+        return pc.utf8_trim_whitespace(column)
+    return column
+
+
+def increasing(text: pa.ChunkedArray) -> bool:
+    """Return whether a text column has no missing value and its values come in strictly increasing order (no repeats)."""
+    if text.null_count:
+        return False
+    return len(text) < 2 or pc.all(pc.less(text[:-1], text[1:])).as_py() is not False
 
 
 def no_repeats(values: pd.Series) -> bool:
