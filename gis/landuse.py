@@ -24,7 +24,7 @@ import shapely
 
 from gis import settings
 from gis._fast.geoarrow import read_geoarrow, to_frame, to_geometries
-from gis._fast.groups import as_categorical, category_sums
+from gis._fast.groups import as_categorical, category_sums, regroup
 from gis.codes import UNCLASSIFIED, UNKNOWN, LandPart, code_list, control_kinds, parse_part
 from gis.crs import AREA_CRS
 from gis.errors import InputError
@@ -109,10 +109,9 @@ def _to_area_crs(gdf: gpd.GeoDataFrame, path: Path, name: str) -> gpd.GeoDataFra
 class LandUse:
     """A land-use layer: its parcels (EPSG:4547, with ``land_class`` and ``area_m2``), code system and file.
 
-    ``table`` holds the parcels' fields (what the sums and the targets need): the GeoDataFrame of
-    :attr:`parcels`, or a frame (built on first use when given as a function) whose geometries
-    ``geometries`` builds on first use of :attr:`parcels`. ``keys`` holds what the sums per district
-    and class read (see :meth:`keys`) when the reader has it without the table.
+    ``table``: the parcels' fields, the GeoDataFrame of :attr:`parcels` or a frame (or a function building
+    it on first use) whose geometries ``geometries`` builds on first use of :attr:`parcels`; ``keys``:
+    what the sums read (:meth:`keys`), when the reader has them without the table.
     """
 
     def __init__(
@@ -138,17 +137,17 @@ class LandUse:
             self._table = self._make_table()
         return self._table
 
-    def keys(self) -> dict[str, Any]:
-        """Return the columns the sums read: ``district``, ``code``, ``class`` (Categoricals), ``area_m2``, ``official_m2`` (floats)."""
+    def keys(self, *, classes: bool = True) -> dict[str, Any]:
+        """Return the columns the sums read: ``district``, ``code``, ``class`` (Categoricals; with ``classes``), ``area_m2``, ``official_m2``."""
         if self._keys is None:
             p = self.table
             self._keys = {
-                "district": as_categorical(p["district"]),
-                "code": as_categorical(p["code"]),
-                "class": as_categorical(p["land_class"]),
-                "area_m2": p["area_m2"].to_numpy(dtype=float),
-                "official_m2": pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(dtype=float),
+                k: as_categorical(p[c]) for k, c in (("district",) * 2, ("code",) * 2, ("class", "land_class"))
             }
+            self._keys["area_m2"] = p["area_m2"].to_numpy(dtype=float)
+            self._keys["official_m2"] = pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(dtype=float)
+        if classes and "class" not in self._keys:  # each parcel's class, from its code's
+            self._keys["class"] = code_list(self.system).classes(pd.Series(self._keys["code"])).array
         return self._keys
 
     @property
@@ -315,10 +314,15 @@ def summarize_landuse(
     if by not in ("class", "code"):
         raise ValueError(f"by={by!r}: use class or code")
     # the text columns as categories: grouped by their integer codes, each distinct text handled once
-    column = landuse.keys()
-    keys = ["district", "class"] if by == "class" else ["district", "code", "class"]
+    column = landuse.keys(classes=by == "code")
     sums = {"area_m2": column["area_m2"], "official_m2": column["official_m2"]}
-    out = category_sums({k: column[k] for k in keys}, sums, column["code"])
+    if by == "class":  # summed per district and code, then the few rows per class of their code
+        cells = category_sums({k: column[k] for k in ("district", "code")}, sums, column["code"])
+        found = cells["code"].unique()
+        classes = dict(zip(found, code_list(landuse.system).classes(pd.Series(found)).astype(str), strict=True))
+        out = regroup(cells, "code", "class", classes)
+    else:
+        out = category_sums({k: column[k] for k in ("district", "code", "class")}, sums, column["code"])
     # the few rows in numpy and Python (no per-column pandas step), one frame built at the end
     codes = code_list(landuse.system).table["name_zh"]
     class_zh = {k: zh for k, (zh, _) in settings.LAND_CLASSES.items()} | {UNCLASSIFIED: "未归类", UNKNOWN: "未知代码"}
@@ -328,13 +332,9 @@ def summarize_landuse(
     district = out["district"].tolist()
     share = [a / areas[d] * 100.0 if d in areas else np.nan for d, a in zip(district, area_ha.tolist(), strict=True)]
     rank = {c: i for i, c in enumerate((*settings.LAND_CLASSES, UNCLASSIFIED, UNKNOWN))}
-    sort = (
-        [list(settings.DISTRICTS).index(d) for d in district],
-        out["class"].map(rank).tolist(),
-        out["listed"].tolist(),
-    )
-    width = 2 if by == "class" else 3
-    order = sorted(range(len(out)), key=lambda i: tuple(s[i] for s in sort[:width]))
+    sort = [[list(settings.DISTRICTS).index(d) for d in district], out["class"].map(rank).tolist()]
+    sort += [out["listed"].tolist()] if by == "code" else []
+    order = sorted(range(len(out)), key=lambda i: tuple(s[i] for s in sort))
     columns = {
         "district": out["district"],
         "class": out["class"],

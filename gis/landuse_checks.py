@@ -17,8 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gis import settings
-from gis._fast.geoarrow import increasing, no_repeats, stripped_dictionary, stripped_text
-from gis.codes import code_list
+from gis._fast.geoarrow import categorical, increasing, no_repeats, stripped_dictionary, stripped_text
 from gis.errors import InputError
 
 #: Fields a land-use layer must have.
@@ -50,8 +49,8 @@ def arrow_landuse(
         return None
     systems = sorted({str(v) for v in pc.unique(table.column("code_system")).to_pylist() if v is not None})
     ids = stripped_text(raw_ids)
-    code = stripped_dictionary(table.column("code")).to_pandas().array
-    district = stripped_dictionary(table.column("district")).to_pandas().array
+    code = categorical(stripped_dictionary(table.column("code")))
+    district = categorical(stripped_dictionary(table.column("district")))
 
     def series() -> pd.Series:
         return pd.Series(ids.to_pandas(), dtype="str")
@@ -74,14 +73,13 @@ def arrow_landuse(
     keys: dict[str, Any] = {
         "district": district,
         "code": code,
-        "class": code_list(system).classes(pd.Series(code)).array,
     }
     if "official_m2" not in table.column_names:
         keys["official_m2"] = np.full(len(ids), np.nan)
     elif pa.types.is_floating(table.column("official_m2").type) or pa.types.is_integer(
         table.column("official_m2").type
     ):
-        keys["official_m2"] = table.column("official_m2").to_numpy().astype(float)
+        keys["official_m2"] = np.asarray(table.column("official_m2").to_numpy(), dtype=float)
     else:
         keys["official_m2"] = pd.to_numeric(table.column("official_m2").to_pandas(), errors="coerce").to_numpy(
             dtype=float

@@ -265,6 +265,16 @@ def stripped_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([pa.DictionaryArray.from_arrays(pc.take(remap, c.indices), entries) for c in chunks])
 
 
+def categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """Return a dictionary-encoded column as the Categorical ``to_pandas`` gives, its codes taken as they are (not validated)."""
+    if column.num_chunks != 1:
+        return column.to_pandas().array  # type: ignore[no-any-return]
+    chunk = column.chunk(0)
+    codes = chunk.indices.fill_null(-1) if chunk.null_count else chunk.indices
+    categories = pd.Index(chunk.dictionary.to_pylist(), dtype="str")  # the few distinct texts
+    return pd.Categorical.from_codes(codes.to_numpy(), dtype=pd.CategoricalDtype(categories), validate=False)  # type: ignore[return-value]
+
+
 def to_frame(table: pa.Table, *, stripped: tuple[str, ...] = ()) -> pd.DataFrame:
     """Return the table as a pandas frame: dictionary-encoded text as categories, other text in Arrow (pandas' str).
 
@@ -303,6 +313,9 @@ def _padded(chunk: pa.Array) -> bool:
         return False
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     off: np.ndarray = np.frombuffer(offsets, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8)[off[0] : off[-1]]
+    if len(raw) == 0 or (raw.min() > 32 and raw.max() < 0x80):
+        return False  # printable ASCII without space throughout (ids mostly): no edge to look at
     raw = np.frombuffer(data, dtype=np.uint8)
     full = off[1:] > off[:-1]
     edges = np.concatenate([raw[off[:-1][full]], raw[off[1:][full] - 1]])

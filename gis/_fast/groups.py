@@ -7,6 +7,7 @@ and the distinct values of a column joined: tests/test_fast.py holds the tables 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,10 @@ def category_sums(keys: dict[str, pd.Categorical], sums: dict[str, np.ndarray], 
             total = np.bincount(key, weights=np.where(present, v, 0.0), minlength=cells)
             count = np.bincount(key[present], minlength=cells)
         out[name] = np.where(count[seen] > 0, total[seen], np.nan)
+    same = [k for k, cat in keys.items() if cat is listed]
+    if same:  # a key: each group's one value
+        out["listed"] = [str(v) for v in np.asarray(out[same[0]], dtype=object)]
+        return pd.DataFrame(out)
     codes = np.asarray(listed.codes, dtype=np.intp)
     out["listed"] = _listed(key, codes if everyone else codes[kept], listed.categories, cells, seen)
     return pd.DataFrame(out)
@@ -69,3 +74,32 @@ def _listed(key: np.ndarray, codes: np.ndarray, categories: pd.Index, cells: int
     for group, value in zip((pairs // m).tolist(), np.asarray(categories, dtype=object)[pairs % m], strict=True):
         texts.setdefault(group, []).append(str(value))
     return [",".join(sorted(texts.get(g, []))) for g in seen.tolist()]
+
+
+def regroup(cells: pd.DataFrame, key: str, to: str, group: dict[str, str]) -> pd.DataFrame:
+    """Return :func:`category_sums`' rows summed again per their first key and the group of their ``key``.
+
+    ``group`` maps each value of ``key`` to its group (column ``to``, in place of ``key``). ``n``
+    and the sums are summed (NaN where all of a group's values are missing), ``listed`` holds the
+    distinct values of the rows' ``listed``, sorted, comma-separated. Rows in the order groups first occur.
+    """
+    outer = str(cells.columns[0])
+    index: dict[tuple[Any, Any], int] = {}
+    pairs = zip(cells[outer].tolist(), cells[key].tolist(), strict=True)
+    slot = np.asarray([index.setdefault((o, group[k]), len(index)) for o, k in pairs], dtype=np.intp)
+    m = len(index)
+    out: dict[str, Any] = {
+        outer: np.asarray([o for o, _ in index], dtype=object),
+        to: np.asarray([g for _, g in index], dtype=object),
+        "n": np.bincount(slot, weights=cells["n"].to_numpy(dtype=float), minlength=m).astype(np.int64),
+    }
+    for name in [c for c in cells.columns if c not in (outer, key, "n", "listed")]:
+        v = cells[name].to_numpy(dtype=float)
+        present = ~np.isnan(v)
+        total = np.bincount(slot, weights=np.where(present, v, 0.0), minlength=m)
+        out[name] = np.where(np.bincount(slot[present], minlength=m) > 0, total, np.nan)
+    listed: list[set[str]] = [set() for _ in range(m)]
+    for i, text in zip(slot.tolist(), cells["listed"].tolist(), strict=True):
+        listed[i].update(t for t in str(text).split(",") if t)
+    out["listed"] = [",".join(sorted(v)) for v in listed]
+    return pd.DataFrame(out)
