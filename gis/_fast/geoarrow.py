@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.pandas_compat  # Arrow's conversion to pandas: imported with the module, not on first use
 import pyarrow.parquet as pq
+import pyarrow.vendored.version  # imported by that conversion on first use (10 ms): with the module
 import pyproj
 import shapely
 
