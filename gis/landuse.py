@@ -137,6 +137,12 @@ class LandUse:
             self._table = self._make_table()
         return self._table
 
+    @property
+    def synthetic(self) -> bool:
+        """Whether the parcels are marked synthetic (a generated sample, not a real delivery)."""
+        t = self.table
+        return "synthetic" in t.columns and bool(t["synthetic"].fillna(False).astype(bool).any())
+
     def keys(self, *, classes: bool = True) -> dict[str, Any]:
         """Return the columns the sums read: ``district``, ``code``, ``class`` (Categoricals; with ``classes``), ``area_m2``, ``official_m2``."""
         if self._keys is None:
@@ -396,7 +402,7 @@ class LandMeasure:
         mask = lu.mask(part, t["district"])
         area = lu.table["area_m2"].to_numpy()
         note = f"{int(mask.sum())} parcels of {Path(lu.source).name} ({lu.system} codes)"
-        if "synthetic" in lu.table.columns and lu.table["synthetic"].fillna(False).astype(bool).any():
+        if lu.synthetic:
             note += f"; {SYNTHETIC_NOTE}"
         if part.relation is None:
             return float(area[mask].sum()) / 1e4, "", note

@@ -63,7 +63,8 @@ def landuse_table(run: CheckRun) -> tuple[pd.DataFrame, list[Chart]]:
     summary = summarize_landuse(run.landuse, run.districts)
     table = summary.reindex(columns=list(LANDUSE_COLUMNS)).copy()
     table["district"] = [settings.DISTRICTS[d][0] for d in table["district"]]
-    table["codes"] = [f"{run.landuse.system}: {c}" for c in table["codes"]]
+    system = f"{run.landuse.system} (合成数据 SYNTHETIC)" if run.landuse.synthetic else run.landuse.system
+    table["codes"] = [f"{system}: {c}" for c in table["codes"]]
     table["share_pct"] = table["share_pct"] / 100.0  # a fraction: the spreadsheet formats it as %
     charts = []
     for code, (zh, en) in settings.DISTRICTS.items():
@@ -117,6 +118,8 @@ def targets_intro(run: CheckRun) -> str:
     text = "土地利用与管控线目标 / targets on land classes, codes and control lines (layer landuse or control_lines)"
     if run.landuse is None:
         text += "; 无土地利用图层 no land-use layer: gis import FILE --layer landuse"
+    elif run.landuse.synthetic:
+        text += "; 合成数据 the land-use parcels are a SYNTHETIC sample, not real data"
     if run.control is None:
         text += "; 无管控线图层 no control-line layer: gis import FILE --layer control_lines --kind KIND"
     return text

@@ -394,6 +394,13 @@ def test_the_sample_delivery_goes_through_import_landuse_and_check(test_layers: 
     assert not parcels.loc[parcels["code"] == "1001"].index.isin(industrial.index).any()
     result = runner.invoke(cli, ["landuse", "--layers", str(test_layers)])
     assert result.exit_code == 0 and "SYNTHETIC" in result.output and "工业用地" in result.output
+    # the files say it too: the GeoPackage's parcels and the report
+    gpkg, html = tmp_path / "lu.gpkg", tmp_path / "report.html"
+    assert runner.invoke(cli, ["export", "--layers", str(test_layers), "-o", str(gpkg)]).exit_code == 0
+    exported = gpd.read_file(gpkg, layer="landuse")
+    assert exported["synthetic"].astype(bool).all() and set(exported["source_file"]) == {"DLTB.shp"}
+    assert runner.invoke(cli, ["report", "--layers", str(test_layers), "-o", str(html)]).exit_code == 0
+    assert "合成数据 SYNTHETIC" in html.read_text(encoding="utf-8")
 
 
 def test_landuse_files_say_synthetic_and_take_their_format_from_the_name(test_layers: Path, tmp_path: Path) -> None:

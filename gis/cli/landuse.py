@@ -79,9 +79,7 @@ def landuse_command(
         "area_crs": "EPSG:4547",
         "by": by,
     }
-    synthetic = "synthetic" in landuse.table.columns and bool(
-        landuse.table["synthetic"].fillna(False).astype(bool).any()
-    )
+    synthetic = landuse.synthetic
     meta["synthetic"] = synthetic
     if synthetic:
         click.echo(f"note: {SYNTHETIC_NOTE}", err=True)

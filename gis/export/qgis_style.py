@@ -235,6 +235,8 @@ LANDUSE_ALIASES_ZH: dict[str, str] = {
     "district": "行政区代码",
     "area_ha": "量测面积（公顷）",
     "official_ha": "官方面积（公顷）",
+    "source_file": "来源文件",
+    "synthetic": "合成数据",
 }
 
 

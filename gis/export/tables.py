@@ -128,6 +128,8 @@ LANDUSE_EXPORT_FIELDS: tuple[str, ...] = (
     "district",
     "area_ha",
     "official_ha",
+    "source_file",
+    "synthetic",
 )
 
 
@@ -136,7 +138,8 @@ def landuse_table(run: CheckRun) -> gpd.GeoDataFrame | None:
 
     ``code_name`` is the name the file gave the code, else the code list's; ``class_zh`` the land
     class in Chinese (未归类, 未知代码 for the two that are none); ``area_ha`` planar in EPSG:4547,
-    ``official_ha`` the file's official area (empty where it has none).
+    ``official_ha`` the file's official area (empty where it has none); ``source_file`` the delivery
+    it was imported from, ``synthetic`` true for a generated sample (scripts/sample_delivery.py).
     """
     if run.landuse is None:
         return None
@@ -155,6 +158,8 @@ def landuse_table(run: CheckRun) -> gpd.GeoDataFrame | None:
             "district": p["district"].astype(object).to_numpy(),
             "area_ha": np.round(p["area_m2"].to_numpy(dtype=float) / 1e4, 6),
             "official_ha": np.round(pd.to_numeric(p["official_m2"], errors="coerce").to_numpy(dtype=float) / 1e4, 6),
+            "source_file": p["source_file"].astype(object).to_numpy() if "source_file" in p.columns else None,
+            "synthetic": p["synthetic"].fillna(False).astype(bool).to_numpy() if "synthetic" in p.columns else False,
         }
     )
     return gpd.GeoDataFrame(table, geometry=p.geometry.array, crs=p.crs)
