@@ -27,7 +27,8 @@ import pandas as pd
 from gis import settings
 from gis.codes import parse_part
 from gis.join import FeatureIndex
-from gis.landuse import LandMeasure, LandUse
+from gis.landuse import LandUse
+from gis.landuse_targets import LandMeasure
 from gis.measure import measure_geometries
 from gis.results import RESULT_COLUMNS
 from gis.spatial import Shapes, union_ha
