@@ -39,25 +39,14 @@ from gis.delivery_fields import (
 from gis.errors import InputError, OutputError
 from gis.io.delivery import Delivery, read_delivery
 from gis.io.schemas import AREA_UNITS_M2, Schema, find_column, pick_schema
+from gis.landuse import LANDUSE_FIELDS, LAYER_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 #: The columns of the stored land-use layer, in order (the schema's extras follow, then geometry).
-LANDUSE_COLUMNS: tuple[str, ...] = (
-    "parcel_id",
-    "code",
-    "code_system",
-    "code_name",
-    "district",
-    "official_m2",
-    "official_kind",
-    "admin_code",
-    "schema",
-    "source_file",
-    "synthetic",
-)
+LANDUSE_COLUMNS = LANDUSE_FIELDS
 #: The other formats a layer may be stored in beside ``.parquet`` (the reader takes them too).
-OTHER_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".shp", ".gdb")
+OTHER_SUFFIXES: tuple[str, ...] = tuple(s for s in LAYER_SUFFIXES if s != ".parquet")
 
 
 @dataclass
