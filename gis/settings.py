@@ -187,6 +187,18 @@ CONTROL_KINDS: dict[str, tuple[str, str]] = {
 #: A target's control kind that stands for several kinds (the block line is both its levels).
 CONTROL_GROUPS: dict[str, tuple[str, ...]] = {"block_line": ("block_line_1", "block_line_2")}
 
+#: The review of a sketch (``gis review``, the map's sketch panel; :mod:`gis.review`): control kinds
+#: a sketch must not overlap (an overlap is a conflict: exit code 1), and kinds (or groups) it
+#: is reported inside or outside of.
+CONFLICT_KINDS: tuple[str, ...] = ("eco_redline", "basic_farmland")
+BOUNDARY_KINDS: tuple[str, ...] = ("block_line", "urban_boundary")
+#: Overlaps smaller than this (square metres) are where outlines touch, not overlap: not reported.
+REVIEW_MIN_M2 = 1.0
+#: What a sketch proposed as a thematic layer turns its land into, for the land-use totals.
+PROPOSAL_LAND_CLASS: dict[str, str] = {"parks": "park_green", "industrial_land": "industrial"}
+#: Properties of an exported sketch that hold the map's review figures; ``gis import`` ignores them.
+REVIEW_PREFIX = "review_"
+
 #: Longitude/latitude bounds any layer of this toolkit must fall in (degrees); a coordinate
 #: outside them is in metres or another frame.
 LONLAT_BOUNDS: tuple[float, float, float, float] = (113.7, 22.3, 114.7, 22.9)
