@@ -92,6 +92,17 @@ def _half_step(decimals: int, factor: float) -> float:
     return 0.5 * 10.0 ** (-decimals) * factor
 
 
+def half_step_ha(target: pd.Series) -> float:
+    """Return half a unit of the last decimal an area target states, in ha (the ``approx`` rounding).
+
+    Examples
+    --------
+    >>> half_step_ha(pd.Series({"value_decimals": 1, "unit": "km2"}))
+    5.0
+    """
+    return _half_step(int(target["value_decimals"]), settings.AREA_UNITS_HA[target["unit"]])
+
+
 def _preferred(rows: pd.DataFrame) -> pd.Series:
     """Return the row stating the figure itself (``approx``) if any, else the first."""
     approx = rows[rows["comparator"] == "approx"]
@@ -232,7 +243,7 @@ def check_targets(
         else:
             factor = settings.AREA_UNITS_HA[t["unit"]]
             planned = value * factor
-            half = _half_step(int(t["value_decimals"]), factor)
+            half = half_step_ha(t)
             if t["layer"] in (settings.LANDUSE_LAYER, settings.CONTROL_LAYER):
                 measured, status, extra = land.measure(t)
                 if measured is not None:
