@@ -251,3 +251,46 @@ def test_gbk_shapefile_without_cpg_needs_encoding(layers, tmp_path):
         plan_import(shp, layer="parks", layers_dir=layers)
     plan = plan_import(shp, layer="parks", layers_dir=layers, encoding="gbk")
     assert plan.result.set_index("fid").loc["TT-PK-01", "name_zh"] == "测试公园" and plan.changed == []
+
+
+def test_the_maps_export_with_its_review_figures_imports_unchanged(layers, tmp_path):
+    figures = {
+        "proposed_as": "parks",
+        "review_area_ha": 9.0,
+        "review_district": "440307",
+        "review_district_name": "龙岗区",
+        "review_overlaps": "",
+        "review_classes": "",
+        "review_conflicts": "",
+        "review_targets": "TT-09 36.0000 -> 36.0000 ha (met -> met)",
+        "review_tool": "gis web map 0.1.0",
+        "reviewed": "2026-11-30T12:00:00Z",
+    }
+    path = sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图公园", **figures)
+    result = CliRunner().invoke(cli, ["import", str(path), "--layer", "parks", "--layers", str(layers), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "added    TT-PK-03  草图公园" in result.stdout
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    review_notes = [n for n in notes if "review figures" in n]
+    assert len(review_notes) == 1 and "review_area_ha" in review_notes[0] and "reviewed" in review_notes[0]
+    assert any("proposed_as (parks) is the layer imported into" in n for n in notes)
+    assert not any("not in the data model" in n and "review_" in n for n in notes)
+    # proposed as a part of the layer: the feature takes that part
+    path = sketch(tmp_path, SQUARE, fid="TT-CZ-09", name_zh="整备", proposed_as="consolidation_zones.consolidation")
+    plan = plan_import(path, layer="consolidation_zones", layers_dir=layers)
+    assert plan.result.set_index("fid").loc["TT-CZ-09", "part"] == "consolidation"
+
+
+def test_a_sketch_proposed_as_another_layer_is_refused(layers, tmp_path):
+    path = sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图", proposed_as="industrial_land.site")
+    result = CliRunner().invoke(cli, ["import", str(path), "--layer", "parks", "--layers", str(layers)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (
+        "feature TT-PK-03: proposed_as is 'industrial_land.site', not layer parks. Import it with --layer industrial_land"
+        in result.stderr
+    )
+    path = sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图", proposed_as="landuse:industrial")
+    with pytest.raises(InputError, match="gis review for a land-use or control-line proposal"):
+        plan_import(path, layer="parks", layers_dir=layers)
+    path = sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图", proposed_as="")
+    assert plan_import(path, layer="parks", layers_dir=layers).added == ["TT-PK-03"]

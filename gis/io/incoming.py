@@ -8,6 +8,7 @@ code) and moved to WGS-84; Shapefile field names cut to 10 characters are mapped
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,6 +43,55 @@ def _field_names(path: Path, columns: list[str]) -> dict[str, str]:
         if len(matches) == 1:
             mapping[col] = matches[0]
     return {k: v for k, v in mapping.items() if k in columns and k != v}
+
+
+def review_fields(columns: Iterable[object]) -> list[str]:
+    """Return the columns holding the web map's review figures (``review_*``, and ``reviewed``, its time)."""
+    return [str(c) for c in columns if str(c).startswith(settings.REVIEW_PREFIX) or str(c) == "reviewed"]
+
+
+def proposed_layer(text: str) -> str:
+    """Return the layer a ``proposed_as`` text names (``parks.extent`` -> parks, ``landuse:industrial`` -> landuse)."""
+    return text.strip().split(":", 1)[0].split(".", 1)[0]
+
+
+def _proposed_as(path: Path, gdf: gpd.GeoDataFrame, layer: str, notes: list[str]) -> gpd.GeoDataFrame:
+    """Check a sketch's ``proposed_as`` against the layer it is imported into; take its part where it has none.
+
+    A sketch proposed as another layer (or a land class, a control line) is refused: imported
+    into this layer it would be counted as what it was not proposed as.
+    """
+    texts = [t.strip() if isinstance(t, str) else "" for t in gdf["proposed_as"]]
+    names = gdf["fid"] if "fid" in gdf.columns else gdf["_feature_no"]
+    problems = []
+    parts = gdf["part"].copy() if "part" in gdf.columns else pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+    taken = 0
+    for (i, text), fid in zip(zip(gdf.index, texts, strict=True), names, strict=True):
+        if not text:
+            continue
+        named = proposed_layer(text)
+        if named != layer:
+            fix = (
+                f"--layer {named}"
+                if named in settings.LAYER_NAMES
+                else "gis review for a land-use or control-line proposal"
+            )
+            problems.append(
+                f"{path}: feature {fid}: proposed_as is {text!r}, not layer {layer}. Import it with {fix}, "
+                "or clear proposed_as to import its outline into this layer."
+            )
+        elif "." in text and (not isinstance(parts[i], str) or not parts[i].strip()):
+            parts[i] = text.split(".", 1)[1]
+            taken += 1
+    if problems:
+        raise InputError(problems)
+    if any(texts):
+        said = f"; the part of {taken} feature(s) taken from it" if taken else ""
+        notes.append(f"proposed_as ({layer}) is the layer imported into, not a field of it: not imported{said}")
+    gdf = gdf.drop(columns="proposed_as")
+    if taken:
+        gdf["part"] = parts
+    return gdf
 
 
 def incoming_files(path: Path) -> list[Path]:
@@ -110,6 +160,14 @@ def read_incoming(
     if "feature_id" in gdf.columns and "fid" in gdf.columns:  # QGIS saves the GeoPackage's row id as "fid"
         gdf = gdf.drop(columns="fid")
     gdf = gdf.rename(columns=_field_names(path, list(gdf.columns))).rename(columns={"feature_id": "fid"})
+    figures = review_fields(gdf.columns)
+    if figures:
+        notes.append(
+            f"the web map's review figures ({', '.join(figures)}) ignored: not fields of a layer, and gis review computes them anew"
+        )
+        gdf = gdf.drop(columns=figures)
+    if "proposed_as" in gdf.columns:
+        gdf = _proposed_as(path, gdf, layer, notes)
     dropped = [
         c
         for c in gdf.columns
