@@ -18,6 +18,7 @@ from gis.cli.map import map_command
 from gis.cli.qa import qa_command
 from gis.cli.raster import rasterize_command, zonal_command
 from gis.cli.report import diff_command, report_command
+from gis.cli.review import review_command
 from gis.cli.sheet import print_command
 from gis.errors import InputError
 from gis.escape import terminal_text
@@ -63,6 +64,7 @@ cli.add_command(rasterize_command)
 cli.add_command(zonal_command)
 cli.add_command(report_command)
 cli.add_command(diff_command)
+cli.add_command(review_command)
 
 
 def main() -> None:
