@@ -135,6 +135,7 @@ class TargetRules:
         self.rows = rows.reset_index(drop=True)
         self.half = {tid: half_step_ha(targets.loc[tid]) for tid in self.rows["target_id"]}
         self._masks: dict[str, np.ndarray] = {}
+        self._districts = None if run.landuse is None else run.landuse.table["district"].astype(str).to_numpy()
 
     def _counted(self, tid: str, part: LandPart, district: str, landuse: LandUse) -> np.ndarray:
         if tid not in self._masks:
@@ -225,7 +226,8 @@ class TargetRules:
             return None
         amounts = self._amounts(s, land)
         counted = self._counted(t["target_id"], land, t["district"], landuse)[s.parcels]
-        in_district = (landuse.table["district"].to_numpy()[s.parcels] == t["district"]).astype(bool)
+        assert self._districts is not None
+        in_district = self._districts[s.parcels] == t["district"]
         removed = float(amounts[counted].sum())
         added = float(amounts[in_district].sum()) if own or _counts(land, prop.land, landuse) else 0.0
         return before + (added - removed) / 1e4
