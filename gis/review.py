@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,20 @@ class Review:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the review as plain JSON-able data: ``meta``, ``notes``, ``sketches``."""
-        return {"meta": self.meta, "notes": self.notes, "sketches": self.sketches}
+        return clean({"meta": self.meta, "notes": self.notes, "sketches": self.sketches})  # type: ignore[no-any-return]
+
+
+def clean(value: Any) -> Any:
+    """Return ``value`` with NaN as None and numpy numbers as Python's, recursively (JSON-able)."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def _ha(m2: float) -> float:
@@ -161,6 +175,8 @@ def review(sketches: gpd.GeoDataFrame, run: CheckRun, *, proposed_as: str | None
     InputError
         A proposal that names no kind (which kinds there are is said), or a sketch outside the three districts.
     """
+    if sketches.crs is None:
+        raise ValueError("the sketches have no CRS: read them with gis.io.sketches.read_sketches")
     sketches = sketches.to_crs(AREA_CRS) if not sketches.crs.equals(AREA_CRS) else sketches
     notes: list[str] = []
     proposals = _proposals(sketches, proposed_as, notes)

@@ -180,7 +180,7 @@ class TargetRules:
                     "district": t["district"],
                     "name_zh": t["name_zh"],
                     "layer": t["layer"],
-                    "part": t["part"],
+                    "part": t["part"] if isinstance(t["part"], str) else None,
                     "comparator": t["comparator"],
                     "planned_ha": float(t["planned"]),
                     "before_ha": before,

@@ -69,7 +69,9 @@ def rows(sketch: dict) -> dict[str, dict]:
 
 def test_a_square_half_over_a_park(test_layers: Path, tmp_path: Path) -> None:
     path = export(tmp_path / "s.geojson", [(box(5050, 1000, 100, 100), {"name_zh": "半个公园"})])
-    [s] = run_review(path, test_layers).to_dict()["sketches"]
+    data = run_review(path, test_layers).to_dict()
+    json.dumps(data, allow_nan=False)  # plain JSON: no NaN, no numpy numbers
+    [s] = data["sketches"]
     assert s["area_ha"] == pytest.approx(1.0, abs=1e-6)
     assert s["geodesic_ha"] == pytest.approx(1.0, rel=1e-4) and abs(s["geodesic_diff_pct"]) < 0.01
     assert (s["district"], s["district_name"], s["outside_ha"]) == ("440307", "龙岗区", pytest.approx(0, abs=1e-6))

@@ -9,7 +9,6 @@ column (``sketch``, ``district``, ``overlap``, ``class``, ``control``, ``target`
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import pandas as pd
@@ -17,24 +16,11 @@ import pandas as pd
 from gis.errors import render
 from gis.escape import spreadsheet_csv, terminal_text
 from gis.render.tables import _clip
-from gis.review import Review
+from gis.review import Review, clean
 
 #: What a sketch's block says without the optional layers (the web map's panel says the same).
 NO_LANDUSE_TEXT = "no land-use layer"
 NO_CONTROL_TEXT = "no control-line layer: not reviewed"
-
-
-def clean(value: Any) -> Any:
-    """Return ``value`` with NaN as None and numpy numbers as Python's, recursively (JSON-able)."""
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def format_review_json(review: Review) -> str:

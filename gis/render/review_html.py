@@ -15,8 +15,8 @@ import shapely
 
 from gis import __version__, settings, style
 from gis.errors import render
-from gis.render.review import NO_CONTROL_TEXT, NO_LANDUSE_TEXT, clean
-from gis.review import Drawing, Review
+from gis.render.review import NO_CONTROL_TEXT, NO_LANDUSE_TEXT
+from gis.review import Drawing, Review, clean
 
 #: Width of a sketch's drawing in the page (px); its height follows the view's shape, at most :data:`MAX_H`.
 WIDTH = 640
