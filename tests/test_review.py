@@ -460,3 +460,35 @@ def test_shipped_layers_smoke(tmp_path: Path) -> None:
     assert any(o["fid"] == zone["fid"] for o in s["overlaps"])
     t = rows(s)["T-001-065"]
     assert t["effect"] == "counted as consolidation_zones.consolidation" and t["after_ha"] >= t["before_ha"]
+
+
+def test_a_boundary_point_table_with_two_parcels(test_layers: Path, tmp_path: Path) -> None:
+    """A 界址点坐标表 as survey offices send it: GBK CSV, X the northing, eastings with the zone number 38."""
+    parcels = {"A-01": box(5050, 1000, 100, 100), "A-02": box(5050, 1300, 200, 50)}
+    lines = ["地块编号,地块名称,点号,X,Y"]
+    for fid, poly in parcels.items():
+        coords = list(poly.exterior.coords)  # closed: the first point number repeats
+        for i, (e, n) in enumerate(coords):
+            number = f"J{i % (len(coords) - 1) + 1}"
+            lines.append(f"{fid},{fid}号地块,{number},{n:.3f},{38_000_000 + e:.3f}")
+    path = tmp_path / "界址点.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    result = gis("review", path, "--layers", test_layers, "-f", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    got = {s["fid"]: s for s in data["sketches"]}
+    assert sorted(got) == ["A-01", "A-02"] and got["A-01"]["name_zh"] == "A-01号地块"
+    assert got["A-01"]["area_ha"] == pytest.approx(1.0, abs=1e-6)
+    assert got["A-02"]["area_ha"] == pytest.approx(1.0, abs=1e-6)
+    [o] = got["A-01"]["overlaps"]  # the same square as test_a_square_half_over_a_park
+    assert (o["fid"], o["overlap_ha"]) == ("TT-PK-01", pytest.approx(0.5, abs=1e-4))
+    # the second parcel gets the same figures as the same outline drawn in the web map
+    drawn = run_review(export(tmp_path / "d.geojson", [(parcels["A-02"], {})]), test_layers).to_dict()
+    [twin] = drawn["sketches"]
+    assert [(o["fid"], round(o["overlap_ha"], 4)) for o in got["A-02"]["overlaps"]] == [
+        (o["fid"], round(o["overlap_ha"], 4)) for o in twin["overlaps"]
+    ]
+    assert [(t["target_id"], t["after_ha"]) for t in got["A-02"]["targets"]] == [
+        (t["target_id"], pytest.approx(t["after_ha"], abs=1e-4) if t["after_ha"] is not None else None)
+        for t in twin["targets"]
+    ]

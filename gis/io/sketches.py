@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,18 +31,14 @@ from pyproj import Transformer
 
 from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError, InputFileError
-from gis.io.delivery import Delivery, read_delivery
+from gis.io.boundary_points import BOUNDARY_POINT_SUFFIXES, read_boundary_points
+from gis.io.delivery import read_delivery
 from gis.io.incoming import review_fields
-
-try:  # the boundary-point reader lands from its own branch (boundary-points)
-    from gis.io.boundary_points import read_boundary_points
-except ImportError:  # pragma: no cover - until it is merged
-    read_boundary_points = None
 
 log = logging.getLogger(__name__)
 
 #: Suffixes of boundary-point tables (界址点坐标表), read by :func:`gis.io.boundary_points.read_boundary_points`.
-TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".txt")
+TABLE_SUFFIXES: tuple[str, ...] = BOUNDARY_POINT_SUFFIXES
 #: Columns of what :func:`read_sketches` returns (besides geometry).
 SKETCH_COLUMNS: tuple[str, ...] = ("fid", "name_zh", "note", "proposed_as", "stated_area_ha")
 _FIELDS = {"fid": ("fid", "feature_id", "id"), "name_zh": ("name_zh", "name"), "note": ("note",)}
@@ -82,10 +77,7 @@ def read_sketches(
     if path.suffix.lower() in TABLE_SUFFIXES:
         if source_layer is not None:
             raise InputError(f"{path}: a boundary-point table holds one table; {{p:source_layer}} is for GeoPackage.")
-        reader: Callable[..., Delivery] | None = read_boundary_points
-        if reader is None:  # pragma: no cover - until gis.io.boundary_points is merged
-            raise InputError(f"{path}: boundary-point tables cannot be read by this build of gis.")
-        delivery = reader(path, from_crs=from_crs, encoding=encoding)
+        delivery = read_boundary_points(path, from_crs=from_crs, encoding=encoding)
     else:
         if not path.exists():
             raise InputFileError(f"{path}: no such file of sketches. Check the path.")
