@@ -143,6 +143,19 @@ PART_TITLES_ZH: dict[str, str] = {
     "retention_zone": "工业用地保留提升区",
     "block_line": "工业区块线",
 }
+#: Categories of the thematic features (field ``category``; layers/README.md) -> (Chinese, English).
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "consolidation_zone": ("土地整备片区", "Land-consolidation zone"),
+    "renewal_unit": ("城市更新单元", "Urban-renewal unit"),
+    "park": ("公园", "Park"),
+    "advanced_manufacturing_park": ("先进制造业园区", "Advanced-manufacturing park"),
+    "high_tech_zone": ("高新区", "High-tech zone"),
+    "industrial_red_line": ("工业用地红线片区", "Industrial-land red-line area"),
+    "key_area": ("重点区域", "Key area"),
+    "cluster_area": ("产业集聚区", "Industrial cluster area"),
+    "science_city": ("科教城", "Science and education city"),
+    "project_site": ("项目用地", "Project site"),
+}
 #: Land classes of the toolkit: every code of every code system (``gis/data/codes/``) maps to one
 #: (or to none, when its children fall in several: 用地用海 10 工矿用地 holds industrial and mining).
 LAND_CLASSES: dict[str, tuple[str, str]] = {
