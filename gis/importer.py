@@ -205,11 +205,15 @@ def plan_import(
     current = layers[layer]
     notes: list[str] = []
     incoming, frame = read_incoming(path, layer=layer, from_crs=from_crs, encoding=encoding, notes=notes)
+    computed = _status_problems(incoming, str(path), layer)
     incoming = _fill_new_features(incoming, current, layers["districts"], notes)
     if path.suffix.lower() == ".shp":
         incoming = _keep_cut_text(incoming, current, notes)
-    result = validate_layer(_merge(current, incoming, replace=replace), source=str(path), layer=layer)
-    problems = _district_problems(result, layers["districts"], str(path), layer)
+    try:
+        result = validate_layer(_merge(current, incoming, replace=replace), source=str(path), layer=layer)
+    except InputError as exc:  # every problem of the file at once
+        raise InputError([*computed, *exc.raw]) from None
+    problems = computed + _district_problems(result, layers["districts"], str(path), layer)
     other = {fid: name for name in settings.LAYER_NAMES if name != layer for fid in layers[name]["fid"]}
     problems += [
         f"{path}: layer {layer}, feature {fid}: fid {fid} is already used in layer {other[fid]}. Give it another fid."
@@ -222,6 +226,26 @@ def plan_import(
     plan = ImportPlan(layer, layer_file(layers_dir, layer), frame, result, notes=notes, read_state=read_state)
     _diff(plan, current, result)
     return plan
+
+
+def _status_problems(incoming: gpd.GeoDataFrame, source: str, layer: str) -> list[str]:
+    """Refuse a ``status`` that is no status: the check computes it, so such a value was typed in (QGIS ...).
+
+    The computed fields are never imported; a known status, edited or not, is left alone.
+    """
+    if "status" not in incoming.columns:
+        return []
+    status = text_column(incoming["status"])
+    bad = (status.notna() & ~status.isin(settings.STATUSES)).to_numpy()
+    fids = text_column(incoming["fid"]) if "fid" in incoming.columns else pd.Series([None] * len(incoming))
+    return [
+        f"{source}: layer {layer}, feature {fid or f'#{no}'}: field status is "
+        f"{value!r}, not one of {', '.join(settings.STATUSES)}. The status is computed by gis check and never "
+        "imported: undo the edit, or leave the field out of the file."
+        for fid, no, value in zip(
+            fids.to_numpy()[bad], incoming["_feature_no"].to_numpy()[bad], status.to_numpy()[bad], strict=True
+        )
+    ]
 
 
 def _keep_cut_text(incoming: gpd.GeoDataFrame, current: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:

@@ -82,6 +82,29 @@ def test_edited_in_qgis_comes_back(layers, tmp_path):
     assert run_check(layers_dir=layers).results is not None  # the project still checks
 
 
+def test_a_typed_status_is_refused_with_the_other_problems_and_a_known_one_ignored(layers, tmp_path):
+    gpkg = tmp_path / "planning.gpkg"
+    export(run_check(layers_dir=layers), gpkg)
+    parks = pyogrio.read_dataframe(gpkg, layer="parks")
+    parks.loc[parks["feature_id"] == "TT-PK-01", ["status", "part"]] = ["达标", "extnt"]  # typed by hand
+    parks.loc[parks["feature_id"] == "TT-PK-02", "status"] = "met"  # a status, though the check gives it none
+    edited = tmp_path / "edited.gpkg"
+    pyogrio.write_dataframe(parks, edited, layer="parks")
+    with pytest.raises(InputError) as caught:
+        plan_import(edited, layer="parks", layers_dir=layers)
+    assert caught.value.problems == [
+        f"{edited}: layer parks, feature TT-PK-01: field status is '达标', not one of met, within tolerance, short, "
+        "over, no polygon, no land-use layer, no control-line layer, not checkable by area. The status is computed "
+        "by gis check and never imported: undo the edit, or leave the field out of the file.",
+        f"{edited}: layer parks, feature TT-PK-01: field part is 'extnt', not one of extent, consolidation, reserve, "
+        "demolition, site, green, roads, paving, parking, retention_zone, block_line.",
+    ]
+    parks.loc[parks["feature_id"] == "TT-PK-01", ["status", "part"]] = ["over", "extent"]  # known: ignored
+    pyogrio.write_dataframe(parks, edited, layer="parks")
+    plan = plan_import(edited, layer="parks", layers_dir=layers)
+    assert (plan.added, plan.changed, plan.removed) == ([], [], [])
+
+
 def test_drawn_sketch_needs_a_name_then_joins_the_layer(layers, tmp_path):
     path = sketch(tmp_path, SQUARE)
     with pytest.raises(InputError, match="feature DRAWN-1: its fid is the web map's placeholder"):
