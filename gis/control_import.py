@@ -15,10 +15,11 @@ import pandas as pd
 
 from gis import settings
 from gis.crs import AREA_CRS
-from gis.delivery_fields import TEXT, as_text, clean_geometry, keep_inside, listed, parcel_ids, row_names
+from gis.delivery_fields import SHOWN, TEXT, as_text, clean_geometry, keep_inside, listed, parcel_ids, row_names
 from gis.errors import InputError, InputFileError
-from gis.io.delivery import read_delivery
+from gis.io.delivery import Delivery, read_delivery
 from gis.io.schemas import find_column
+from gis.land_edits import layer_name, named_layer
 from gis.land_import import DeliveryPlan, file_state, refuse_other_formats
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,9 @@ log = logging.getLogger(__name__)
 CONTROL_COLUMNS: tuple[str, ...] = ("line_id", "kind", "name_zh", "district")
 
 
-def _kinds(path: Path, gdf: pd.DataFrame, kind: str | None, notes: list[str]) -> pd.Series:
-    """Return each polygon's kind: ``kind`` for all, else the file's field ``kind`` (checked)."""
+def _kinds(delivery: Delivery, ids: pd.Series, kind: str | None, notes: list[str]) -> pd.Series:
+    """Return each polygon's kind: ``kind`` for all, else the file's field ``kind`` (checked; a wrong one named by id)."""
+    path, gdf = delivery.path, delivery.gdf.reset_index(drop=True)
     column = find_column(gdf.columns, "kind")
     if kind is not None:
         if kind not in settings.CONTROL_KINDS:
@@ -46,11 +48,12 @@ def _kinds(path: Path, gdf: pd.DataFrame, kind: str | None, notes: list[str]) ->
     kinds = as_text(gdf[column])
     wrong = (~kinds.isin(list(settings.CONTROL_KINDS))).fillna(True).to_numpy(dtype=bool)
     if wrong.any():
-        values = sorted({str(v) for v in kinds[wrong].fillna("(empty)").unique()})
+        values = kinds[wrong].head(SHOWN).astype(object).fillna("(empty)")
+        shown = [f"{name} ({value!r})" for name, value in zip(row_names(ids, wrong), values, strict=True)]
         raise InputError(
-            f"{path}: field {column}: {int(wrong.sum())} polygon(s) of no known kind "
-            f"({listed(row_names(None, wrong), int(wrong.sum()))}; values {listed(values)}). "
-            f"Use one of {', '.join(settings.CONTROL_KINDS)}."
+            f"{path}: layer {layer_name(delivery)}, field {column}: {int(wrong.sum())} feature(s) of no known kind: "
+            f"{listed(shown, int(wrong.sum()))}. Use one of {', '.join(settings.CONTROL_KINDS)} "
+            "(the drop-down in QGIS offers them), or pass {p:kind} for every polygon of the file."
         )
     return kinds
 
@@ -69,6 +72,7 @@ def plan_control_import(
     output = layers_dir / "control_lines.parquet"
     refuse_other_formats(layers_dir, "control_lines")
     read_state = file_state(output)
+    source_layer = named_layer(path, "control_lines", source_layer)
     delivery = read_delivery(
         path,
         source_layer=source_layer,
@@ -78,10 +82,9 @@ def plan_control_import(
     )
     gdf = delivery.gdf.reset_index(drop=True)
     notes, warnings = list(delivery.notes), list[str]()
-    kinds = _kinds(delivery.path, gdf, kind, notes)
     id_col = find_column(gdf.columns, "line_id")
-    prefix = kind or "line"
-    ids = parcel_ids(delivery, id_col, prefix=prefix, notes=notes, what="polygon")
+    ids = parcel_ids(delivery, id_col, prefix=kind or "line", notes=notes, what="polygon")
+    kinds = _kinds(delivery, ids, kind, notes)
     geoms = clean_geometry(delivery, ids, what="polygon", warnings=warnings)
     name_col = find_column(gdf.columns, "name_zh")
     default_names = kinds.map({k: zh for k, (zh, _en) in settings.CONTROL_KINDS.items()}).astype(TEXT)
@@ -113,7 +116,7 @@ def plan_control_import(
                 f"{gone} stored control line(s) of kind {', '.join(replaced)} replaced; {kept} of other kinds kept"
             )
         new = gpd.GeoDataFrame(
-            pd.concat([others[[*CONTROL_COLUMNS, "geometry"]], new], ignore_index=True),
+            pd.concat([others.reindex(columns=[*CONTROL_COLUMNS, "geometry"]), new], ignore_index=True),
             geometry="geometry",
             crs=AREA_CRS,
         )

@@ -13,6 +13,7 @@ a 坐落单位代码 that disagrees with the parcel's place) is said in its note
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from gis.delivery_fields import (
 from gis.errors import InputError, OutputError
 from gis.io.delivery import Delivery, read_delivery
 from gis.io.schemas import AREA_UNITS_M2, Schema, find_column, pick_schema
+from gis.land_edits import EXPORT_SCHEMA, edited_codes, export_system, is_export, keep_stored, named_layer, read_stored
 from gis.landuse import LANDUSE_FIELDS, LAYER_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -98,8 +100,8 @@ def plan_landuse_import(
     Parameters
     ----------
     schema
-        ``auto`` (the shipped schema whose detect fields the file has), ``sandiao``, ``kongui``,
-        ``yongdi`` or a schema TOML file.
+        ``auto`` (the shipped schema whose detect fields the file has, or the landuse layer of a gis
+        export: :mod:`gis.land_edits`), ``sandiao``, ``kongui``, ``yongdi`` or a schema TOML file.
     """
     layers_dir = Path(layers_dir)
     output = layers_dir / "landuse.parquet"
@@ -107,7 +109,11 @@ def plan_landuse_import(
     picked: list[tuple[Schema, str | None]] = []
 
     def select(fields: list[str]) -> list[str]:
-        chosen, _said = pick_schema(schema, fields, where=str(path))
+        chosen, _said = (
+            (EXPORT_SCHEMA, "the landuse layer of a gis export: its fields as the export wrote them")
+            if is_export(fields, schema)  # edited in QGIS and brought back
+            else pick_schema(schema, fields, where=str(path))
+        )
         picked.append((chosen, _said))
         absent = [
             chosen.fields[r]
@@ -121,11 +127,16 @@ def plan_landuse_import(
                 "Pass {p:schema} with the schema it follows, or a schema file naming its fields."
             )
         wanted = [*chosen.fields.values(), *chosen.extras, "synthetic"]
+        wanted += ["code_system", "source_file"] if chosen is EXPORT_SCHEMA else []
         return list(dict.fromkeys(c for c in (find_column(fields, f) for f in wanted) if c))
 
+    source_layer = named_layer(path, "landuse", source_layer)
     delivery = read_delivery(path, source_layer=source_layer, encoding=encoding, from_crs=from_crs, select=select)
     gdf = delivery.gdf
     chosen, said = picked[0]
+    exported = chosen is EXPORT_SCHEMA
+    if exported:
+        chosen = dataclasses.replace(chosen, code_system=export_system(delivery))
     notes = ([said] if said else []) + delivery.notes
     warnings: list[str] = []
     roles = ("id", "code", "name", "admin", "official_area")
@@ -156,6 +167,12 @@ def plan_landuse_import(
     for extra in chosen.extras:
         if found := find_column(gdf.columns, extra):
             result[extra] = plain[found].to_numpy()
+    if exported:  # an edited export: no code it did not hold before, the fields it left out kept
+        stored = read_stored(output)
+        edited_codes(result, stored, delivery, chosen.code_system)
+        if found := find_column(gdf.columns, "source_file"):
+            result["source_file"] = as_text(plain[found]).fillna(delivery.path.name)
+        result = keep_stored(result, stored)
     result, geoms, left_out = keep_inside(result, geoms, layers_dir, path=delivery.path, what="parcel", notes=notes)
     if col["admin"]:
         _admin_check(result, col["admin"], warnings)
