@@ -93,8 +93,9 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
         pyogrio.write_dataframe(districts, tmp, layer="districts", driver="GPKG")
         counts["districts"] = len(districts)
         styles.append(_style_row("districts", district_qml(), None, built))
+        system = run.landuse.system if run.landuse is not None else None
         for name, table, qml in (
-            (settings.LANDUSE_LAYER, landuse_table(run), landuse_qml),
+            (settings.LANDUSE_LAYER, landuse_table(run), lambda fields: landuse_qml(fields, code_system=system)),
             (settings.CONTROL_LAYER, control_table(run), control_qml),
         ):
             if table is None:

@@ -2,7 +2,9 @@
 
 One rule per (part, status): fill by layer and part, outline by check status, as in the web
 map; labels with the Chinese name; Chinese aliases for the fields; parts drawn above their
-extents. The GeoPackage export stores them in ``layer_styles`` so QGIS applies them on opening.
+extents; the edit form (:mod:`gis.export.forms`: drop-downs for the coded fields, read-only
+computed fields, ids required and unique). The GeoPackage export stores them in ``layer_styles`` so
+QGIS applies them on opening.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import dataclasses
 from xml.sax.saxutils import escape, quoteattr
 
 from gis import settings, style
+from gis.export.forms import form_for, form_qml
 
 NO_TARGET_COLOR = style.NO_TARGET_COLOR
 _PART_ORDER = ("extent", "consolidation", "demolition", "site", "reserve")
@@ -77,7 +80,7 @@ def qml_for(layer: str, fields: list[str]) -> str:
         for i, f in enumerate(fields)
     )
     return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.0" styleCategories="Symbology|Labeling|Fields">
+<qgis version="3.22.0" styleCategories="Symbology|Labeling|Fields|Forms">
   <renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="1" forceraster="0">
     <rules key="root">
 {rule_xml}
@@ -101,6 +104,7 @@ def qml_for(layer: str, fields: list[str]) -> str:
   <aliases>
 {aliases}
   </aliases>
+{form_qml(form_for(layer).present(fields))}
   <layerGeometryType>2</layerGeometryType>
 </qgis>
 """
@@ -257,9 +261,14 @@ def _fill_symbol(name: str, fill: str, alpha: float, outline: str, width_mm: flo
 
 
 def _categorized(
-    attr: str, categories: list[tuple[str, str]], symbols: list[str], fields: list[str], aliases: dict[str, str]
+    attr: str,
+    categories: list[tuple[str, str]],
+    symbols: list[str],
+    fields: list[str],
+    aliases: dict[str, str],
+    form: str,
 ) -> str:
-    """Return the QML of a categorized renderer on ``attr``: (value, label) per category, one symbol each."""
+    """Return the QML of a categorized renderer on ``attr``: (value, label) per category, one symbol each; ``form`` its edit form."""
     nl = "\n"
     cats = nl.join(
         f'      <category render="true" symbol="{i}" value={quoteattr(v)} label={quoteattr(label)}/>'
@@ -270,7 +279,7 @@ def _categorized(
         for i, f in enumerate(fields)
     )
     return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.0" styleCategories="Symbology|Fields">
+<qgis version="3.22.0" styleCategories="Symbology|Fields|Forms">
   <renderer-v2 type="categorizedSymbol" attr="{attr}" symbollevels="0" forceraster="0" enableorderby="0">
     <categories>
 {cats}
@@ -282,19 +291,24 @@ def _categorized(
   <aliases>
 {alias}
   </aliases>
+{form}
   <layerGeometryType>2</layerGeometryType>
 </qgis>
 """
 
 
-def landuse_qml(fields: list[str]) -> str:
-    """Return the QML of the land-use layer: fill by land class (:data:`gis.style.LAND_CLASS_COLORS`), labels in Chinese and English."""
+def landuse_qml(fields: list[str], *, code_system: str | None) -> str:
+    """Return the QML of the land-use layer: fill by land class (:data:`gis.style.LAND_CLASS_COLORS`), labels in Chinese and English.
+
+    Its form offers the codes of ``code_system``, the layer's one code system.
+    """
     categories, symbols = [], []
     for i, (key, color) in enumerate(style.LAND_CLASS_COLORS.items()):
         zh, en = style.land_class_title(key)
         categories.append((key, f"{zh} {en}"))
         symbols.append(_fill_symbol(str(i), color, style.LANDUSE_FILL_OPACITY, style.LANDUSE_LINE_COLOR, 0.1, "solid"))
-    return _categorized("land_class", categories, symbols, fields, LANDUSE_ALIASES_ZH)
+    form = form_qml(form_for(settings.LANDUSE_LAYER, code_system=code_system).present(fields))
+    return _categorized("land_class", categories, symbols, fields, LANDUSE_ALIASES_ZH, form)
 
 
 def control_qml(fields: list[str]) -> str:
@@ -306,4 +320,5 @@ def control_qml(fields: list[str]) -> str:
             _fill_symbol(str(i), st.fill_color, 0.0, st.line_color, st.weight / 3, "dash" if st.dash else "solid")
         )
     aliases = {"line_id": "编号", "kind": "类型", "name_zh": "名称", "district": "行政区代码"}
-    return _categorized("kind", categories, symbols, fields, aliases)
+    form = form_qml(form_for(settings.CONTROL_LAYER).present(fields))
+    return _categorized("kind", categories, symbols, fields, aliases, form)
