@@ -1,5 +1,8 @@
 """The GeoPackage export: thematic layers through GDAL's Arrow interface, districts, targets, QA findings, QGIS styles, metadata.
 
+The coded fields carry their code lists twice: as drop-downs in the QGIS styles and as GeoPackage
+field domains (:mod:`gis.export.forms`, :mod:`gis.export.domains`).
+
 pyogrio deletes an existing GeoPackage it cannot open for update; the toolkit never hands it an
 existing file: it always writes a fresh temporary one and moves it into place.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +28,14 @@ from gis import __version__, settings
 from gis._atomic import atomic_path, check_output, real_path
 from gis._fast.wkb import WKB_BATCH, reprojected_wkb
 from gis.errors import OutputError
+from gis.export.domains import write_domains
 from gis.export.formats import (
     DRIVER_ERRORS,
     QA_TABLE,
     TARGETS_TABLE,
     ExportReport,
 )
+from gis.export.forms import Domain, form_for
 from gis.export.qgis_style import control_qml, district_qml, landuse_qml, qa_qml, qml_for, sld_for
 from gis.export.tables import control_table, landuse_table, target_table
 from gis.model import CheckRun
@@ -67,7 +73,8 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
     }
     counts: dict[str, int] = {}
     styles = []
-    with atomic_path(path, suffix=".gpkg", errors=DRIVER_ERRORS) as tmp:
+    domains: dict[str, dict[str, Domain]] = {}  # table -> field -> its code list
+    with atomic_path(path, suffix=".gpkg", errors=(*DRIVER_ERRORS, sqlite3.Error)) as tmp:
         tmp.unlink()  # a fresh file: nothing for the driver to open for update
         first = True
         frames = {name: features[features["layer"] == name].reset_index(drop=True) for name in settings.LAYER_NAMES}
@@ -86,6 +93,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
             )
             first = False
             counts[name] = len(gdf)
+            domains[name] = form_for(name).present(list(gdf.columns)).coded
             styles.append(
                 _style_row(name, qml_for(name, list(gdf.columns.drop("geometry"))), sld_for(name, table=name), built)
             )
@@ -111,6 +119,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
                 layer_metadata={"description": settings.LAYER_TITLES[name][1]},
             )
             counts[name] = len(table)
+            domains[name] = form_for(name, code_system=system).present(list(table.columns)).coded
             styles.append(_style_row(name, qml(list(table.columns.drop("geometry"))), None, built))
         targets = target_table(run)
         pyogrio.write_dataframe(targets, tmp, layer=TARGETS_TABLE, driver="GPKG")
@@ -133,6 +142,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
         pyogrio.write_dataframe(
             pd.DataFrame(styles), tmp, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"}
         )
+        write_domains(tmp, domains)  # GDAL has closed the file: the code lists as field domains
     return ExportReport([path], "GPKG", crs, layers=counts, notes=notes)
 
 
