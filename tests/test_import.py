@@ -317,3 +317,17 @@ def test_a_sketch_proposed_as_another_layer_is_refused(layers, tmp_path):
         plan_import(path, layer="parks", layers_dir=layers)
     path = sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图", proposed_as="")
     assert plan_import(path, layer="parks", layers_dir=layers).added == ["TT-PK-03"]
+
+
+def test_an_unknown_category_is_refused_by_feature_and_field(layers, tmp_path):
+    """The category drop-down of the exported GeoPackage (QGIS) has a fixed list; a value typed past it comes back refused."""
+    path = sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图公园", category="parkk")
+    with pytest.raises(InputError) as err:
+        plan_import(path, layer="parks", layers_dir=layers)
+    assert "feature TT-PK-03" in str(err.value) and "field category is 'parkk', not one of consolidation_zone" in str(
+        err.value
+    )
+    plan = plan_import(
+        sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图公园", category="park"), layer="parks", layers_dir=layers
+    )
+    assert plan.added == ["TT-PK-03"]

@@ -117,6 +117,11 @@ def check_layer(
     for field, allowed, hint in (
         ("district", settings.DISTRICTS, "Use the district code as text."),
         ("part", settings.PARTS, ""),
+        (
+            "category",
+            settings.CATEGORIES,
+            "A new category goes into gis/settings.py CATEGORIES and layers/README.md first.",
+        ),
     ):
         values = out[field]
         for i in np.flatnonzero((values.notna() & ~values.isin(list(allowed))).to_numpy()):
