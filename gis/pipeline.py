@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from gis.partitioned import run_check_dask
 from gis.qa import topology_findings
 from gis.qa_parcels import parcel_findings
 from gis.read import check_layers, default_targets_path, read_layers, read_targets
+from gis.render.basemaps import DEFAULT_MAX_MB, Basemap
 from gis.render.tables import format_csv, format_features_csv, format_json, format_qa, format_table
 from gis.render.webmap import MAP_FILES, write_maps
 from gis.report import write_report
@@ -214,6 +216,8 @@ def run_build(
     encoding: str | None = None,
     out_dir: Path = Path("out"),
     maps_dir: Path = Path("maps"),
+    basemap: str | Basemap | Sequence[str | Basemap] = "none",
+    basemap_max_mb: float = DEFAULT_MAX_MB,
 ) -> BuildResult:
     """Run QA, then the check, then write every output: check tables, maps, reports, map sheets, the GeoPackage.
 
@@ -221,7 +225,8 @@ def run_build(
     no ``run``). Every output is written to a temporary folder beside its target first, and all
     are moved into place only when every one was written: a failed build leaves all the previous
     files as they were. The map sheets (``out_dir/sheets/``, one A3 PDF per district the layers
-    have a boundary of) need a CJK font: without one the build stops before anything is read.
+    have a boundary of) need a CJK font: without one the build stops before anything is read. The
+    maps' ``basemap`` and ``basemap_max_mb`` are those of :func:`gis.render.webmap.build_map`.
 
     Examples
     --------
@@ -256,7 +261,13 @@ def run_build(
             write_text_atomic(outputs.path(out_dir / name), text)
         maps = [maps_dir / name for name in MAP_FILES.values()]
         staged = [outputs.path(path) for path in maps]
-        write_maps(run, staged[0].parent, extra_links={"报告 Report": "report.html"})
+        write_maps(
+            run,
+            staged[0].parent,
+            extra_links={"报告 Report": "report.html"},
+            basemap=basemap,
+            basemap_max_mb=basemap_max_mb,
+        )
         reports = [out_dir / "report.xlsx", maps_dir / "report.html"]
         for path in reports:
             write_report(run, outputs.path(path), overwrite=True)

@@ -75,9 +75,10 @@ def shipped_maps(tmp_path_factory):
 
 
 class Page:
-    """A page with the network blocked, recording blocked and failed requests and console errors."""
+    """A page with the network blocked (but URLs starting with one of ``allow``), recording blocked and
+    failed requests and console errors."""
 
-    def __init__(self, browser, path: Path):
+    def __init__(self, browser, path: Path, *, allow: tuple[str, ...] = ()):
         self.context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
         self.page = self.context.new_page()
         self.blocked: list[str] = []
@@ -85,7 +86,7 @@ class Page:
         self.errors: list[str] = []
 
         def route(r):
-            if r.request.url.startswith(("file:", "data:", "blob:")):
+            if r.request.url.startswith(("file:", "data:", "blob:", *allow)):
                 r.continue_()
             else:
                 self.blocked.append(r.request.url)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from gis.cli._basemap import basemap_inputs, basemap_options, basemaps_of
 from gis.cli._options import check_outputs, encoding_option, handle_errors, layer_inputs, layers_option, targets_option
 from gis.escape import terminal_text
 from gis.pipeline import build_outputs, run_build
@@ -33,6 +35,7 @@ from gis.results import exit_code, is_derived, summarize
     help="Folder for the web maps (index.html and one map per district).",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when any target is short or over (as gis check does).")
+@basemap_options
 @handle_errors
 def build(
     layers_dir: Path | None,
@@ -41,6 +44,7 @@ def build(
     out_dir: Path,
     maps_dir: Path,
     strict: bool,
+    basemap_options: dict[str, Any],
 ) -> None:
     """Run the pipeline on the layers and write its outputs.
 
@@ -54,14 +58,24 @@ def build(
     district as OUT_DIR/sheets/longgang.pdf, longhua.pdf, pingshan.pdf (as gis print draws them).
     Every output is written to a temporary file first and all are moved into place only when
     every one was written: a failed build leaves all the previous files as they were.
+    The maps' basemaps are those of gis map (--basemap, or $GIS_BASEMAP).
     """
+    basemaps = basemaps_of(basemap_options)
     check_outputs(
         build_outputs(out_dir, maps_dir),
-        layer_inputs(layers_dir, targets_path),
+        layer_inputs(layers_dir, targets_path) + basemap_inputs(basemaps),
         overwrite=True,
         hint="Choose another --out-dir or --maps-dir.",
     )
-    result = run_build(layers_dir, targets_path=targets_path, encoding=encoding, out_dir=out_dir, maps_dir=maps_dir)
+    result = run_build(
+        layers_dir,
+        targets_path=targets_path,
+        encoding=encoding,
+        out_dir=out_dir,
+        maps_dir=maps_dir,
+        basemap=basemaps,
+        basemap_max_mb=basemap_options["basemap_max_mb"],
+    )
     qa, run = result.qa, result.run
     if run is None:
         for finding in qa.errors:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from gis.cli._basemap import basemap_inputs, basemap_options, basemaps_of
 from gis.cli._options import (
     check_outputs,
     district_option,
@@ -19,7 +21,7 @@ from gis.cli._options import (
     to_stdout,
 )
 from gis.pipeline import run_check
-from gis.render.webmap import BASEMAPS, MAP_FILES, build_map, render_map, write_map
+from gis.render.webmap import MAP_FILES, build_map, render_map, write_map
 
 
 @click.command("map")
@@ -28,19 +30,7 @@ from gis.render.webmap import BASEMAPS, MAP_FILES, build_map, render_map, write_
 @encoding_option
 @district_option
 @output_option("HTML file (default: maps/index.html, or maps/<district>.html with --district); '-': standard output.")
-@click.option(
-    "--basemap",
-    type=click.Choice(BASEMAPS),
-    default="none",
-    show_default=True,
-    help="Background tiles; 'none' draws the districts only and needs no network.",
-)
-@click.option(
-    "--tianditu-key",
-    envvar="GIS_TIANDITU_KEY",
-    default=None,
-    help="Tianditu key for --basemap tianditu (or set GIS_TIANDITU_KEY).",
-)
+@basemap_options
 @click.option(
     "--background",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -55,26 +45,31 @@ def map_command(
     encoding: str | None,
     district: str | None,
     output: Path | None,
-    basemap: str,
-    tianditu_key: str | None,
+    basemap_options: dict[str, Any],
     background: Path | None,
     overwrite: bool,
 ) -> None:
     """Write a web map of the layers and their check results.
 
-    Every script, style sheet and icon is inlined, so the map opens with no network.
-    With --basemap amap (GCJ-02 tiles) the overlays are moved to GCJ-02 to line up,
-    and the map says so.
+    Every script, style sheet and icon is inlined, so the map opens with no network; so are the
+    tiles of an MBTiles file or a folder of tiles (--basemap mbtiles:FILE, dir:FOLDER). With GCJ-02
+    tiles (--basemap amap, or a gcj02: prefix) the overlays are moved to GCJ-02 to line up, and
+    the map says so.
     """
-    if basemap == "tianditu" and not tianditu_key:
-        raise click.UsageError("--basemap tianditu needs a key: pass --tianditu-key KEY or set GIS_TIANDITU_KEY.")
+    basemaps = basemaps_of(basemap_options)
     output = output if output is not None else Path("maps") / MAP_FILES[district]
-    inputs = layer_inputs(layers_dir, targets_path)
+    inputs = layer_inputs(layers_dir, targets_path) + basemap_inputs(basemaps)
     if background is not None:
         inputs.append((background, "the background raster"))
     check_outputs([output], inputs, overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
-    m = build_map(run, district=district, basemap=basemap, tianditu_key=tianditu_key, background=background)
+    m = build_map(
+        run,
+        district=district,
+        basemap=basemaps,
+        background=background,
+        basemap_max_mb=basemap_options["basemap_max_mb"],
+    )
     if to_stdout(output):
         click.echo(render_map(m), nl=False)
         return

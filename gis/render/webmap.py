@@ -4,8 +4,8 @@ Every script and style sheet (Leaflet and its plugins, vendored from npm in
 ``gis/_vendor``) is inlined; the layers, check results and district aggregates are
 embedded once, as one JSON document, and drawn by the scripts in ``js/`` (see
 :data:`SCRIPTS`). Basemap tiles are
-optional; with Amap tiles (GCJ-02) the overlays are moved to GCJ-02 so they line up,
-and the map says which frame it shows.
+optional (:mod:`gis.render.basemaps`: named, any XYZ or WMTS server, local tiles embedded); with
+GCJ-02 tiles (Amap) the overlays are moved to GCJ-02 so they line up, and the map says which frame it shows.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,33 +26,12 @@ from gis import settings
 from gis._atomic import write_text_atomic
 from gis.model import CheckRun
 from gis.raster import background_png
+from gis.render.basemaps import DEFAULT_MAX_MB, Basemap, as_basemaps, first_basemap, page_basemaps, page_frame
 from gis.render.mapdata import map_data
 
 log = logging.getLogger(__name__)
 
-BASEMAPS: tuple[str, ...] = ("none", "osm", "tianditu", "amap")
 DECIMALS = 6  # about 0.1 m
-
-_TILES: dict[str, dict[str, Any]] = {
-    "osm": {
-        "tiles": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        "attr": "&copy; OpenStreetMap contributors",
-        "name": "OpenStreetMap",
-    },
-    "tianditu": {
-        "tiles": "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec"
-        "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
-        "attr": "&copy; 天地图 Tianditu",
-        "name": "天地图 Tianditu",
-        "subdomains": "01234567",
-    },
-    "amap": {
-        "tiles": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-        "attr": "&copy; 高德 Amap (GCJ-02)",
-        "name": "高德 Amap",
-        "subdomains": "1234",
-    },
-}
 
 #: Assets inlined into every map, in load order: (vendored package, file).
 _ASSETS: tuple[tuple[str, str], ...] = (
@@ -78,6 +58,7 @@ SCRIPTS: tuple[str, ...] = (
     "text.js",
     "decode.js",
     "crs.js",
+    "basemaps.js",
     "overlay.js",
     "popups.js",
     "landuse.js",
@@ -133,17 +114,18 @@ class _GisLayers(MacroElement):  # type: ignore[misc]
     def __init__(self, options: dict[str, Any]) -> None:
         super().__init__()
         self._name = "GisLayers"
-        self.options = json.dumps(options, ensure_ascii=False)
+        self.options = _json_safe(json.dumps(options, ensure_ascii=False))  # a URL or name cannot end the script
 
 
 def build_map(
     run: CheckRun,
     *,
     district: str | None = None,
-    basemap: str = "none",
+    basemap: str | Basemap | Sequence[str | Basemap] = "none",
     tianditu_key: str | None = None,
     links: dict[str, str] | None = None,
     background: Path | None = None,
+    basemap_max_mb: float = DEFAULT_MAX_MB,
 ) -> folium.Map:
     """Build the Folium map of the layers and check results.
 
@@ -155,28 +137,27 @@ def build_map(
         A district code to map one district; None maps all three.
     basemap
         ``none`` (default: the districts are the background), ``osm``, ``tianditu``
-        (needs ``tianditu_key``) or ``amap`` (GCJ-02: the overlays are moved to match).
+        (needs ``tianditu_key``), ``amap`` (GCJ-02: the overlays are moved to match), an XYZ
+        template, ``wmts:URL``, ``mbtiles:FILE``, ``dir:FOLDER`` (see :mod:`gis.render.basemaps`),
+        or several (text or :class:`~gis.render.basemaps.Basemap`), the first shown.
     links
         Link text -> relative URL, shown in the map's title bar (the index and the other maps).
     background
         A local GeoTIFF (a scanned plan map, an orthophoto) drawn under the layers, reprojected to
         Web Mercator and inlined, so planners can digitize on it offline.
+    basemap_max_mb
+        What the embedded tiles (``mbtiles:``, ``dir:``) may add to the page, in MB.
     """
-    if basemap not in BASEMAPS:
-        raise ValueError(f"unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}")
-    if basemap == "tianditu" and not tianditu_key:
-        raise ValueError("the Tianditu basemap needs a key: pass --tianditu-key or set GIS_TIANDITU_KEY")
-    frame = "GCJ-02" if basemap == "amap" else "WGS-84"
+    basemaps = as_basemaps(basemap, tianditu_key=tianditu_key)
+    frame = page_frame(basemaps)
     data = map_data(run, district=district, frame=frame)
     bounds = data["meta"]["bounds"]
+    (south, west), (north, east) = bounds
+    tiles, embedded = page_basemaps(basemaps, (south, west, north, east), max_mb=basemap_max_mb)
     # SVG for the districts, sketches and measurements (above the overlays' own canvas)
     m = folium.Map(tiles=None, prefer_canvas=False, control_scale=False, zoom_snap=0.25)
     m.default_js = []  # no CDN: the assets are inlined below
     m.default_css = []
-    if basemap != "none":
-        spec = dict(_TILES[basemap])
-        spec["tiles"] = spec["tiles"].replace("{key}", tianditu_key or "")
-        folium.TileLayer(**spec, overlay=False, control=True, max_zoom=18).add_to(m)
     if background is not None:
         image, image_bounds = background_png(Path(background), frame=frame)  # moved pixel by pixel with Amap tiles
         folium.raster_layers.ImageOverlay(
@@ -197,7 +178,16 @@ def build_map(
     root.header.add_child(_Raw(f"<script>{_script_safe(js)}</script>"), name="gis_js")
     payload = _json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
     root.html.add_child(_Raw(f'<script type="application/json" id="gis-data">{payload}</script>'), name="gis_data")
-    options = {"basemap": basemap, "links": links or {}, "background": background is not None}
+    for element, text in embedded.items():  # the embedded basemap tiles, read by js/basemaps.js
+        root.html.add_child(
+            _Raw(f'<script type="application/json" id="{element}">{_json_safe(text)}</script>'), name=element
+        )
+    options = {
+        "basemap": first_basemap(basemaps),
+        "basemaps": tiles,
+        "links": links or {},
+        "background": background is not None,
+    }
     m.add_child(_GisLayers(options))
     return m
 
@@ -235,9 +225,10 @@ def write_maps(
     run: CheckRun,
     out_dir: Path,
     *,
-    basemap: str = "none",
+    basemap: str | Basemap | Sequence[str | Basemap] = "none",
     tianditu_key: str | None = None,
     extra_links: dict[str, str] | None = None,
+    basemap_max_mb: float = DEFAULT_MAX_MB,
 ) -> list[Path]:
     """Write the index map (all districts) and one map per district, linked to each other (and to ``extra_links``).
 
@@ -248,7 +239,14 @@ def write_maps(
     links.update(extra_links or {})
     pages = {  # every page first, so a page that fails to build leaves all the files as they were
         Path(out_dir) / name: render_map(
-            build_map(run, district=code, basemap=basemap, tianditu_key=tianditu_key, links=links)
+            build_map(
+                run,
+                district=code,
+                basemap=basemap,
+                tianditu_key=tianditu_key,
+                links=links,
+                basemap_max_mb=basemap_max_mb,
+            )
         )
         for code, name in MAP_FILES.items()
     }

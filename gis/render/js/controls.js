@@ -14,18 +14,6 @@ function addHtmlControl(map, position, className, html, keepScroll) {
   return control.addTo(map);
 }
 
-/* The tile layers present, by name, with a "no tiles" choice when there is any. */
-function baseLayersOf(map) {
-  var baseLayers = {};
-  map.eachLayer(function addTiles(l) {
-    if (l instanceof L.TileLayer) {
-      baseLayers[l.options.attribution ? l.options.attribution.replace(/<[^>]*>|&copy;/g, "").trim() : "tiles"] = l;
-    }
-  });
-  if (Object.keys(baseLayers).length) baseLayers["无底图 No tiles"] = L.layerGroup();
-  return baseLayers;
-}
-
 /* A raster background can be hidden like any overlay. */
 function addBackgroundToggle(app) {
   app.map.eachLayer(function addBackground(l) {
@@ -60,7 +48,7 @@ function titleHtml(data, links) {
   });
   var meta = data.meta;
   return "<b>" + esc(meta.title) + "</b><br>" +
-    '<span class="gis-frame">坐标系 Frame: ' + esc(meta.frame) + (meta.frame === "GCJ-02" ? "（已转换以配合高德底图 moved to match Amap tiles）" : "") + "</span> · " +
+    '<span class="gis-frame">坐标系 Frame: ' + esc(meta.frame) + (meta.frame === "GCJ-02" ? "（已转换以配合 GCJ-02 底图 moved to match the GCJ-02 tiles）" : "") + "</span> · " +
     '<span class="gis-muted">示意图斑，据规划文本手绘 schematic, hand-digitized from plan text · ' + esc(meta.toolkit) + " · " + esc(meta.built) + "</span>" +
     (anchors ? '<div class="gis-links">' + anchors + "</div>" : "");
 }

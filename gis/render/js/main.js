@@ -13,7 +13,7 @@ function gisMap(map, data, options) {
   addOverlays(app);
   performance.mark("gis:layers");
   addDistrictLabels(app);
-  var baseLayers = baseLayersOf(map);
+  var baseLayers = addBasemaps(app);
   addBackgroundToggle(app);
   addQaFindings(app);
   addLayerControl(app, baseLayers);
@@ -40,6 +40,7 @@ function publicApi(app) {
     drawn: app.drawn,
     drawnGeoJSON: function () { return drawnGeoJSON(app); },
     districtLayer: app.districtLayer,
+    basemaps: app.basemaps,
     landuse: app.landuse,
     drawnCount: function () {
       var n = 0;
