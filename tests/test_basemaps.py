@@ -79,8 +79,9 @@ def test_frames_prefix_flag_and_one_frame_per_page():
     assert parse_basemap("wgs84:https://t.lg.gov/{z}/{x}/{y}.png", frame="gcj02").frame == "WGS-84"  # its own wins
     with pytest.raises(InputError, match="unknown frame 'bd09'"):
         parse_basemap("https://t.lg.gov/{z}/{x}/{y}.png", frame="bd09")
-    with pytest.raises(InputError, match="own frame"):
+    with pytest.raises(InputError, match="OpenStreetMap has its own frame, WGS-84: drop the gcj02: prefix"):
         parse_basemap("gcj02:osm")
+    assert parse_basemap("gcj02:amap").frame == parse_basemap("wgs84:osm").frame.replace("WGS-84", "GCJ-02")
     with pytest.raises(InputError, match="own frame"):
         parse_basemaps(["osm"], frames=["gcj02"])
     with pytest.raises(InputError, match=re.escape("different frames: 高德 Amap (GCJ-02), t.lg.gov (WGS-84)")):

@@ -105,8 +105,6 @@ def parse_basemap(
     text = spec.strip()
     prefix, _, rest = text.partition(":")
     if prefix.lower() in FRAMES:
-        if rest.lower() in NAMED:
-            raise fail(spec, f"a named basemap has its own frame (amap GCJ-02, the others WGS-84): drop {prefix}:.")
         frame, text = prefix.lower(), rest
     chosen_frame = FRAMES.get((frame or "wgs84").lower())
     if chosen_frame is None:
@@ -117,7 +115,9 @@ def parse_basemap(
         named = _named(spec, text.lower(), name=name, attribution=attribution, tianditu_key=tianditu_key)
         if named is not None and frame and chosen_frame != named.frame:
             raise fail(
-                spec, f"a named basemap has its own frame ({named.frame}); {{p:basemap_frame}} cannot change it."
+                spec,
+                f"{named.name} has its own frame, {named.frame}: drop the {frame}: prefix or {{p:basemap_frame}} "
+                "(amap is GCJ-02, osm and tianditu WGS-84).",
             )
         return named
     if kind in ("mbtiles", "dir"):
@@ -268,7 +268,7 @@ def first_basemap(basemaps: Sequence[Basemap]) -> str:
     """Return what the page shows first: ``none``, a named basemap's name (``osm``), else its kind (``mbtiles``)."""
     if not basemaps:
         return "none"
-    return basemaps[0].spec.strip().lower() if basemaps[0].kind == "named" else basemaps[0].kind
+    return basemaps[0].spec.strip().lower().rpartition(":")[2] if basemaps[0].kind == "named" else basemaps[0].kind
 
 
 def page_frame(basemaps: Sequence[Basemap]) -> str:
