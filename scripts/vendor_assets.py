@@ -6,11 +6,13 @@ copies each package's licence. The result is committed; maps read only gis/_vend
 
 Usage (needs npm and the npm registry; not needed to build or test)::
 
-    python scripts/vendor_assets.py
+    python scripts/vendor_assets.py                        # every package
+    python scripts/vendor_assets.py proj4 polygon-clipping  # only these; the manifest keeps the others
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import re
@@ -63,6 +65,21 @@ PACKAGES: dict[str, tuple[str, str | None, list[tuple[str, str]]]] = {
             ("dist/leaflet-search.min.css", "leaflet-search.min.css"),
         ],
     ),
+    # the sketch review (js/review*.js): EPSG:4547 in the page; its "tmerc" is the exact
+    # Poder/Engsager algorithm (as PROJ's), the approximate one only with +approx
+    "proj4": ("2.22.0", "LICENSE.md", [("dist/proj4.js", "proj4.js")]),
+    # overlaps of a sketch: intersection and union of polygons; the UMD bundle needs nothing else
+    "polygon-clipping": (
+        "0.15.7",
+        "LICENSE.md",
+        [("dist/polygon-clipping.umd.min.js", "polygon-clipping.umd.min.js")],
+    ),
+}
+
+#: What a package's file bundles from other packages, with their licences (stated in the manifest).
+BUNDLED: dict[str, str] = {
+    "polygon-clipping": "splaytree 3.1.2 (MIT, Alexander Milevski) and TypeScript's tslib helpers "
+    "(Apache-2.0, Microsoft), their notices kept in the file",
 }
 
 # Leaflet.draw's npm tarball carries no licence file; its README points to the MIT licence,
@@ -142,16 +159,30 @@ def vendor(name: str, version: str, licence: str | None, files: list[tuple[str, 
     else:
         (dest / "LICENSE").write_text(LEAFLET_DRAW_LICENSE, encoding="utf-8")
     meta = json.loads((pkg / "package.json").read_text(encoding="utf-8"))
-    return {"version": version, "license": meta.get("license", ""), "files": ", ".join(t for _, t in files)}
+    entry = {"version": version, "license": meta.get("license", ""), "files": ", ".join(t for _, t in files)}
+    if name in BUNDLED:
+        entry["bundles"] = BUNDLED[name]
+    return entry
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("packages", nargs="*", help=f"only these (default: every package): {', '.join(PACKAGES)}")
+    names = parser.parse_args().packages or list(PACKAGES)
+    unknown = [n for n in names if n not in PACKAGES]
+    if unknown:
+        parser.error(f"no such package: {', '.join(unknown)}; use {', '.join(PACKAGES)}")
+    path = VENDOR / "manifest.json"
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     manifest = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (version, licence, files) in PACKAGES.items():
-            manifest[name] = vendor(name, version, licence, files, Path(tmp))
-            print(f"vendored {name}@{version}")
-    (VENDOR / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+            if name in names:
+                manifest[name] = vendor(name, version, licence, files, Path(tmp))
+                print(f"vendored {name}@{version}")
+            elif name in old:
+                manifest[name] = old[name]
+    path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
