@@ -154,6 +154,9 @@ class CheckRun:
     #: The office's land-use parcels and control lines, when the layers have them (:mod:`gis.landuse`).
     landuse: LandUse | None = None
     control: gpd.GeoDataFrame | None = None
+    #: The targets table as read (:func:`gis.read.read_targets`): the map's sketch review needs the
+    #: precision each area figure is stated to; None for a run made by hand (the map reads the file).
+    targets: pd.DataFrame | None = None
 
     def meta(self) -> dict[str, str]:
         """Return provenance for outputs (no machine paths: folder and file names only)."""

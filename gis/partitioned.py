@@ -329,7 +329,9 @@ def run_check_dask(
     landuse, control = read_landuse(folder), read_control_lines(folder)  # a landuse.parquet put beside the partitions
     results = check_targets(features, targets, districts=districts, shapes=shapes, landuse=landuse, control=control)
     frame = gpd.GeoDataFrame(features, geometry=np.full(len(features), None, dtype=object), crs=LAYER_CRS)
-    return CheckRun(folder, targets_path, frame, districts, results, notes, landuse=landuse, control=control)
+    return CheckRun(
+        folder, targets_path, frame, districts, results, notes, landuse=landuse, control=control, targets=targets
+    )
 
 
 def _check_ids(features: pd.DataFrame, folder: Path) -> None:

@@ -171,7 +171,7 @@ def run_check(
         features, targets, districts=layers["districts"], shapes=shapes, landuse=landuse, control=control
     )
     run = CheckRun(layers_dir, targets_path, features, layers["districts"], results, notes)
-    run.landuse, run.control = landuse, control
+    run.landuse, run.control, run.targets = landuse, control, targets
     return run
 
 

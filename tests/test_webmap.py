@@ -441,3 +441,82 @@ def test_a_map_leaves_out_more_parcels_than_it_can_draw_and_says_so(test_layers,
     assert "landuse" not in data
     assert "1,000 land-use parcels, over 999: overlay left out" in caplog.text
     assert "landuse" in map_data(run, district="440309")  # none there: nothing to leave out
+
+
+def test_aggregates_carry_what_the_sketch_review_recomputes(test_layers):
+    """Each district total says its layer, part, tolerance and the plan's rounding (half_step, as evaluate's)."""
+    from gis.evaluate import half_step_ha
+    from gis.read import read_targets
+
+    run = run_check(layers_dir=test_layers)
+    rows = {a["target_id"]: a for a in map_data(run)["aggregates"]}
+    targets = read_targets(test_layers / "targets.csv").set_index("target_id")
+    assert set(rows) == {"TT-09", "TT-10", "TT-14"}
+    for tid, row in rows.items():
+        assert row["half_step"] == pytest.approx(half_step_ha(targets.loc[tid]))
+        assert row["tolerance_pct"] == targets.loc[tid, "tolerance_pct"] and row["planned_ha"] == row["planned"]
+        assert row["rule"] is None  # thematic totals
+    tt09 = rows["TT-09"]
+    assert (tt09["layer"], tt09["part"], tt09["half_step"]) == ("consolidation_zones", "consolidation", 0.5)
+    assert rows["TT-14"]["part"] is None and rows["TT-14"]["half_step"] == pytest.approx(0.05)
+    assert rows["TT-14"]["measured_ha"] == pytest.approx(4.4) and rows["TT-10"]["measured_ha"] is None
+    # a run made by hand (no targets table with it) reads the run's targets file for the same figures
+    run.targets = None
+    assert {a["target_id"]: a for a in map_data(run)["aggregates"]} == rows
+
+
+def test_control_lines_and_land_use_rules_reach_the_page(test_layers):
+    """The control lines are a table with geometry and kind; land-use totals say what they count."""
+    from tests.test_landuse import LAND_TARGETS, add_targets, write_control, write_landuse
+
+    write_landuse(test_layers)
+    write_control(test_layers)
+    add_targets(test_layers, LAND_TARGETS[:5])
+    run = run_check(layers_dir=test_layers)
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    data = json.loads(json.dumps(map_data(run, district="440307")))
+    validator.validate(data)
+    cl = data["control_lines"]
+    rows = decode_table(cl, data["strings"])
+    assert [r["line_id"] for r in rows] == ["BL1", "BL2", "RZ1"]
+    assert [r["kind"] for r in rows] == ["block_line_1", "block_line_2", "retention_zone"]
+    assert [k["key"] for k in cl["kinds"]] == ["block_line_1", "block_line_2", "retention_zone"]
+    lonlat = run.control.to_crs("EPSG:4326").geometry
+    for geom, expected in zip(decode_geometries(cl["geometry"]), lonlat, strict=True):
+        assert shapely.hausdorff_distance(shapely.geometry.shape(geom), expected) < 2e-6
+    rules = {a["target_id"]: a["rule"] for a in data["aggregates"]}
+    assert rules["LU-01"] == {"classes": ["industrial"], "codes": None, "relation": None, "control": []}
+    assert rules["LU-02"]["codes"][:2] == ["1001", "100101"] and rules["LU-02"]["classes"] == ["industrial"]
+    assert rules["LU-04"] == {
+        "classes": ["industrial"],
+        "codes": None,
+        "relation": "inside",
+        "control": ["block_line_1", "block_line_2"],
+    }
+    assert rules["CL-01"]["control"] == ["retention_zone"]
+    assert "control_lines" not in map_data(run_check(layers_dir=Path(__file__).parent / "data" / "layers"))
+
+
+def test_review_constants_and_other_districts(test_layers):
+    """The page reads the shared rules' constants, EPSG:4547 as a proj string, and every district's outline."""
+    from pyproj import Transformer
+
+    from gis.render.mapparts import AREA_PROJ4
+
+    add_longhua(test_layers)
+    run = run_check(layers_dir=test_layers)
+    review = map_data(run)["review"]
+    assert review["conflict_kinds"] == list(settings.CONFLICT_KINDS) and review["min_m2"] == settings.REVIEW_MIN_M2
+    assert review["boundary_kinds"] == list(settings.BOUNDARY_KINDS) and review["prefix"] == settings.REVIEW_PREFIX
+    assert review["proposal_land_class"] == settings.PROPOSAL_LAND_CLASS and review["area_proj4"] == AREA_PROJ4
+    ours = Transformer.from_crs("EPSG:4326", AREA_PROJ4, always_xy=True)
+    epsg = Transformer.from_crs("EPSG:4326", "EPSG:4547", always_xy=True)
+    for lon, lat in [(113.75, 22.45), (114.2, 22.7), (114.65, 22.85)]:
+        assert ours.transform(lon, lat) == pytest.approx(epsg.transform(lon, lat), abs=1e-6)
+    assert map_data(run)["other_districts"]["count"] == 0
+    longgang = map_data(run, district="440307")
+    assert longgang["districts"]["columns"]["district"] == ["440307"]
+    assert longgang["other_districts"]["columns"]["district"] == ["440309"]
+    (geom,) = decode_geometries(longgang["other_districts"]["geometry"])
+    second = run.districts.set_index("district").geometry["440309"]
+    assert shapely.hausdorff_distance(shapely.geometry.shape(geom), second) < 1e-6

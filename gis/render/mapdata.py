@@ -1,4 +1,4 @@
-"""The data a web map embeds: one JSON document, described here key by key (schema version 1).
+"""The data a web map embeds: one JSON document, described here key by key (schema version 2).
 
 The page holds it in ``<script type="application/json" id="gis-data">``; ``js/decode.js`` reads
 it in the browser and :func:`decode_layer` / :func:`decode_table` in Python. The same rules, for
@@ -21,7 +21,7 @@ rows (in polygons). Every coordinate is in the frame ``meta.frame`` names.
 
 The document's keys:
 
-- ``version`` (integer): the schema version, 1.
+- ``version`` (integer): the schema version, 2.
 - ``meta`` (object): ``title`` (string); ``frame`` (``"WGS-84"`` or ``"GCJ-02"``, the frame of
   every coordinate); ``toolkit`` (string: ``gis`` and its version); ``built`` (string: ISO
   date); ``district`` (string: the district code of a district map, null for all districts);
@@ -46,11 +46,19 @@ The document's keys:
   ``unit`` (as the target gives it: ``ha``, ``km2``, ``m2``, ``万m2``, ``ratio``; ``%`` for
   derived shares), ``status``, ``source``, ``source_ref``.
 - ``districts`` (table with geometry): ``columns``: ``district`` (code), ``name_zh``,
-  ``name_en``; no coded columns.
+  ``name_en``; no coded columns. ``other_districts`` (table with geometry, ``columns``:
+  ``district``): on a district map the other districts' outlines, not drawn (the sketch review
+  finds a sketch's district among all); no rows on the all-district map.
 - ``aggregates`` (list of objects): the district totals: ``target_id``, ``district``,
   ``name_zh``, ``name_en``, ``metric``, ``comparator``, ``planned`` and ``measured`` (numbers in
   ``unit``, 4 decimals, or null), ``unit``, ``delta_pct`` (percent, 1 decimal, or null),
-  ``status``, ``source``, ``source_ref``, ``horizon``, ``note`` (strings or null).
+  ``status``, ``source``, ``source_ref``, ``horizon``, ``note`` (strings or null); for the sketch
+  review: ``layer``, ``part`` (string or null), ``tolerance_pct`` (number), and for an area
+  total (else null) ``half_step`` (ha: :func:`gis.evaluate.half_step_ha`), ``planned_ha`` and
+  ``measured_ha`` (4 decimals; measured null when not measured), ``rule`` (object for a
+  land-use or control-line total, else null: ``classes`` (the land classes counted; a code's
+  own class for a code part), ``codes`` (a code part's codes, or null), ``relation``
+  (``inside``, ``outside`` or null), ``control`` (the control kinds of the relation or the total)).
 - ``qa_findings`` (list of objects): the QA findings that have a place: ``severity``
   (``"error"`` or ``"warning"``), ``check``, ``layer``, ``fid``, ``other_fid`` (strings or
   null), ``area_m2`` (number: square metres, 1 decimal, or null), ``message`` (string),
@@ -66,6 +74,15 @@ The document's keys:
   gave the code, else the code list's), ``land_class`` (a class key), ``district``. Geometries
   are simplified to the document's precision (vertices within half a micro-degree of the line
   through their neighbours dropped).
+- ``control_lines`` (table with geometry; only when the check has a control-line layer): the
+  control lines meeting the map's districts (EPSG:4547 areas of :mod:`gis.landuse`), drawn as
+  outlines; ``kinds`` (list of objects, the kinds present: ``key``, ``count``, ``style``);
+  ``columns``: ``line_id`` (string or null); ``coded_columns``: ``kind``. Simplified as parcels.
+- ``review`` (object): the sketch review's constants (:mod:`gis.settings`): ``area_proj4``
+  (EPSG:4547 as a proj string), ``min_m2``, ``conflict_kinds`` and ``boundary_kinds`` (lists),
+  ``control_groups`` (group -> kinds), ``control_kinds``, ``land_classes`` and ``layer_titles``
+  (key -> ``[Chinese, English]``), ``proposal_land_class`` (layer -> land class), ``prefix``
+  (of the exported review properties).
 - ``status_colors`` (object: status -> outline colour, ``#rrggbb``); ``status_zh`` (object:
   status -> its Chinese name); ``district_names`` (object: district code -> ``[Chinese,
   English]``); ``derived_metrics`` (list of strings: the metrics of derived consistency
@@ -79,7 +96,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 from typing import Any
 
 import numpy as np
@@ -87,18 +103,22 @@ import pandas as pd
 import shapely
 
 from gis import __version__, settings, style
-from gis.crs import LAYER_CRS, geometry_gcj02_from_wgs84
-from gis.landuse import LandUse, code_names
+from gis.crs import geometry_gcj02_from_wgs84
 from gis.model import CheckRun
-from gis.parallel import transform_geometries
-from gis.render.encoding import SCALE, Strings, decode_geometries, encode_geometries, rounded
+from gis.render.encoding import Strings, decode_geometries, encode_geometries, rounded
+from gis.render.mapparts import (
+    aggregate_rules,
+    control_table,
+    landuse_table,
+    other_districts,
+    qa_findings,
+    review_constants,
+)
 from gis.results import DERIVED_METRICS, feature_status
 from gis.validate import text_or_none
 
-log = logging.getLogger(__name__)
-
 #: The version of the document this module writes; see the module docstring.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84") -> dict[str, Any]:
@@ -134,8 +154,11 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
     if not len(framed):
         framed = in_frame(districts.geometry.array)
     minx, miny, maxx, maxy = shapely.total_bounds(framed) if len(framed) else settings.LONLAT_BOUNDS
-    lu = None if run.landuse is None else _landuse(run.landuse, district, strings, in_frame)
-    landuse = {} if lu is None else {"landuse": lu}
+    lu = None if run.landuse is None else landuse_table(run.landuse, district, strings, in_frame, title(district))
+    optional = {} if lu is None else {"landuse": lu}
+    if run.control is not None:
+        optional["control_lines"] = control_table(run.control, districts, strings, in_frame)
+    aggregates = results[results["scope"] == "aggregate"]
     return {
         "version": SCHEMA_VERSION,
         "meta": {
@@ -150,67 +173,16 @@ def map_data(run: CheckRun, *, district: str | None = None, frame: str = "WGS-84
         "layers": layers,
         "targets": targets,
         "districts": _districts(districts, in_frame),
-        "aggregates": _aggregates(results[results["scope"] == "aggregate"]),
-        "qa_findings": _qa_findings(run, shown if district is not None else None, in_frame),
+        "other_districts": other_districts(run, district, in_frame),
+        "aggregates": [a | r for a, r in zip(_aggregates(aggregates), aggregate_rules(run, aggregates), strict=True)],
+        "qa_findings": qa_findings(run, shown if district is not None else None, in_frame),
         "status_colors": style.STATUS_COLORS,
         "status_zh": style.STATUS_ZH,
         "district_names": {code: list(names) for code, names in settings.DISTRICTS.items()},
         "derived_metrics": list(DERIVED_METRICS),
         "district_style": style.DISTRICT_STYLE.to_dict(),
-        **landuse,
-    }
-
-
-#: Tolerance of the land-use parcels' simplification (degrees): half the document's precision.
-LANDUSE_SIMPLIFY_DEG = 0.5 / SCALE
-
-
-def _landuse(landuse: LandUse, district: str | None, strings: Strings, in_frame: Any) -> dict[str, Any] | None:
-    """Return the land-use parcels (of ``district``, or all) as a table with geometry, grouped by class; None if too many."""
-    count = len(landuse.table) if district is None else int((landuse.table["district"] == district).sum())
-    if count > settings.MAP_LANDUSE_MAX:  # tens of megabytes: QGIS or gis landuse serve them better
-        log.warning(
-            f"{title(district)}: {count:,} land-use parcels, over {settings.MAP_LANDUSE_MAX:,}: overlay left out"
-        )
-        return None
-    p = landuse.parcels.assign(code_name=code_names(landuse))
-    if district is not None:
-        p = p[(p["district"] == district).to_numpy()]
-    order = {c: i for i, c in enumerate(style.LAND_CLASS_COLORS)}
-    p = p.iloc[np.argsort(p["land_class"].map(order).to_numpy(), kind="stable")]
-    lonlat = transform_geometries(p.geometry.to_numpy(), p.crs, LAYER_CRS)
-    geoms = shapely.simplify(in_frame(lonlat), LANDUSE_SIMPLIFY_DEG, preserve_topology=True)
-    area = p["area_m2"].to_numpy(dtype=float)
-    classes = []
-    for key, group in p.groupby("land_class", sort=False):
-        zh, en = style.land_class_title(str(key))
-        classes.append(
-            {
-                "key": key,
-                "title_zh": zh,
-                "title_en": en,
-                "color": style.LAND_CLASS_COLORS[str(key)],
-                "count": len(group),
-                "area_ha": round(float(group["area_m2"].sum()) / 1e4, 4),
-            }
-        )
-    return {
-        "system": landuse.system,
-        "fill_opacity": style.LANDUSE_FILL_OPACITY,
-        "line_color": style.LANDUSE_LINE_COLOR,
-        "classes": classes,
-        "count": len(p),
-        "columns": {
-            "parcel_id": [str(v) for v in p["parcel_id"].tolist()],
-            "area_m2": np.round(area).astype(np.int64).tolist(),
-        },
-        "coded_columns": {
-            "code": strings.codes(p["code"]),
-            "code_name": strings.codes(p["code_name"]),
-            "land_class": strings.codes(p["land_class"]),
-            "district": strings.codes(p["district"]),
-        },
-        "geometry": encode_geometries(geoms),
+        "review": review_constants(),
+        **optional,
     }
 
 
@@ -329,29 +301,6 @@ def _aggregates(results: pd.DataFrame) -> list[dict[str, Any]]:
             "note": text_or_none(r.note),
         }
         for r in results.itertuples(index=False)
-    ]
-
-
-def _qa_findings(run: CheckRun, shown: set[str] | None, in_frame: Any) -> list[dict[str, Any]]:
-    """Return the QA findings that have a place (of the shown features only, for a district map)."""
-    if run.qa is None:
-        return []
-    frame = run.qa.frame()
-    keep = frame.geometry.notna() & (frame["fid"].isin(list(shown)) if shown is not None else True)
-    frame = frame[keep]
-    points = in_frame(frame.geometry.array)
-    return [
-        {
-            "severity": r.severity,
-            "check": r.check,
-            "layer": text_or_none(r.layer),
-            "fid": text_or_none(r.fid),
-            "other_fid": text_or_none(r.other_fid),
-            "area_m2": rounded(r.area_m2, 1),
-            "message": r.message,
-            "latlng": [round(float(pt.y), 6), round(float(pt.x), 6)],
-        }
-        for r, pt in zip(frame.itertuples(index=False), points, strict=True)
     ]
 
 
