@@ -62,6 +62,7 @@ SCRIPTS: tuple[str, ...] = (
     "overlay.js",
     "popups.js",
     "landuse.js",
+    "controllines.js",
     "districts.js",
     "features.js",
     "findings.js",

@@ -27,7 +27,7 @@ function addLayerControl(app, baseLayers) {
 
 /* Legend: fill by layer and part, outline by check status. */
 function legendHtml(data) {
-  var html = "<b>图例 Legend</b><br>" + landUseLegendHtml(data);
+  var html = "<b>图例 Legend</b><br>" + landUseLegendHtml(data) + controlLegendHtml(data);
   data.layers.forEach(function addLayer(layer) {
     var st = layer.style;
     if (!layer.count) return;

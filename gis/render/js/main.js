@@ -10,6 +10,7 @@ function gisMap(map, data, options) {
   var app = { map: map, data: data, options: options, overlays: {}, byId: {}, shown: [] };
   addDistricts(app);
   addLandUse(app);
+  addControlLines(app);
   addOverlays(app);
   performance.mark("gis:layers");
   addDistrictLabels(app);
@@ -42,6 +43,7 @@ function publicApi(app) {
     districtLayer: app.districtLayer,
     basemaps: app.basemaps,
     landuse: app.landuse,
+    controlLines: app.controlLines,
     drawnCount: function () {
       var n = 0;
       app.shown.forEach(function count(o) { if (app.map.hasLayer(o)) n += o.drawn; });
