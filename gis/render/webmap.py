@@ -48,6 +48,8 @@ _ASSETS: tuple[tuple[str, str], ...] = (
     ("leaflet-measure", "leaflet-measure.cn.js"),
     ("leaflet-search", "leaflet-search.min.css"),
     ("leaflet-search", "leaflet-search.min.js"),
+    ("proj4", "proj4.js"),
+    ("polygon-clipping", "polygon-clipping.umd.min.js"),
 )
 
 
@@ -69,6 +71,11 @@ SCRIPTS: tuple[str, ...] = (
     "controls.js",
     "search.js",
     "draw.js",
+    "reviewgeom.js",
+    "review.js",
+    "reviewtargets.js",
+    "reviewhtml.js",
+    "reviewpanel.js",
     "main.js",
 )
 

@@ -25,9 +25,9 @@ function addLayerControl(app, baseLayers) {
   app.control = L.control.layers(baseLayers, app.overlays, { collapsed: false, position: "topright" }).addTo(app.map);
 }
 
-/* Legend: fill by layer and part, outline by check status. */
+/* Legend: fill by layer and part, outline by check status (folds while a sketch is reviewed). */
 function legendHtml(data) {
-  var html = "<b>图例 Legend</b><br>" + landUseLegendHtml(data) + controlLegendHtml(data);
+  var html = "<details open><summary><b>图例 Legend</b></summary>" + landUseLegendHtml(data) + controlLegendHtml(data);
   data.layers.forEach(function addLayer(layer) {
     var st = layer.style;
     if (!layer.count) return;
@@ -37,7 +37,7 @@ function legendHtml(data) {
   ["met", "within tolerance", "short", "over"].forEach(function addStatus(s) {
     html += '<i class="gis-line" style="border-color:' + esc(data.status_colors[s]) + '"></i>' + esc(data.status_zh[s]) + " " + esc(s) + "<br>";
   });
-  return html + '<i class="gis-line" style="border-color:' + NO_TARGET_COLOR + '"></i>无目标 no target';
+  return html + '<i class="gis-line" style="border-color:' + NO_TARGET_COLOR + '"></i>无目标 no target</details>';
 }
 
 /* Title bar: the map's title, its frame, the schematic warning and the links to the other maps. */

@@ -23,9 +23,11 @@ function addDrawTool(app) {
   app.drawn = drawn;
 }
 
-/* The sketches as a GeoJSON FeatureCollection in WGS-84 (moved back from GCJ-02 over Amap tiles). */
+/* The sketches as a GeoJSON FeatureCollection in WGS-84 (moved back from GCJ-02 over Amap tiles),
+ * each with what the planner named it and its review's figures (reviewpanel.js). */
 function drawnGeoJSON(app) {
-  var fc = app.drawn.toGeoJSON(false); // full precision; rounded once below, after any conversion
+  var layers = app.drawn.getLayers(); // full precision; rounded once below, after any conversion
+  var fc = { type: "FeatureCollection", features: layers.map(function asFeature(l) { return l.toGeoJSON(false); }) };
   var toWgs84 = app.data.meta.frame === "GCJ-02" ? wgs84FromGcj02 : function same(c) { return c; };
   fc.features.forEach(function toExported(f) {
     f.geometry.coordinates = mapCoords(f.geometry.coordinates, function rounded(c) {
@@ -34,9 +36,7 @@ function drawnGeoJSON(app) {
     });
   });
   if (app.data.meta.frame === "GCJ-02") fc.frame_shown = "GCJ-02"; // drawn over Amap tiles: exported in WGS-84, as GeoJSON requires
-  fc.features.forEach(function describe(f, i) {
-    f.properties = { fid: "DRAWN-" + (i + 1), name_zh: "", note: "sketched in the web map" };
-  });
+  fc.features.forEach(function describe(f, i) { f.properties = sketchProperties(app, layers[i], i); });
   fc.frame = "WGS-84";
   fc.exported = new Date().toISOString();
   return fc;

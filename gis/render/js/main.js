@@ -1,8 +1,8 @@
 /* gis web map: gisMap(map, data, options) draws the embedded document (the script element with
  * id gis-data, written by gis/render/mapdata.py) on a Folium map. The parts, in the order they
- * are added: the districts, the land-use parcels (when the check has them), the feature
- * overlays, the district names, the QA findings, the controls, the measure tool, the minimap,
- * search, and the draw tool with its export. */
+ * are added: the districts, the land-use parcels and control lines (when the check has them),
+ * the feature overlays, the district names, the QA findings, the controls, the measure tool, the minimap,
+ * search, the draw tool with its export, and the sketch review panel. */
 
 function gisMap(map, data, options) {
   performance.mark("gis:start");
@@ -27,6 +27,7 @@ function gisMap(map, data, options) {
   addSearch(app);
   addDrawTool(app);
   addExportButton(app);
+  addReviewPanel(app);
   performance.mark("gis:end");
   window.gis = publicApi(app); // for tests and power users
 }
@@ -44,6 +45,7 @@ function publicApi(app) {
     basemaps: app.basemaps,
     landuse: app.landuse,
     controlLines: app.controlLines,
+    sketchProperties: function (layer) { return sketchProperties(app, layer, 0); },
     drawnCount: function () {
       var n = 0;
       app.shown.forEach(function count(o) { if (app.map.hasLayer(o)) n += o.drawn; });
