@@ -16,6 +16,14 @@ Targets (issue: web maps): size <= 25 %, build time <= 20 %, draw time <= 50 % o
 Usage::
 
     python scripts/bench_map.py [--n 10000] [--runs 5] [-o out/bench_map]
+
+Two versions of the map side by side (a change's cost in load time): write the page of the
+synthetic layer with each version of the toolkit, then time the pages in turn, in one browser,
+alternating (load time: navigation start to every polygon drawn, and to the end of ``gisMap``)::
+
+    python scripts/bench_map.py --write-page before.html      # with the other version on PYTHONPATH
+    python scripts/bench_map.py --write-page after.html
+    python scripts/bench_map.py --pages before.html after.html --runs 9
 """
 
 from __future__ import annotations
@@ -170,12 +178,65 @@ def draw_times(paths: dict[str, Path], n: int, runs: int) -> dict[str, list[floa
     return out
 
 
+def load_times(pages: list[Path], n: int, runs: int) -> dict[Path, list[tuple[float, float]]]:
+    """Load each gis page ``runs`` times, in turn: (seconds to every polygon drawn, to the end of gisMap) per load."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("GIS_CHROMIUM") or shutil.which("chromium") or "chromium"
+    out: dict[Path, list[tuple[float, float]]] = {p: [] for p in pages}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        for _ in range(runs):
+            for path in pages:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.route(
+                    "**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+                )
+                page.add_init_script(
+                    "(() => { const tick = () => { if (window.gis && window.gis.drawnCount() >= " + str(n) + ")"
+                    " { window.__drawnAt = performance.now(); } else { requestAnimationFrame(tick); } };"
+                    " requestAnimationFrame(tick); })();"
+                )
+                page.goto(path.as_uri(), timeout=300_000)
+                page.wait_for_function("window.__drawnAt !== undefined", timeout=300_000, polling=100)
+                end = page.evaluate("performance.getEntriesByName('gis:end')[0].startTime")
+                out[path].append((page.evaluate("window.__drawnAt") / 1000.0, end / 1000.0))
+                page.close()
+        browser.close()
+    return out
+
+
+def compare_pages(pages: list[Path], n: int, runs: int) -> None:
+    """Print each page's size and median load times (and their ratio to the first page's)."""
+    times = load_times(pages, n, runs)
+    first = statistics.median(t for t, _ in times[pages[0]])
+    print(f"{n} polygons, {runs} loads of each page in turn, medians (min-max); load average {os.getloadavg()[0]:.2f}")
+    for path in pages:
+        drawn, ends = [t for t, _ in times[path]], [e for _, e in times[path]]
+        print(
+            f"{path.name}: {path.stat().st_size / 1e6:.2f} MB; every polygon drawn {statistics.median(drawn):.3f} s"
+            f" ({min(drawn):.3f}-{max(drawn):.3f}), {statistics.median(drawn) / first:.3f}x the first page;"
+            f" gisMap done {statistics.median(ends):.3f} s ({min(ends):.3f}-{max(ends):.3f})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("-o", "--output", type=Path, default=REPO / "out" / "bench_map")
+    parser.add_argument("--write-page", type=Path, help="only write the gis page of the synthetic layer there")
+    parser.add_argument("--pages", type=Path, nargs="+", help="only time these gis pages of --n polygons, in turn")
     args = parser.parse_args()
+    if args.pages:
+        compare_pages(args.pages, args.n, args.runs)
+        return
+    if args.write_page:
+        run, _ = check_run(synthetic_layer(args.n), read_districts(REPO / "layers" / "districts.geojson"))
+        build_ours(run, args.write_page)
+        return
     gdf = synthetic_layer(args.n)
     districts = read_districts(REPO / "layers" / "districts.geojson")
     tmp = Path(tempfile.mkdtemp(prefix="bench_map_"))
