@@ -26,7 +26,7 @@ from gis.pipeline import run_check
 from gis.render.webmap import build_map, write_map
 from tests.conftest import DATA
 from tests.test_browser import SCREENSHOTS, Page, browser  # noqa: F401  (the module's Chromium, as test_browser.py starts it)
-from tests.test_landuse import write_landuse
+from tests.test_landuse import LAND_TARGETS, add_targets, write_landuse
 
 X0, Y0 = 520_000.0, 2_505_000.0  # tests/data/make_data.py: the test district's south-west corner (EPSG:4547)
 TO_LONLAT = Transformer.from_crs("EPSG:4547", "EPSG:4326", always_xy=True)
@@ -43,11 +43,11 @@ def draw_polygon(page: Page, ring: list[tuple[float, float]]) -> list[tuple[floa
     """Draw a polygon with the mouse through points (lon, lat in the page's frame); return its vertices as drawn.
 
     The view is fitted so the polygon lies clear of the title bar, the tools, the district panel
-    (left) and the review panel (right).
+    (left) and the layer list and review panel (right).
     """
     lons, lats = zip(*ring, strict=True)
     page.js(
-        "([b]) => window.gis.map.fitBounds(b, {animate: false, paddingTopLeft: [520, 120], paddingBottomRight: [470, 380]})",
+        "([b]) => window.gis.map.fitBounds(b, {animate: false, paddingTopLeft: [520, 120], paddingBottomRight: [540, 380]})",
         [[[min(lats), min(lons)], [max(lats), max(lons)]]],
     )
     before = page.js("window.gis.drawn.getLayers().length")
@@ -115,6 +115,31 @@ def status_of(run, tid: str, after: float) -> str:
     t = read_targets(Path(run.targets_path)).set_index("target_id").loc[tid]
     planned = float(t["value"]) * settings.AREA_UNITS_HA[t["unit"]]
     return compare(t["comparator"], planned, after, tolerance_pct=float(t["tolerance_pct"]), half_step=half_step_ha(t))
+
+
+def gis_review(path: Path, layers: Path) -> dict:
+    """``gis review FILE -f json`` on an exported sketch file: the CLI's review of its one sketch."""
+    result = CliRunner().invoke(cli, ["review", str(path), "--layers", str(layers), "-f", "json"])
+    assert result.exit_code in (0, 1), result.output  # 1: a conflict
+    (sketch,) = json.loads(result.stdout)["sketches"]
+    return sketch
+
+
+def assert_same_review(got: dict, cli: dict) -> None:
+    """The panel's figures and gis review's on the exported file: the same, within the page's precision."""
+    assert got["area"] == pytest.approx(cli["area_ha"], abs=0.01)
+    assert got["districts"][0][0] == cli["district"]
+    assert got["overlaps"] == pytest.approx({o["fid"]: o["overlap_ha"] for o in cli["overlaps"]}, abs=0.05)
+    for row in cli["targets"]:
+        if row["target_id"] not in got["totals"]:  # a district map shows its district's totals: the others stay
+            assert row["district"] != cli["district"] and row["effect"] == "unchanged", row["target_id"]
+            continue
+        mine = got["totals"][row["target_id"]]
+        assert mine["status"] == row["status_after"], row["target_id"]
+        assert (mine["after"] is None) == (row["after_ha"] is None), row["target_id"]
+        if row["after_ha"] is not None:
+            assert mine["after"] == pytest.approx(row["after_ha"], abs=0.05), row["target_id"]
+    assert set(got["totals"]) <= {row["target_id"] for row in cli["targets"]}
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +214,10 @@ def test_panel_reviews_a_polygon_drawn_with_the_mouse(browser, run, tmp_path):  
         assert all(not isinstance(v, dict | list) for v in props.values())  # flat scalars
         exported = projected([tuple(c) for c in feature["geometry"]["coordinates"][0]])
         assert exported.area / 1e4 == pytest.approx(got["area"], abs=0.01)
+        # gis review on the exported file (its proposed_as: industrial_land) gives the same figures
+        cli_review = gis_review(out, DATA / "layers")
+        assert cli_review["proposed_as"] == "industrial_land"
+        assert_same_review(got, cli_review)
         assert page.errors == [] and page.blocked == []
     finally:
         page.close()
@@ -274,6 +303,7 @@ def test_panel_shows_a_control_line_conflict(browser, test_layers, tmp_path):  #
     for kind, boxes in {
         "eco_redline": [(2800, 700, 3300, 1000)],  # under the pentagon's south-east corner
         "block_line_1": [(1400, 700, 2000, 1400)],
+        "retention_zone": [(1000, 1400, 1900, 2200)],  # under the pentagon's north-west side
     }.items():
         src = control_lines_file(tmp_path / f"{kind}.geojson", kind, boxes)
         result = runner.invoke(
@@ -281,12 +311,13 @@ def test_panel_shows_a_control_line_conflict(browser, test_layers, tmp_path):  #
         )
         assert result.exit_code == 0, result.output
     write_landuse(test_layers)  # parcels from x 1000, y 1000: P1 (industrial) under the pentagon
+    add_targets(test_layers, LAND_TARGETS[:5])  # land-use totals (classes, a code, inside/outside) and CL-01
     checked = run_check(layers_dir=test_layers)
     path = tmp_path / "control.html"
     write_map(build_map(checked, district="440307"), path)
     page = Page(browser, path)
     try:
-        assert set(page.js("Object.keys(window.gis.controlLines)")) == {"eco_redline", "block_line_1"}
+        assert set(page.js("Object.keys(window.gis.controlLines)")) == {"eco_redline", "block_line_1", "retention_zone"}
         ring = draw_polygon(page, lonlats(PENTAGON))
         sketch = projected(ring)
         got = panel(page)
@@ -304,10 +335,24 @@ def test_panel_shows_a_control_line_conflict(browser, test_layers, tmp_path):  #
         assert got["classes"][""] == pytest.approx((sketch.area - covered) / 1e4, abs=0.05)  # no parcel
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.page.screenshot(path=str(SCREENSHOTS / "review-control-lines.png"))
-        props = page.js("window.gis.drawnGeoJSON()")["features"][0]["properties"]
-        assert props["review_conflicts"].startswith("生态保护红线 ") and props["review_classes"].startswith(
-            "industrial 工业用地 "
-        )
+        doc = page.js("window.gis.drawnGeoJSON()")
+        props = doc["features"][0]["properties"]
+        assert props["review_conflicts"].startswith("生态保护红线 ")
+        assert props["review_classes"].startswith("industrial 工业用地 ")
+        # gis review on the exported file: the same figures, conflict and land classes included
+        out = tmp_path / "sketch.geojson"
+        out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        cli_review = gis_review(out, test_layers)
+        assert_same_review(got, cli_review)
+        assert cli_review["conflict"] and got["conflict"]
+        for c in cli_review["land"]["classes"]:
+            assert got["classes"][c["class"]] == pytest.approx(c["ha"], abs=0.05), c["class"]
+        assert got["classes"][""] == pytest.approx(cli_review["land"]["no_parcel_ha"], abs=0.05)
+        for proposal in ("landuse:park_green", "parks", "control_lines:retention_zone"):  # every rule, both sides
+            page.page.select_option(".gis-review select[name=proposed_as]", proposal)
+            doc = page.js("window.gis.drawnGeoJSON()")
+            out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+            assert_same_review(panel(page), gis_review(out, test_layers))
         assert page.errors == [] and page.blocked == []
     finally:
         page.close()

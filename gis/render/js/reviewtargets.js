@@ -126,7 +126,8 @@ function reviewTotals(app, base, proposalText) {
   return reviewedTotals(app.data).map(function rowOf(a) { return totalRow(app, base, a, p); });
 }
 
-/* The proposals a planner can choose: the kinds the page's totals name, the land classes, none. */
+/* The proposals a planner can choose: the kinds the page's totals name, the thematic layers (a park
+ * or an industrial site also changes land use), the land classes, none. */
 function proposalChoices(data) {
   var seen = {}, out = [["", "— 无 none (每项按其自身类别 each total as its own kind)"]];
   function add(value, label) { if (value && !seen[value]) { seen[value] = true; out.push([value, label]); } }
@@ -134,6 +135,7 @@ function proposalChoices(data) {
     var kind = totalKind(data, a), names = kind === "control" ? data.review.control_kinds[a.part] : data.review.layer_titles[a.layer];
     if (kind !== "landuse") add(ownKind(data, a), ownKind(data, a) + " " + (names ? names[0] : ""));
   });
+  Object.keys(data.review.layer_titles).forEach(function addLayer(k) { add(k, k + " " + data.review.layer_titles[k][0]); });
   Object.keys(data.review.land_classes).forEach(function addClass(k) {
     add("landuse:" + k, "landuse:" + k + " " + data.review.land_classes[k][0]);
   });
