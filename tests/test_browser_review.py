@@ -147,7 +147,7 @@ def run():
     return run_check(layers_dir=DATA / "layers")
 
 
-def test_panel_reviews_a_polygon_drawn_with_the_mouse(browser, run, tmp_path):  # noqa: F811
+def test_panel_reviews_a_polygon_drawn_with_the_mouse(browser, run, test_layers, tmp_path):  # noqa: F811
     path = tmp_path / "index.html"
     write_map(build_map(run), path)
     page = Page(browser, path)
@@ -218,6 +218,12 @@ def test_panel_reviews_a_polygon_drawn_with_the_mouse(browser, run, tmp_path):  
         cli_review = gis_review(out, DATA / "layers")
         assert cli_review["proposed_as"] == "industrial_land"
         assert_same_review(got, cli_review)
+        # and gis import takes it as it is, into the layer it is proposed as (its review figures ignored)
+        result = CliRunner().invoke(
+            cli, ["import", str(out), "--layer", "industrial_land", "--layers", str(test_layers), "--dry-run"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "TT-SK-01" in result.output and "review" in result.output
         assert page.errors == [] and page.blocked == []
     finally:
         page.close()
