@@ -102,6 +102,10 @@ def synthetic_layer(n: int, seed: int = 0) -> gpd.GeoDataFrame:
             "location_confidence": "stated",
             "accuracy": "synthetic",
             "method": "generated",
+            "position_ref": None,  # the position fields (optional) every measured layer carries
+            "position_error_m": None,
+            "position_lon": None,
+            "position_lat": None,
         },
         geometry=geoms,
         crs="EPSG:4547",
