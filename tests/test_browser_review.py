@@ -380,3 +380,22 @@ def test_a_degenerate_outline_says_so_in_the_panel(browser, run, tmp_path):  # n
         assert page.errors == [] and page.js("window.gis.drawnCount()") == len(run.features)  # the map goes on
     finally:
         page.close()
+
+
+def test_panel_shows_hostile_names_as_text(browser, test_layers, tmp_path):  # noqa: F811
+    """A feature's name and street holding markup show in the panel as text; the fid typed goes out as typed."""
+    from tests.test_webmap import HOSTILE, hostile_layers
+
+    path = tmp_path / "hostile.html"
+    write_map(build_map(run_check(layers_dir=hostile_layers(test_layers))), path)
+    page = Page(browser, path)
+    try:
+        draw_polygon(page, lonlats([(4950, 950), (5150, 950), (5150, 1150), (4950, 1150)]))  # over TT-PK-01
+        page.page.fill(".gis-review input[name=fid]", HOSTILE)
+        text = page.page.inner_text(".gis-review")
+        assert "公园" + HOSTILE in text and f"{HOSTILE} (据重叠图斑 from overlapped feature TT-PK-01)" in text
+        assert HOSTILE in page.page.inner_text(".gis-review-head")
+        assert page.js("window.__xss === undefined") and page.errors == []
+        assert page.js("window.gis.drawnGeoJSON()")["features"][0]["properties"]["fid"] == HOSTILE
+    finally:
+        page.close()
