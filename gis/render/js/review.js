@@ -11,8 +11,8 @@ function reviewBase(app, layer) {
   base.outside_ha = Math.max(0, base.area_ha - base.districts.reduce(function add(s, d) { return s + d.ha; }, 0));
   base.pieces = featurePieces(app, sketch);
   base.overlaps = base.pieces.filter(function large(o) { return o.m2 >= min; });
-  var top = base.overlaps.filter(function withStreet(o) { return o.street; })[0];
-  base.street = top ? { name: top.street, fid: top.fid } : null;
+  var top = base.overlaps[0]; // the street of the feature overlapped most (none when it has none)
+  base.street = top && top.street ? { name: top.street, fid: top.fid } : null;
   base.parcels = parcelPieces(app, sketch);
   base.classes = base.parcels ? landClasses(app, base) : null;
   base.control = app.data.control_lines ? controlFigures(app, sketch) : null;
@@ -50,7 +50,10 @@ function featurePieces(app, sketch) {
       });
     });
   });
-  return out.sort(function bySize(a, b) { return b.m2 - a.m2; });
+  var order = Object.keys(app.data.review.layer_titles); // ties: the layers' order, then the fid
+  return out.sort(function bySize(a, b) {
+    return b.m2 - a.m2 || order.indexOf(a.layer) - order.indexOf(b.layer) || (a.fid < b.fid ? -1 : a.fid > b.fid ? 1 : 0);
+  });
 }
 
 /* The sketch's part in every land-use parcel it meets; null without a land-use layer. */
@@ -82,7 +85,7 @@ function landClasses(app, base) {
     codes.sort(function bySize(a, b) { return b.ha - a.ha; });
     return { key: k, ha: c.m2 / 1e4, share: (100 * c.m2) / m2, parcels: c.parcels, codes: codes.slice(0, 5) };
   });
-  rows.sort(function bySize(a, b) { return b.ha - a.ha; });
+  rows.sort(function bySize(a, b) { return b.ha - a.ha || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0); });
   var covered = unionM2(base.parcels.map(function piece(p) { return p.mp; }));
   return { rows: rows, no_parcel_ha: Math.max(0, m2 - covered) / 1e4 };
 }
