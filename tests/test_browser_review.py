@@ -399,3 +399,25 @@ def test_panel_shows_hostile_names_as_text(browser, test_layers, tmp_path):  # n
         assert page.js("window.gis.drawnGeoJSON()")["features"][0]["properties"]["fid"] == HOSTILE
     finally:
         page.close()
+
+
+def test_page_projects_as_proj_does(browser, run, tmp_path):  # noqa: F811
+    """proj4js in the page, with the document's EPSG:4547 string, gives PROJ's coordinates to a micrometre.
+
+    Its tmerc is the exact (Poder/Engsager) algorithm unless +approx is given (lib/projections/etmerc.js
+    of proj4js 2.22.0); within 0.7 degree of the central meridian both agree to nanometres anyway.
+    """
+    path = tmp_path / "index.html"
+    write_map(build_map(run), path)
+    page = Page(browser, path)
+    try:
+        points = [(113.75, 22.45), (114.0, 22.5), (114.2, 22.7), (114.65, 22.85), (114.5, 22.6)]
+        got = page.js(
+            "(pts) => { proj4.defs('TEST:4547', window.gis.data.review.area_proj4);"
+            " const f = proj4('WGS84', 'TEST:4547').forward; return pts.map(p => f(p)); }",
+            points,
+        )
+        for (lon, lat), (x, y) in zip(points, got, strict=True):
+            assert (x, y) == pytest.approx(TO_4547.transform(lon, lat), abs=1e-6)
+    finally:
+        page.close()
