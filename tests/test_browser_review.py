@@ -421,3 +421,28 @@ def test_page_projects_as_proj_does(browser, run, tmp_path):  # noqa: F811
             assert (x, y) == pytest.approx(TO_4547.transform(lon, lat), abs=1e-6)
     finally:
         page.close()
+
+
+def test_a_click_on_a_sketch_selects_it(browser, run, tmp_path):  # noqa: F811
+    path = tmp_path / "index.html"
+    write_map(build_map(run), path)
+    page = Page(browser, path)
+    try:
+        drawn = draw_polygon(page, lonlats([(1500, 800), (2500, 800), (2500, 1300), (1500, 1300)]))  # about 50 ha
+        page.js(  # a second sketch, 1 ha, added as the draw tool adds one: it is selected
+            "(ring) => window.gis.map.fire(L.Draw.Event.CREATED, {layer: L.polygon(ring.map(c => [c[1], c[0]])), layerType: 'polygon'})",
+            lonlats([(4000, 800), (4100, 800), (4100, 900), (4000, 900)]),
+        )
+        assert page.page.inner_text(".gis-review-head").startswith("DRAWN-2 · 1.0000 ha")
+        xy = page.js(
+            "(([lng, lat]) => { const m = window.gis.map, p = m.latLngToContainerPoint([lat, lng]),"
+            " r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; })",
+            TO_LONLAT.transform(X0 + 1700, Y0 + 1000),
+        )
+        page.page.mouse.click(*xy)
+        page.page.wait_for_function("document.querySelector('.gis-review-head').textContent.startsWith('DRAWN-1')")
+        assert panel(page)["area"] == pytest.approx(projected(drawn).area / 1e4, abs=0.01)
+        assert page.page.locator(".leaflet-popup").count() == 0  # the click selected the sketch, nothing under it
+        assert page.errors == []
+    finally:
+        page.close()

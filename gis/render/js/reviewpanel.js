@@ -39,6 +39,7 @@ function watchSketches(app) {
 function newSketch(app, layer) {
   var n = ++app.review.count;
   layer.gisSketch = { n: n, fid: "DRAWN-" + n, name_zh: "", proposed_as: "", base: null, error: null };
+  layer.options.bubblingMouseEvents = false; // a click on a sketch selects it, and opens no parcel's popup under it
   layer.on("click", function onSketchClick() { selectSketch(app, layer); });
   selectSketch(app, layer);
 }
