@@ -213,16 +213,23 @@ def load_times(pages: list[Path], n: int, runs: int) -> dict[Path, list[tuple[fl
 
 
 def compare_pages(pages: list[Path], n: int, runs: int) -> None:
-    """Print each page's size and median load times (and their ratio to the first page's)."""
+    """Print each page's size and load times against the first page's: the ratio of the medians, the
+    median of the ratios within a round (a busy spell falls on both pages of a round) and of the
+    fastest loads (the least disturbed by other work)."""
+    load0 = os.getloadavg()[0]
     times = load_times(pages, n, runs)
-    first = statistics.median(t for t, _ in times[pages[0]])
-    print(f"{n} polygons, {runs} loads of each page in turn, medians (min-max); load average {os.getloadavg()[0]:.2f}")
+    base = [t for t, _ in times[pages[0]]]
+    print(
+        f"{n} polygons, {runs} rounds loading each page in turn; load average {load0:.2f} -> {os.getloadavg()[0]:.2f}"
+    )
     for path in pages:
         drawn, ends = [t for t, _ in times[path]], [e for _, e in times[path]]
+        rounds = statistics.median(d / b for d, b in zip(drawn, base, strict=True))
         print(
-            f"{path.name}: {path.stat().st_size / 1e6:.2f} MB; every polygon drawn {statistics.median(drawn):.3f} s"
-            f" ({min(drawn):.3f}-{max(drawn):.3f}), {statistics.median(drawn) / first:.3f}x the first page;"
-            f" gisMap done {statistics.median(ends):.3f} s ({min(ends):.3f}-{max(ends):.3f})"
+            f"{path.name}: {path.stat().st_size / 1e6:.2f} MB; every polygon drawn: median {statistics.median(drawn):.3f} s"
+            f" ({min(drawn):.3f}-{max(drawn):.3f}); to the first page: {statistics.median(drawn) / statistics.median(base):.3f}x"
+            f" (medians), {rounds:.3f}x (median within rounds), {min(drawn) / min(base):.3f}x (fastest);"
+            f" gisMap done: median {statistics.median(ends):.3f} s"
         )
 
 

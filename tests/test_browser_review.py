@@ -58,9 +58,9 @@ def draw_polygon(page: Page, ring: list[tuple[float, float]]) -> list[tuple[floa
     )
     page.page.click(".leaflet-draw-draw-polygon")
     vertices = "n => document.querySelectorAll('.leaflet-marker-pane .leaflet-editing-icon').length === n"
-    for n, point in enumerate(xy, start=1):
-        page.click_until(point, f"({vertices})({n})")
-    page.click_until(xy[0], f"window.gis.drawn.getLayers().length === {before + 1}")  # close on the first vertex
+    for n, point in enumerate(xy, start=1):  # generous deadlines: a busy 2-core machine is slow
+        page.click_until(point, f"({vertices})({n})", deadline_s=30)
+    page.click_until(xy[0], f"window.gis.drawn.getLayers().length === {before + 1}", deadline_s=30)  # close it
     page.page.wait_for_selector(".gis-review-area")
     return [
         tuple(c)
@@ -153,8 +153,9 @@ def test_panel_reviews_a_polygon_drawn_with_the_mouse(browser, run, test_layers,
     page = Page(browser, path)
     try:
         assert page.page.locator(".gis-review").count() == 1  # made at load, folded, computing nothing
-        # nothing projected or clipped yet: the review's projection is defined on the first sketch
-        assert page.js("proj4.defs('GIS:AREA') === undefined && !document.querySelector('.gis-review details').open")
+        # nothing projected or clipped yet: the review's libraries run on the first sketch
+        assert page.js("typeof proj4 === 'undefined' && typeof polygonClipping === 'undefined'")
+        assert page.js("!document.querySelector('.gis-review details').open")
         ring = draw_polygon(page, lonlats(PENTAGON))
         sketch = projected(ring)
         intended = shapely.Polygon([(X0 + x, Y0 + y) for x, y in PENTAGON])
@@ -413,7 +414,7 @@ def test_page_projects_as_proj_does(browser, run, tmp_path):  # noqa: F811
     try:
         points = [(113.75, 22.45), (114.0, 22.5), (114.2, 22.7), (114.65, 22.85), (114.5, 22.6)]
         got = page.js(
-            "(pts) => { proj4.defs('TEST:4547', window.gis.data.review.area_proj4);"
+            "(pts) => { runReviewLibraries(); proj4.defs('TEST:4547', window.gis.data.review.area_proj4);"
             " const f = proj4('WGS84', 'TEST:4547').forward; return pts.map(p => f(p)); }",
             points,
         )

@@ -48,9 +48,14 @@ _ASSETS: tuple[tuple[str, str], ...] = (
     ("leaflet-measure", "leaflet-measure.cn.js"),
     ("leaflet-search", "leaflet-search.min.css"),
     ("leaflet-search", "leaflet-search.min.js"),
-    ("proj4", "proj4.js"),
-    ("polygon-clipping", "polygon-clipping.umd.min.js"),
 )
+
+#: Vendored scripts the page holds as text, run on first use: the sketch review's libraries, so that
+#: nothing of them runs at page load (``js/reviewgeom.js`` runs them): element id -> (package, file).
+LAZY_SCRIPTS: dict[str, tuple[str, str]] = {
+    "gis-lib-proj4": ("proj4", "proj4.js"),
+    "gis-lib-polygon-clipping": ("polygon-clipping", "polygon-clipping.umd.min.js"),
+}
 
 
 #: The map's own scripts in ``gis/render/js/``, inlined in this order after the assets: helpers
@@ -184,6 +189,9 @@ def build_map(
     scripts = [_asset(p, f) for p, f in _ASSETS if f.endswith(".js")] + [_script(name) for name in SCRIPTS]
     js = "\n;\n".join(scripts)
     root.header.add_child(_Raw(f"<script>{_script_safe(js)}</script>"), name="gis_js")
+    for element, (package, name) in LAZY_SCRIPTS.items():
+        text = _script_safe(_asset(package, name))
+        root.header.add_child(_Raw(f'<script type="text/plain" id="{element}">{text}</script>'), name=element)
     payload = _json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
     root.html.add_child(_Raw(f'<script type="application/json" id="gis-data">{payload}</script>'), name="gis_data")
     for element, text in embedded.items():  # the embedded basemap tiles, read by js/basemaps.js

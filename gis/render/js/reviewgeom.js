@@ -3,9 +3,23 @@
  * formula, and the part of a shape inside each row of a table (polygon-clipping), looked for only
  * among the rows whose bounds meet it. Built on first use and kept: nothing runs at page load. */
 
+/* The review's libraries (proj4js, polygon-clipping), held in the page as text: run on the first
+ * review (an inline script runs as it is added), once. */
+function runReviewLibraries() {
+  ["gis-lib-proj4", "gis-lib-polygon-clipping"].forEach(function run(id) {
+    var holder = document.getElementById(id);
+    if (!holder || holder.getAttribute("data-ran")) return;
+    var script = document.createElement("script");
+    script.textContent = holder.textContent;
+    document.head.appendChild(script);
+    holder.setAttribute("data-ran", "1");
+  });
+}
+
 /* The projection and the tables' indexes, made on the first review. */
 function reviewGeo(app) {
   if (app.reviewGeo) return app.reviewGeo;
+  runReviewLibraries();
   proj4.defs("GIS:AREA", app.data.review.area_proj4);
   var forward = proj4("WGS84", "GIS:AREA").forward, gcj = app.data.meta.frame === "GCJ-02";
   app.reviewGeo = {
