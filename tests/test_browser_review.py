@@ -447,3 +447,31 @@ def test_a_click_on_a_sketch_selects_it(browser, run, tmp_path):  # noqa: F811
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_an_outline_crossing_itself_cannot_be_drawn(browser, run, tmp_path):  # noqa: F811
+    """The draw tool refuses a crossing edge (gis review and gis import would refuse the sketch): a bow-tie stays undrawn."""
+    path = tmp_path / "index.html"
+    write_map(build_map(run), path)
+    page = Page(browser, path)
+    try:
+        bowtie = lonlats([(1500, 800), (3200, 1600), (3200, 800), (1500, 1600)])
+        lons, lats = zip(*bowtie, strict=True)
+        page.js(
+            "([b]) => window.gis.map.fitBounds(b, {animate: false, paddingTopLeft: [520, 120], paddingBottomRight: [540, 380]})",
+            [[[min(lats), min(lons)], [max(lats), max(lons)]]],
+        )
+        xy = page.js(
+            "(pts) => { const m = window.gis.map, r = m.getContainer().getBoundingClientRect();"
+            " return pts.map(([lng, lat]) => { const p = m.latLngToContainerPoint([lat, lng]); return [p.x + r.left, p.y + r.top]; }); }",
+            bowtie,
+        )
+        page.page.click(".leaflet-draw-draw-polygon")
+        vertices = "n => document.querySelectorAll('.leaflet-marker-pane .leaflet-editing-icon').length === n"
+        for n, point in enumerate(xy[:3], start=1):
+            page.click_until(point, f"({vertices})({n})", deadline_s=30)
+        # its edge would cross the first: refused with Leaflet.draw's error, no fourth vertex
+        page.click_until(xy[3], "document.querySelector('.leaflet-error-draw-tooltip') !== null", deadline_s=30)
+        assert page.js(f"({vertices})(3)") and page.js("window.gis.drawn.getLayers().length") == 0
+    finally:
+        page.close()

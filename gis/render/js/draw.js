@@ -16,8 +16,9 @@ function addDrawTool(app) {
   var drawn = new L.FeatureGroup().addTo(app.map);
   app.map.addControl(new L.Control.Draw({
     position: "topleft",
-    edit: { featureGroup: drawn },
-    draw: { polyline: false, circle: false, circlemarker: false, marker: false, polygon: { showArea: true, metric: true }, rectangle: true },
+    // an outline may not cross itself, drawn or edited: gis review and gis import refuse such a sketch
+    edit: { featureGroup: drawn, poly: { allowIntersection: false } },
+    draw: { polyline: false, circle: false, circlemarker: false, marker: false, polygon: { showArea: true, metric: true, allowIntersection: false, shapeOptions: { poly: { allowIntersection: false } } }, rectangle: true },
   }));
   app.map.on(L.Draw.Event.CREATED, function onCreated(e) { drawn.addLayer(e.layer); });
   app.drawn = drawn;
