@@ -30,6 +30,7 @@ from gis.join import FeatureIndex
 from gis.landuse import LandUse
 from gis.landuse_targets import LandMeasure
 from gis.measure import measure_geometries
+from gis.progress import tracked
 from gis.results import RESULT_COLUMNS
 from gis.spatial import Shapes, union_ha
 
@@ -199,7 +200,8 @@ def check_targets(
     records: list[dict[str, object]] = []
     planned_ha_by_fid: dict[str, tuple[float, str]] = {}  # resolved feature fid -> (planned ha, target id)
     part_rows: list[tuple[pd.Series, str, float]] = []
-    for _, t in targets.iterrows():
+    size = len(features) + (landuse.count if landuse is not None else 0)  # the features the targets measure
+    for _, t in tracked(targets.iterrows(), "checking targets", total=len(targets), size=size, unit="targets"):
         fid = t["fid"]
         if fid is not None and fid not in index.by_fid:  # allowed only by validate_join(missing_ok=True)
             rec = _base(t, None)

@@ -42,6 +42,7 @@ from gis.io.delivery import Delivery, read_delivery
 from gis.io.schemas import AREA_UNITS_M2, Schema, find_column, pick_schema
 from gis.land_edits import EXPORT_SCHEMA, edited_codes, export_system, is_export, keep_stored, named_layer, read_stored
 from gis.landuse import LANDUSE_FIELDS, LAYER_SUFFIXES
+from gis.progress import stage
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def plan_landuse_import(
     source_layer = named_layer(path, "landuse", source_layer)
     delivery = read_delivery(path, source_layer=source_layer, encoding=encoding, from_crs=from_crs, select=select)
     gdf = delivery.gdf
+    importing = stage("importing", total=3, size=len(gdf), unit="steps")  # ids and codes, outlines, districts
     chosen, said = picked[0]
     exported = chosen is EXPORT_SCHEMA
     if exported:
@@ -145,7 +147,9 @@ def plan_landuse_import(
     assert code_col is not None
     ids = parcel_ids(delivery, col["id"], prefix=chosen.name, notes=notes, what="parcel")
     codes = land_codes(delivery, code_col, ids, chosen)
+    importing.advance()
     geoms = clean_geometry(delivery, ids, what="parcel", warnings=warnings)
+    importing.advance()
     plain = gdf.reset_index(drop=True)
     none = pd.Series(pd.NA, index=ids.index, dtype=TEXT)
     area = col["official_area"]
@@ -174,6 +178,8 @@ def plan_landuse_import(
             result["source_file"] = as_text(plain[found]).fillna(delivery.path.name)
         result = keep_stored(result, stored)
     result, geoms, left_out = keep_inside(result, geoms, layers_dir, path=delivery.path, what="parcel", notes=notes)
+    importing.advance()
+    importing.close()  # on an error before here, the command line clears its bar (gis.cli._progress)
     if col["admin"]:
         _admin_check(result, col["admin"], warnings)
     extras = [c for c in result.columns if c not in LANDUSE_COLUMNS]
@@ -235,9 +241,14 @@ def apply_delivery(plan: DeliveryPlan, *, wait: float = LOCK_WAIT) -> Path:
                 "Run the import again."
             )
         log.info("%s: writing %d features", plan.output, len(plan.result))
-        with atomic_path(plan.output, suffix=".parquet") as tmp:
+        count = len(plan.result)
+        with (
+            atomic_path(plan.output, suffix=".parquet") as tmp,
+            stage("writing land-use layer", total=count) as writing,
+        ):
             try:  # polygons GeoArrow-encoded: read_landuse measures them without building geometries
                 plan.result.to_parquet(tmp, index=False, geometry_encoding="geoarrow")
             except ValueError:  # a mix of types GeoArrow has no encoding for (a collection among polygons): WKB
                 plan.result.to_parquet(tmp, index=False)
+            writing.advance(count)
     return plan.output

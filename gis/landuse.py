@@ -29,6 +29,7 @@ from gis.codes import UNCLASSIFIED, UNKNOWN, LandPart, code_list, control_kinds
 from gis.crs import AREA_CRS
 from gis.errors import InputError
 from gis.landuse_checks import arrow_landuse, check_frame, parcel_ids
+from gis.progress import stage
 
 #: Fields of the land-use layer (besides geometry), as ``gis import --layer landuse`` writes them.
 LANDUSE_FIELDS: tuple[str, ...] = (
@@ -157,11 +158,17 @@ class LandUse:
         return self._keys
 
     @property
+    def count(self) -> int:
+        """The number of parcels (the table is not built for it when the reader counted them)."""
+        return len(self._keys["area_m2"]) if self._keys is not None else len(self.table)
+
+    @property
     def parcels(self) -> gpd.GeoDataFrame:
         """The parcels with their geometry (EPSG:4547), built from :attr:`table` on first use."""
         if self._parcels is None:
             assert self._geometries is not None, "a LandUse without geometries"
-            self._parcels = gpd.GeoDataFrame(self.table, geometry=self._geometries(), crs=AREA_CRS)
+            with stage("reading land-use outlines", total=len(self.table), unit="parcels"):
+                self._parcels = gpd.GeoDataFrame(self.table, geometry=self._geometries(), crs=AREA_CRS)
         return self._parcels
 
     def mask(self, part: LandPart, district: str) -> np.ndarray:
@@ -219,7 +226,7 @@ def read_landuse(source: Path) -> LandUse | None:
     if path is None:
         return None
     where = f"{path}: layer {settings.LANDUSE_LAYER}"
-    found = read_geoarrow(path, settings.LANDUSE_LAYER, plain=("parcel_id",))
+    found = read_geoarrow(path, settings.LANDUSE_LAYER, plain=("parcel_id",), progress="reading land-use parcels")
     if found is None:
         gdf = _read(path, settings.LANDUSE_LAYER)
         check_frame(gdf, where, lambda: (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy())

@@ -21,6 +21,7 @@ from gis.landuse import LandUse, layer_path, read_control_lines, read_landuse
 from gis.measure import measure_layers
 from gis.model import ERROR, WARNING, CheckRun, Finding, QaReport
 from gis.partitioned import run_check_dask
+from gis.progress import stage
 from gis.qa import topology_findings
 from gis.qa_parcels import parcel_findings
 from gis.read import check_layers, default_targets_path, read_layers, read_targets
@@ -67,7 +68,10 @@ def run_qa(layers_dir: Path | None = None, *, encoding: str | None = None) -> Qa
     """
     source = Path(layers_dir) if layers_dir is not None else settings.default_layers_dir()
     layers, findings = check_layers(source, encoding=encoding)
-    findings = findings + topology_findings(layers, findings)
+    n = sum(len(frame) for name, frame in layers.items() if name != "districts")
+    with stage("checking topology", total=n) as checking:
+        findings = findings + topology_findings(layers, findings)
+        checking.advance(n)
     landuse, landuse_findings = _landuse_qa(source)
     findings += landuse_findings
     order = {ERROR: 0, WARNING: 1}
@@ -155,8 +159,11 @@ def run_check(
     if layers is None:
         layers = read_layers(layers_dir, encoding=encoding)
     targets = read_targets(Path(targets_path), encoding=encoding)
-    log.info("read %d features and %d targets", sum(len(layers[n]) for n in settings.LAYER_NAMES), len(targets))
-    measured = measure_layers(layers)
+    n = sum(len(layers[name]) for name in settings.LAYER_NAMES)
+    log.info("read %d features and %d targets", n, len(targets))
+    with stage("measuring features", total=n) as measuring:
+        measured = measure_layers(layers)
+        measuring.advance(n)
     features = measured.features
     notes = validate_join(features, targets, targets_path=str(targets_path), missing_ok=missing_ok)
     if log.isEnabledFor(logging.INFO):

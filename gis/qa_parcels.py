@@ -46,6 +46,7 @@ from gis.crs import AREA_CRS, LAYER_CRS
 from gis.landuse import LandUse
 from gis.model import WARNING, Finding
 from gis.parallel import MIN_CHUNK, map_chunks, workers
+from gis.progress import advance, stage
 
 LAYER = settings.LANDUSE_LAYER
 #: The geographic frame of EPSG:4547 (CGCS2000), in which 三调's TBMJ is an ellipsoidal area.
@@ -69,6 +70,11 @@ def parcel_findings(landuse: LandUse) -> list[Finding]:
     >>> [(f.check, f.fid, f.other_fid, f.area_m2) for f in parcel_findings(LandUse(parcels, "yongdi", "x"))]
     [('parcel_overlap', 'A', 'B', 30.0), ('official_area', 'B', None, 899.0)]
     """
+    with stage("parcel QA", total=landuse.count, unit="parcels"):  # advanced as the coverage is validated
+        return _findings(landuse)
+
+
+def _findings(landuse: LandUse) -> list[Finding]:
     p = landuse.parcels
     geoms = p.geometry.to_numpy()
     ids = p["parcel_id"].to_numpy(dtype=object)
@@ -132,7 +138,9 @@ def invalid_edges(geoms: np.ndarray, gap_m: float) -> np.ndarray:
     """
     strips = workers() * 2
     if len(geoms) < 2 * MIN_CHUNK or strips < 3:
-        return shapely.coverage_invalid_edges(geoms, gap_width=gap_m)  # type: ignore[no-any-return]
+        edges = shapely.coverage_invalid_edges(geoms, gap_width=gap_m)
+        advance(len(geoms))  # the current stage's (gis.progress)
+        return edges  # type: ignore[no-any-return]
     bounds = shapely.bounds(geoms)
     order = np.argsort(bounds[:, 0] + bounds[:, 2], kind="stable")
     own = np.array_split(order, strips)
@@ -147,6 +155,7 @@ def invalid_edges(geoms: np.ndarray, gap_m: float) -> np.ndarray:
     with ThreadPoolExecutor(workers()) as pool:
         for rows, edges in zip(own, pool.map(strip, own), strict=True):
             out[rows] = edges
+            advance(len(rows))
     return out
 
 

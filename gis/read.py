@@ -23,6 +23,7 @@ from gis.io.targets import read_table
 from gis.io.vector import container_layers, read_source_layer, read_vector_lonlat
 from gis.landuse import LAYER_SUFFIXES
 from gis.model import ERROR, Finding
+from gis.progress import stage
 from gis.validate import check_layer, duplicate_fids, raise_errors, text_column, validate_layer, validate_targets
 from gis.validate.geometry import failed_validity
 
@@ -137,10 +138,11 @@ def check_layers(
 
     # GEOS's validity test of a layer (no GIL) runs while the next layer is read (mostly with it)
     waiting: tuple[str, gpd.GeoDataFrame, str, Future[np.ndarray]] | None = None  # read, not yet checked
-    with ThreadPoolExecutor(1) as validity:
+    with ThreadPoolExecutor(1) as validity, stage("reading layers") as reading:  # shown past 10,000 features read
         for name in settings.LAYER_NAMES:
             try:
                 raw, path = read_source_layer(source, name, encoding=encoding, names=names)
+                reading.advance(len(raw))
             except InputError as exc:
                 if waiting is not None:
                     check(*waiting)

@@ -32,6 +32,7 @@ import shapely
 
 from gis.crs import AREA_CRS
 from gis.errors import InputError
+from gis.progress import SILENT, advance, stage
 
 #: The GeoArrow encodings read here (a layer of lines or points goes the plain way).
 ENCODINGS: dict[str, shapely.GeometryType] = {
@@ -100,26 +101,37 @@ def geoarrow_encoding(path: Path) -> tuple[str, str, Any] | None:
 
 
 def geoarrow_layer(
-    path: Path, column: str, encoding: str, crs: Any, *, plain: tuple[str, ...] = (), where: str = ""
+    path: Path,
+    column: str,
+    encoding: str,
+    crs: Any,
+    *,
+    plain: tuple[str, ...] = (),
+    where: str = "",
+    progress: str = "",
 ) -> GeoArrowLayer:
     """Read a GeoArrow-encoded GeoParquet file, its text columns dictionary-encoded but those in ``plain`` (ids).
 
     The geometry column is read in batches and measured (as :func:`polygon_areas` does) in threads,
     each batch while the next is read, while the attributes are read and whatever the caller does next runs.
+    ``progress`` names the stage (:mod:`gis.progress`) that counts the batches read.
     """
     schema = pq.read_schema(path)
     texts = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     fields = [f.name for f in schema if f.name != column and not f.name.startswith("__index_level_")]
+
+    reading = stage(progress, total=pq.read_metadata(path).num_rows, unit="parcels") if progress else SILENT
 
     def measured() -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
         # read in batches, each measured in the pool while the next one is decoded
         parquet = pq.ParquetFile(path, memory_map=True)
         chunks: list[pa.Array] = []
         parts: list[Future] = []
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        with reading, ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             for batch in parquet.iter_batches(batch_size=PIECE // 2, columns=[column]):
                 chunks.append(batch.column(0))
                 parts.append(pool.submit(_chunk_areas, chunks[-1], encoding))
+                reading.advance(len(batch))
             measures = [part.result() for part in parts]
         geometry = pa.chunked_array(chunks, type=chunks[0].type if chunks else parquet.schema_arrow.field(column).type)
         if not measures:
@@ -134,8 +146,10 @@ def geoarrow_layer(
     return GeoArrowLayer(table, encoding, crs, future, where or str(path))
 
 
-def read_geoarrow(path: Path, name: str, *, plain: tuple[str, ...] = ()) -> GeoArrowLayer | None:
+def read_geoarrow(path: Path, name: str, *, plain: tuple[str, ...] = (), progress: str = "") -> GeoArrowLayer | None:
     """Read layer ``name``'s file with pyarrow when it is a GeoArrow-encoded GeoParquet file in EPSG:4547; else None.
+
+    ``progress`` names the stage of the reading (:func:`geoarrow_layer`).
 
     Raises
     ------
@@ -148,7 +162,7 @@ def read_geoarrow(path: Path, name: str, *, plain: tuple[str, ...] = ()) -> GeoA
         found = geoarrow_encoding(path)
         if found is None or not pyproj.CRS.from_user_input(found[2]).equals(AREA_CRS):
             return None
-        return geoarrow_layer(path, *found, plain=plain, where=f"{path}: layer {name}")
+        return geoarrow_layer(path, *found, plain=plain, where=f"{path}: layer {name}", progress=progress)
     except Exception as exc:
         raise InputError(f"{path}: layer {name} cannot be read ({exc}). Write it again with gis import.") from exc
 
@@ -244,6 +258,7 @@ def to_geometries(geometry: pa.ChunkedArray, encoding: str) -> np.ndarray:
         if nulls.any():
             geoms[nulls] = None
         out.append(geoms)
+        advance(len(chunk))  # the current stage's (gis.progress): a chunk is a batch as read
     return np.concatenate(out) if out else np.empty(0, dtype=object)
 
 

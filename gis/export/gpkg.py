@@ -40,6 +40,7 @@ from gis.export.qgis_style import control_qml, district_qml, landuse_qml, qa_qml
 from gis.export.tables import control_table, landuse_table, target_table
 from gis.model import CheckRun
 from gis.parallel import transform_geometries
+from gis.progress import stage
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,12 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
     counts: dict[str, int] = {}
     styles = []
     domains: dict[str, dict[str, Domain]] = {}  # table -> field -> its code list
-    with atomic_path(path, suffix=".gpkg", errors=(*DRIVER_ERRORS, sqlite3.Error)) as tmp:
+    parcels = run.landuse.count if run.landuse is not None else 0
+    size = len(features) + parcels + (len(run.control) if run.control is not None else 0)  # what the bar counts
+    with (
+        atomic_path(path, suffix=".gpkg", errors=(*DRIVER_ERRORS, sqlite3.Error)) as tmp,
+        stage("writing GeoPackage", total=size) as out,
+    ):
         tmp.unlink()  # a fresh file: nothing for the driver to open for update
         first = True
         frames = {name: features[features["layer"] == name].reset_index(drop=True) for name in settings.LAYER_NAMES}
@@ -94,6 +100,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
             first = False
             counts[name] = len(gdf)
             domains[name] = form_for(name).present(list(gdf.columns)).coded
+            out.advance(len(gdf))
             styles.append(
                 _style_row(name, qml_for(name, list(gdf.columns.drop("geometry"))), sld_for(name, table=name), built)
             )
@@ -120,6 +127,7 @@ def _export_gpkg(run: CheckRun, features: gpd.GeoDataFrame, path: Path, *, crs: 
             )
             counts[name] = len(table)
             domains[name] = form_for(name, code_system=system).present(list(table.columns)).coded
+            out.advance(len(table))
             styles.append(_style_row(name, qml(list(table.columns.drop("geometry"))), None, built))
         targets = target_table(run)
         pyogrio.write_dataframe(targets, tmp, layer=TARGETS_TABLE, driver="GPKG")

@@ -31,6 +31,7 @@ from gis.export.shapefile import _export_shapefile
 from gis.export.tables import feature_table
 from gis.model import CheckRun
 from gis.parallel import transform_geometries
+from gis.progress import stage
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +92,15 @@ def export(
     if drv == "ESRI Shapefile":
         return _export_shapefile(features, path, crs=crs, encoding=encoding, overwrite=overwrite)
     check_output(path, overwrite=overwrite)
-    with atomic_path(path, suffix=path.suffix, errors=DRIVER_ERRORS) as tmp:
+    with (
+        atomic_path(path, suffix=path.suffix, errors=DRIVER_ERRORS) as tmp,
+        stage("exporting", total=len(features)) as out,
+    ):
         tmp.unlink()
         if drv == "Parquet":
             features.to_parquet(tmp, index=False)
         else:
             options = {"RFC7946": "YES"} if drv == "GeoJSON" else None
             pyogrio.write_dataframe(features, tmp, driver=drv, layer=path.stem, layer_options=options)
+        out.advance(len(features))
     return ExportReport([path], drv, crs, layers={path.stem: len(features)}, notes=notes)

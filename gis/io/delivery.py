@@ -21,6 +21,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
@@ -31,6 +32,7 @@ from gis.crs import AREA_CRS, LAYER_CRS, geometry_wgs84_from_gcj02
 from gis.errors import InputError, InputFileError
 from gis.io.frames import _declared_frame, parse_frame
 from gis.parallel import map_chunks, transform_geometries
+from gis.progress import stage
 
 log = logging.getLogger(__name__)
 
@@ -163,14 +165,22 @@ def _unreadable(path: Path, kind: str, exc: Exception) -> InputFileError:
 def _read(
     path: Path, kind: str, layer: str | None, encoding: str | None, columns: list[str], geometry: str | None
 ) -> gpd.GeoDataFrame:
-    """Read the ``columns`` and the geometries (WKB parsed in a thread per core)."""
+    """Read the ``columns`` and the geometries (WKB parsed in a thread per core); Arrow batches counted as read."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             if kind == "GeoParquet":
                 gdf = gpd.read_parquet(path, columns=[*columns, geometry or "geometry"])
                 return gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf
-            meta, table = pyogrio.read_arrow(path, layer=layer, encoding=encoding, columns=columns)
+            # pyogrio.read_arrow batch by batch, each counted (shown past 10,000 features read)
+            with pyogrio.open_arrow(path, layer=layer, encoding=encoding, columns=columns, use_pyarrow=True) as source:
+                meta, reader = source
+                batches = []
+                with stage("reading delivery") as reading:
+                    for batch in reader:
+                        batches.append(batch)
+                        reading.advance(len(batch))
+                table = pa.Table.from_batches(batches, schema=reader.schema)
             geom_col = meta.get("geometry_name") or "wkb_geometry"
             wkb = table.column(geom_col).to_numpy(zero_copy_only=False)
             fields = table.drop_columns([geom_col]).to_pandas()

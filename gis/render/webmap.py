@@ -25,6 +25,7 @@ from jinja2 import Template
 from gis import settings
 from gis._atomic import write_text_atomic
 from gis.model import CheckRun
+from gis.progress import tracked
 from gis.raster import background_png
 from gis.render.basemaps import DEFAULT_MAX_MB, Basemap, as_basemaps, first_basemap, page_basemaps, page_frame
 from gis.render.mapdata import map_data
@@ -253,6 +254,7 @@ def write_maps(
     """
     links = {("全部 All" if code is None else settings.DISTRICTS[code][0]): name for code, name in MAP_FILES.items()}
     links.update(extra_links or {})
+    size = len(run.features) + (run.landuse.count if run.landuse is not None else 0)  # progress past 10,000
     pages = {  # every page first, so a page that fails to build leaves all the files as they were
         Path(out_dir) / name: render_map(
             build_map(
@@ -264,7 +266,7 @@ def write_maps(
                 basemap_max_mb=basemap_max_mb,
             )
         )
-        for code, name in MAP_FILES.items()
+        for code, name in tracked(MAP_FILES.items(), "building maps", total=len(MAP_FILES), size=size, unit="pages")
     }
     for path, html in pages.items():
         write_text_atomic(path, html)
