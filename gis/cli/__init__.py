@@ -8,7 +8,8 @@ import sys
 import click
 
 from gis import __version__
-from gis.cli._options import EXIT_BAD_INPUT, EXIT_UNEXPECTED, report_unexpected
+from gis.cli._options import EXIT_BAD_INPUT, EXIT_UNEXPECTED, PROGRESS, report_unexpected
+from gis.cli._progress import wanted
 from gis.cli.build import build
 from gis.cli.check import check
 from gis.cli.export import export_command
@@ -36,11 +37,19 @@ class _TerminalFormatter(logging.Formatter):
 @click.version_option(__version__, prog_name="gis")
 @click.option("-v", "--verbose", count=True, help="More messages (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Fewer messages: errors only.")
-def cli(verbose: int, quiet: int) -> None:
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    envvar="GIS_PROGRESS",
+    help="Progress bars of long work on stderr (default: when stderr is a terminal, unless -q; or GIS_PROGRESS=1/0).",
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int, progress: bool | None) -> None:
     """Planning layers of Longgang, Longhua and Pingshan, checked against their plans.
 
     Areas are measured in EPSG:4547 (CGCS2000 / Gauss-Kruger CM 114E).
     """
+    ctx.meta[PROGRESS] = wanted(progress, quiet=quiet > 0)
     level = logging.WARNING - 10 * verbose + 10 * quiet
     handler = logging.StreamHandler()
     handler.setFormatter(_TerminalFormatter("%(levelname)s: %(message)s"))

@@ -14,6 +14,7 @@ import click
 from gis import settings
 from gis._atomic import check_output, write_text_atomic
 from gis._inputs import refuse_inputs
+from gis.cli._progress import terminal_progress
 from gis.errors import GisError, flags_of_command, render
 from gis.escape import terminal_text
 from gis.partitioned import partition_files
@@ -158,6 +159,8 @@ PARAMETER_OF = {"input_encoding": "encoding", "output": "path"}
 EXIT_BAD_INPUT = 2
 EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
+#: The key of ``click.Context.meta`` saying whether to draw progress bars (set by the ``gis`` group).
+PROGRESS = "gis.progress"
 
 
 def handle_errors(func: F) -> F:
@@ -167,14 +170,16 @@ def handle_errors(func: F) -> F:
     exit 2; Ctrl-C exits 130; any other exception is a bug or an input nobody foresaw, so that a
     scheduled job never reads it as a result: one line, exit 3, and its trace with ``gis -v``.
     click's own exceptions (usage errors) and :class:`SystemExit` pass through. Values the messages
-    quote are printed with control characters made visible (:func:`terminal_text`).
+    quote are printed with control characters made visible (:func:`terminal_text`). Progress bars
+    (:mod:`gis.cli._progress`) are drawn while the command runs and cleared before any message.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        flags = option_flags(click.get_current_context(silent=True))
+        ctx = click.get_current_context(silent=True)
+        flags = option_flags(ctx)
         try:
-            with flags_of_command(flags):
+            with flags_of_command(flags), terminal_progress(bool(ctx and ctx.meta.get(PROGRESS))):
                 return func(*args, **kwargs)
         except GisError as exc:
             problems = [render(p, flags) for p in exc.raw]
