@@ -192,7 +192,7 @@ def test_the_terminal_reporter_draws_and_clears_each_stage(tmp_path):
         bars(Progress("late", 0, 20_000, id=3))  # after the command: nothing
         file.seek(0)
         text = file.read()
-    assert "parcel QA" in text and "/20.0k" in text and "0/4" in text and "pages/s" in text and "late" not in text
+    assert "parcel QA" in text and "/20.0k parcels" in text and "0/4 pages" in text and "late" not in text
     assert not any(screen(text))  # every bar cleared
 
 

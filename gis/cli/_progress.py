@@ -23,6 +23,11 @@ from gis.progress import Progress, reporting
 
 #: Seconds between two redraws of the bars (their elapsed time) when no stage advances.
 REDRAW_S = 0.5
+#: A bar: its share, what it has done and the time it has run. No rate or time left: the steps of a
+#: stage are uneven (a GeoPackage's small layers, then its parcels), so they would mislead.
+BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} [{elapsed}]"
+#: A stage of unknown total (a delivery read batch by batch): what it has done and its time.
+COUNTER = "{desc}: {n_fmt}{unit} [{elapsed}]"
 
 
 class _Bar(tqdm):  # type: ignore[misc]
@@ -56,6 +61,7 @@ class TerminalProgress:
                     desc=p.stage,
                     unit=f" {p.unit}",
                     unit_scale=p.unit in ("features", "parcels"),  # 1.00M features; 2/4 pages
+                    bar_format=BAR if p.total is not None else COUNTER,
                     file=self._file,
                     leave=False,
                     mininterval=0.2,
