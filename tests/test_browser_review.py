@@ -475,3 +475,26 @@ def test_an_outline_crossing_itself_cannot_be_drawn(browser, run, tmp_path):  # 
         assert page.js(f"({vertices})(3)") and page.js("window.gis.drawn.getLayers().length") == 0
     finally:
         page.close()
+
+
+def test_a_district_map_says_when_a_sketch_reaches_another_district(browser, run, tmp_path):  # noqa: F811
+    """A district map holds its district's features only: the panel says overlaps beyond it are not listed."""
+    path = tmp_path / "longgang.html"
+    write_map(build_map(run, district="440307"), path)
+    page = Page(browser, path)
+    try:
+        across = {"districts": [{"district": "440307", "ha": 60.0}, {"district": "440310", "ha": 40.0}]}
+        note = page.js("(base) => otherDistrictNote(window.gis.data, base)", across)
+        assert "this map holds 龙岗区 Longgang's features only; overlaps in 坪山区 Pingshan are not listed" in note
+        assert (
+            page.js("(base) => otherDistrictNote(window.gis.data, base)", {"districts": across["districts"][:1]}) == ""
+        )
+    finally:
+        page.close()
+    path = tmp_path / "index.html"  # the all-district map holds every district: no note
+    write_map(build_map(run), path)
+    page = Page(browser, path)
+    try:
+        assert page.js("(base) => otherDistrictNote(window.gis.data, base)", across) == ""
+    finally:
+        page.close()

@@ -25,7 +25,18 @@ function summaryHtml(data, base) {
   return '<table class="gis-props">' +
     '<tr><th>面积 area</th><td><b class="gis-review-area" data-ha="' + esc(base.area_ha) + '">' + esc(ha4(base.area_ha)) + " ha</b> (EPSG:4547 平面 planar)</td></tr>" +
     "<tr><th>行政区 district</th><td>" + (ds || "–") + (base.outside_ha > 0 ? '<br><span class="gis-review-outside" data-ha="' + esc(base.outside_ha) + '">三区以外 outside the districts ' + esc(ha4(base.outside_ha)) + " ha</span>" : "") + "</td></tr>" +
-    "<tr><th>街道 street</th><td>" + street + "</td></tr></table>";
+    "<tr><th>街道 street</th><td>" + street + "</td></tr></table>" + otherDistrictNote(data, base);
+}
+
+/* A district map holds only its district's features, parcels and totals: say so when the sketch reaches beyond it. */
+function otherDistrictNote(data, base) {
+  var own = data.meta.district;
+  var others = own === null ? [] : base.districts.filter(function other(d) { return d.district !== own; });
+  if (!others.length) return "";
+  var names = others.map(function name(d) { return districtName(data, d.district); }).join("、");
+  return '<p class="gis-review-note gis-review-other-district">本图只含' + esc(districtName(data, own)) + "的图斑：" + esc(names) +
+    " 境内的重叠未列出 — this map holds " + esc(districtName(data, own)) + "'s features only; overlaps in " + esc(names) +
+    " are not listed: use the all-district map (全部 All) or gis review on the export.</p>";
 }
 
 function overlapsHtml(data, base) {
