@@ -113,7 +113,7 @@ def _chunks(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size) if data[i : i + 1] != b"\r"]
 
 
-def _source_layer(path: Path, kind: str, source_layer: str | None) -> str | None:
+def _source_layer(path: Path, kind: str, source_layer: str | None, purpose: str = "import") -> str | None:
     """Return the layer to read from a GeoPackage or FileGDB: the one named, or its only spatial layer."""
     if kind not in ("GeoPackage", "FileGDB"):
         if source_layer is not None:
@@ -133,7 +133,7 @@ def _source_layer(path: Path, kind: str, source_layer: str | None) -> str | None
     if len(names) != 1:
         raise InputError(
             f"{path}: holds {len(names)} spatial layers ({', '.join(names) or 'none'}). "
-            "Pass {p:source_layer} NAME with the one to import."
+            f"Pass {{p:source_layer}} NAME with the one to {purpose}."
         )
     return names[0]
 
@@ -314,6 +314,8 @@ def read_delivery(
     encoding: str | None = None,
     from_crs: str | None = None,
     select: Callable[[list[str]], Sequence[str]] | None = None,
+    purpose: str = "import",
+    empty: str | None = None,
 ) -> Delivery:
     """Read a delivery into EPSG:4547 with its fields as they are; the notes say the encoding and frame used.
 
@@ -322,6 +324,10 @@ def read_delivery(
     select
         Given the file's field names, returns those to read (a delivery may hold many more than the
         import keeps); default: all of them.
+    purpose
+        What the file is read for, in the messages ("import", "review").
+    empty
+        The message (after the path) when the file holds no feature; default: GDAL's reading of it.
     """
     path = Path(path)
     kind = FORMATS.get(path.suffix.lower())
@@ -334,7 +340,7 @@ def read_delivery(
         what = "FileGDB folder" if kind == "FileGDB" else "file"
         raise InputFileError(f"{path}: no such {what} to import. Check the path.")
     notes: list[str] = []
-    layer = _source_layer(path, kind, source_layer)
+    layer = _source_layer(path, kind, source_layer, purpose)
     used: str | None = None
     if kind == "Shapefile":
         if encoding is not None:
@@ -362,6 +368,8 @@ def read_delivery(
         geoms = shapely.force_2d(geoms)
     declared, said = _declared_frame(path, gdf) if kind == "GeoJSON" else (_epsg(gdf.crs), gdf.crs is not None)
     bounds = coordinate_bounds(geoms)
+    if empty is not None and not len(gdf):
+        raise InputError(f"{path}: {empty}")
     if bounds is None:
         raise InputError(f"{path}: has no geometry in any of its {len(gdf)} features. Export it with its polygons.")
     frame, why = choose_frame(path, declared, said, bounds, from_crs)

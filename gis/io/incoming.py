@@ -8,7 +8,7 @@ code) and moved to WGS-84; Shapefile field names cut to 10 characters are mapped
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,15 +27,18 @@ from gis.settings import COMPUTED_FIELDS, SHAPEFILE_MEMBERS, SHAPEFILE_NAMES
 PRIVATE_COLUMNS = ("_geometry_note", "_feature_no", "_district_awaits_geometry")
 
 
-def _field_names(path: Path, columns: list[str]) -> dict[str, str]:
-    """Map cut field names (Shapefile: 10 characters, by QGIS, ArcGIS or the toolkit) back to the data model's."""
+def field_names_back(path: Path, columns: list[str], known: Sequence[str] | None = None) -> dict[str, str]:
+    """Map cut field names (Shapefile: 10 characters, by QGIS, ArcGIS or the toolkit) back to the data model's.
+
+    ``known``: the full names a cut name may stand for (default: the data model's fields and ``feature_id``).
+    """
     mapping: dict[str, str] = {}
     fieldmap = path.with_suffix("").with_name(path.stem + ".fields.csv")
     if fieldmap.is_file():
         table = pd.read_csv(fieldmap, dtype=str, encoding="utf-8-sig")
         mapping.update(dict(zip(table["shapefile_field"], table["field"], strict=True)))
     mapping.update({v: k for k, v in SHAPEFILE_NAMES.items()})
-    known = [*settings.FEATURE_FIELDS, "feature_id"]
+    known = list(known) if known is not None else [*settings.FEATURE_FIELDS, "feature_id"]
     for col in columns:
         if col in known or col in mapping or len(col) != 10:
             continue
@@ -159,7 +162,7 @@ def read_incoming(
             gdf = gdf[~other]
     if "feature_id" in gdf.columns and "fid" in gdf.columns:  # QGIS saves the GeoPackage's row id as "fid"
         gdf = gdf.drop(columns="fid")
-    gdf = gdf.rename(columns=_field_names(path, list(gdf.columns))).rename(columns={"feature_id": "fid"})
+    gdf = gdf.rename(columns=field_names_back(path, list(gdf.columns))).rename(columns={"feature_id": "fid"})
     figures = review_fields(gdf.columns)
     if figures:
         notes.append(

@@ -12,7 +12,7 @@ NaN), the geometry in EPSG:4547. A MultiPolygon is one sketch, its parts togethe
 properties are ignored (one note): the review computes every figure anew.
 
 Refused (:class:`~gis.errors.InputError`, naming the file and the feature): a file with no
-feature, a feature that is no polygon (a LineString: its outline must be closed), an outline
+feature (0 bytes, or an empty FeatureCollection: "has no sketch"), a feature that is no polygon (a LineString: its outline must be closed), an outline
 that crosses itself (where, in lon/lat) or is otherwise invalid, coordinates outside Shenzhen
 (the frame check of :func:`gis.io.delivery.choose_frame`).
 """
@@ -33,7 +33,7 @@ from gis.crs import AREA_CRS, LAYER_CRS
 from gis.errors import InputError, InputFileError
 from gis.io.boundary_points import BOUNDARY_POINT_SUFFIXES, read_boundary_points
 from gis.io.delivery import read_delivery
-from gis.io.incoming import review_fields
+from gis.io.incoming import field_names_back, review_fields
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ TABLE_SUFFIXES: tuple[str, ...] = BOUNDARY_POINT_SUFFIXES
 #: Columns of what :func:`read_sketches` returns (besides geometry).
 SKETCH_COLUMNS: tuple[str, ...] = ("fid", "name_zh", "note", "proposed_as", "stated_area_ha")
 _FIELDS = {"fid": ("fid", "feature_id", "id"), "name_zh": ("name_zh", "name"), "note": ("note",)}
+#: What a file without a sketch is told (after its path).
+NO_SKETCH_TEXT = "has no sketch: draw one and export again."
 _WHERE = re.compile(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]")
 
 
@@ -81,9 +83,21 @@ def read_sketches(
     else:
         if not path.exists():
             raise InputFileError(f"{path}: no such file of sketches. Check the path.")
-        delivery = read_delivery(path, source_layer=source_layer, encoding=encoding, from_crs=from_crs)
+        if path.is_file() and path.stat().st_size == 0:
+            raise InputError(f"{path}: {NO_SKETCH_TEXT}")
+        delivery = read_delivery(
+            path,
+            source_layer=source_layer,
+            encoding=encoding,
+            from_crs=from_crs,
+            purpose="review",
+            empty=NO_SKETCH_TEXT,
+        )
     notes.extend(delivery.notes)
     gdf = delivery.gdf
+    if path.suffix.lower() == ".shp":  # proposed_a, stated_are: the names a Shapefile cut to 10 characters
+        known = [*(n for names in _FIELDS.values() for n in names), "proposed_as", "stated_area_ha"]
+        gdf = gdf.rename(columns=field_names_back(path, list(gdf.columns), known))
     ignored = review_fields(gdf.columns)
     if ignored:
         notes.append(
@@ -92,6 +106,7 @@ def read_sketches(
     out = _columns(gdf, notes)
     _check_geometries(path, out)
     out.attrs["notes"] = notes
+    out.attrs["source"] = str(path)
     log.info("%s: %d sketch(es) read", path, len(out))
     return out
 
@@ -139,9 +154,7 @@ def _lonlat(x: float, y: float) -> str:
 def _check_geometries(path: Path, gdf: gpd.GeoDataFrame) -> None:
     """Refuse sketches that are not usable polygons, each named with what to do (all problems at once)."""
     if gdf.empty:
-        raise InputError(
-            f"{path}: holds no sketch. Draw a polygon in the web map and export it (⇩), or give another file."
-        )
+        raise InputError(f"{path}: {NO_SKETCH_TEXT}")
     problems = []
     geoms = gdf.geometry.to_numpy()
     for fid, geom in zip(gdf["fid"], geoms, strict=True):
