@@ -9,7 +9,8 @@ ha. An overlap under :data:`gis.settings.REVIEW_MIN_M2` (1 m²) is where outline
    lon/lat (EPSG:4490); ``geodesic_diff_pct`` = 100 (area - geodesic) / geodesic.
 2. ``district``: the district holding the largest part of S; ``districts``: each district S
    overlaps, with ha and share of S (%); ``outside_ha``: the area outside the three. A sketch in
-   none of them is refused (InputError: it has no district, so no total it could move).
+   none of them (but in Shenzhen: the reader's frame check refuses the rest) is reviewed with
+   ``district`` null and every target row unchanged (it has no district total to move), and a note.
    ``street``: no street layer exists: the ``street`` of the overlapped thematic feature with the
    largest overlap (``street_from`` names it; null when that feature has none), else null.
 3. ``overlaps``: every thematic feature F with area(S ∩ F) >= 1 m²: layer, part, fid, name_zh,
@@ -29,7 +30,9 @@ ha. An overlap under :data:`gis.settings.REVIEW_MIN_M2` (1 m²) is where outline
 
 ``proposed_as`` (the sketch's property) or ``review(..., proposed_as=KIND)`` (``gis review --as``,
 which wins over the property) says what the sketch would become. Exit code of ``gis review``
-(:meth:`Review.exit_code`): 0 no conflict, 1 a conflict in any sketch; bad input raises InputError.
+(:meth:`Review.exit_code`): 0 no conflict found, 1 a conflict in any sketch; bad input raises
+InputError. Without a control-line layer no conflict can be found: ``control_lines_reviewed`` is
+false, every ``conflict`` false, and the summaries say that control lines were not reviewed.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from gis.landuse import SYNTHETIC_NOTE
 from gis.measure import project
 from gis.model import CheckRun
 from gis.parallel import transform_geometries
+from gis.review_drawing import Drawing, sketch_drawing
 from gis.review_targets import Proposal, SketchShapes, TargetRules, parse_proposal
 
 log = logging.getLogger(__name__)
@@ -62,17 +66,8 @@ log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="GRS80")
 #: Degrees added around a sketch's lon/lat bounds when looking for the features it may overlap.
 _MARGIN_DEG = 0.002
-
-
-@dataclass
-class Drawing:
-    """What the HTML page draws of one sketch (EPSG:4547): the sketch, what it overlaps, the lines and districts near it."""
-
-    sketch: shapely.Geometry
-    box: tuple[float, float, float, float]
-    features: list[tuple[str, str, str, shapely.Geometry]] = field(default_factory=list)  # layer, part, fid
-    control: list[tuple[str, shapely.Geometry]] = field(default_factory=list)  # kind
-    districts: list[tuple[str, shapely.Geometry]] = field(default_factory=list)  # code
+#: What a review says of a sketch in none of the three districts.
+OUTSIDE_TEXT = "outside Longgang, Longhua and Pingshan: no district total moves"
 
 
 @dataclass
@@ -85,17 +80,28 @@ class Review:
     drawings: list[Drawing] = field(default_factory=list)
 
     @property
+    def control_lines_reviewed(self) -> bool:
+        """Whether a control-line layer was there to review the sketches against (else no conflict can be found)."""
+        return bool(self.meta.get("control_lines"))
+
+    @property
     def conflict(self) -> bool:
         """Whether any sketch overlaps a conflict kind (ecological red line, permanent farmland)."""
         return any(s["conflict"] for s in self.sketches)
 
     def exit_code(self) -> int:
-        """0 when no sketch is in conflict, 1 when one is."""
+        """0 when no conflict was found (none can be without a control-line layer), 1 when a sketch is in conflict."""
         return 1 if self.conflict else 0
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the review as plain JSON-able data: ``meta``, ``notes``, ``sketches``."""
-        return clean({"meta": self.meta, "notes": self.notes, "sketches": self.sketches})  # type: ignore[no-any-return]
+        """Return the review as plain JSON-able data: ``meta``, ``control_lines_reviewed``, ``notes``, ``sketches``."""
+        data = {
+            "meta": self.meta,
+            "control_lines_reviewed": self.control_lines_reviewed,
+            "notes": self.notes,
+            "sketches": self.sketches,
+        }
+        return clean(data)  # type: ignore[no-any-return]
 
 
 def clean(value: Any) -> Any:
@@ -173,19 +179,22 @@ def review(sketches: gpd.GeoDataFrame, run: CheckRun, *, proposed_as: str | None
     Raises
     ------
     InputError
-        A proposal that names no kind (which kinds there are is said), or a sketch outside the three districts.
+        A proposal that names no kind (which kinds there are is said; the file named when the sketches say it).
     """
     if sketches.crs is None:
         raise ValueError("the sketches have no CRS: read them with gis.io.sketches.read_sketches")
+    source = sketches.attrs.get("source")
     sketches = sketches.to_crs(AREA_CRS) if not sketches.crs.equals(AREA_CRS) else sketches
     notes: list[str] = []
-    proposals = _proposals(sketches, proposed_as, notes)
+    proposals = _proposals(sketches, proposed_as, notes, f"{source}: " if source else "")
     ctx = _Layers(run)
     out, drawings = [], []
     for (_, row), proposal in zip(sketches.iterrows(), proposals, strict=True):
         found, drawing = _review_one(ctx, row, proposal)
         out.append(found)
         drawings.append(drawing)
+        if found["district"] is None:
+            notes.append(f"sketch {found['fid']}: {OUTSIDE_TEXT}")
     lu = run.landuse
     meta: dict[str, Any] = {
         "toolkit": f"gis {__version__}",
@@ -203,7 +212,9 @@ def review(sketches: gpd.GeoDataFrame, run: CheckRun, *, proposed_as: str | None
     return Review(out, meta, notes, drawings)
 
 
-def _proposals(sketches: gpd.GeoDataFrame, proposed_as: str | None, notes: list[str]) -> list[Proposal | None]:
+def _proposals(
+    sketches: gpd.GeoDataFrame, proposed_as: str | None, notes: list[str], where: str = ""
+) -> list[Proposal | None]:
     """Return each sketch's proposal: ``proposed_as`` for all, else its property; every bad one refused at once."""
     if proposed_as is not None:
         try:
@@ -226,7 +237,7 @@ def _proposals(sketches: gpd.GeoDataFrame, proposed_as: str | None, notes: list[
         try:
             out.append(parse_proposal(str(text)))
         except ValueError as exc:
-            problems.append(f"sketch {fid}: property proposed_as: {exc}; or leave it empty.")
+            problems.append(f"{where}sketch {fid}: property proposed_as: {exc}; or leave it empty.")
     if problems:
         raise InputError(problems)
     return out
@@ -242,12 +253,7 @@ def _review_one(ctx: _Layers, row: pd.Series, proposal: Proposal | None) -> tupl
     # 2. districts
     in_district = {code: float(shapely.intersection(geom, d).area) for code, d in ctx.districts.items()}
     listed = {c: a for c, a in in_district.items() if a >= settings.REVIEW_MIN_M2}
-    if not listed:
-        raise InputError(
-            f"sketch {row['fid']}: lies outside Longgang, Longhua and Pingshan (the districts layer). "
-            "Check the file's frame ({p:from_crs}) or redraw it."
-        )
-    district = max(listed, key=lambda c: listed[c])
+    district = max(listed, key=lambda c: listed[c]) if listed else None
     # 3. thematic features: candidates by the sketch's lon/lat bounds, cut in EPSG:4547
     x0, y0, x1, y1 = shapely.bounds(transform_geometries(np.array([geom]), AREA_CRS, LAYER_CRS)[0])
     box = shapely.box(x0 - _MARGIN_DEG, y0 - _MARGIN_DEG, x1 + _MARGIN_DEG, y1 + _MARGIN_DEG)
@@ -292,7 +298,7 @@ def _review_one(ctx: _Layers, row: pd.Series, proposal: Proposal | None) -> tupl
         "geodesic_diff_pct": (area - geodesic) / geodesic * 100.0 if geodesic else None,
         "stated_area_ha": None if pd.isna(row.get("stated_area_ha", np.nan)) else float(row["stated_area_ha"]),
         "district": district,
-        "district_name": ctx.name(district),
+        "district_name": ctx.name(district) if district is not None else None,
         "districts": [
             {"district": c, "name_zh": ctx.name(c), "ha": _ha(a), "share_pct": _pct(a, area)}
             for c, a in sorted(listed.items(), key=lambda kv: -kv[1])
@@ -306,7 +312,9 @@ def _review_one(ctx: _Layers, row: pd.Series, proposal: Proposal | None) -> tupl
         "conflict": bool(control and any(c["conflict"] for c in control["conflicts"])),
         "targets": ctx.rules.effects(shapes, proposal),
     }
-    return found, _drawing(ctx, geom, cand[touch], shapes)
+    lines = None if ctx.control_tree is None else (ctx.control_tree, ctx.control_geoms, ctx.control_kind)
+    rows = cand[touch]
+    return found, sketch_drawing(geom, feats.iloc[rows], ctx.projected[rows], shapes, lines, ctx.districts)
 
 
 def _land(ctx: _Layers, geom: shapely.Geometry, area: float, shapes: SketchShapes) -> dict[str, Any]:
@@ -392,25 +400,3 @@ def _control(ctx: _Layers, geom: shapely.Geometry, area: float, shapes: SketchSh
     retention = {"kind": "retention_zone", "name_zh": settings.CONTROL_KINDS["retention_zone"][0], "in_layer": present}
     retention["inside_ha"] = None if m2 is None else _ha(m2)
     return {"conflicts": conflicts, "boundaries": boundaries, "retention_zone": retention}
-
-
-def _drawing(ctx: _Layers, geom: shapely.Geometry, features: np.ndarray, shapes: SketchShapes) -> Drawing:
-    """Return what the page draws for a sketch: it, the features it overlaps, the lines and districts in view."""
-    shown = [geom, *ctx.projected[features]]
-    x0, y0, x1, y1 = shapely.total_bounds(np.array(shown, dtype=object))
-    pad = max(x1 - x0, y1 - y0, 200.0) * 0.08
-    box = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-    feats = ctx.features.iloc[features]
-    drawing = Drawing(geom, box)
-    drawing.features = [
-        (str(f["layer"]), str(f["part"]), str(f["fid"]), g)
-        for (_, f), g in zip(feats.iterrows(), ctx.projected[features], strict=True)
-    ]
-    if ctx.control_tree is not None:
-        near = np.sort(ctx.control_tree.query(shapely.box(*box)))
-        clipped = shapely.clip_by_rect(ctx.control_geoms[near], *box)
-        drawing.control = [(str(k), g) for k, g in zip(ctx.control_kind[near], clipped, strict=True) if not g.is_empty]
-    for code, d in ctx.districts.items():
-        if shapely.intersects(d, shapely.box(*box)):
-            drawing.districts.append((code, shapely.clip_by_rect(d, *box)))
-    return drawing

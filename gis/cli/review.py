@@ -92,7 +92,8 @@ def review_command(
     line, permanent farmland) or lies inside or outside of (industrial block line, urban
     development boundary), and every district total before -> after with its status.
 
-    Exit code 0 when no sketch conflicts with a control line, 1 when one does, 2 on bad input.
+    Exit code 0 when no conflict with a control line is found (none can be without a control-line
+    layer: the summary says so), 1 when a sketch conflicts, 2 on bad input.
     """
     ctx = click.get_current_context()
     if ctx.get_parameter_source("fmt") is click.core.ParameterSource.DEFAULT and output is not None:

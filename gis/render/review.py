@@ -16,11 +16,23 @@ import pandas as pd
 from gis.errors import render
 from gis.escape import spreadsheet_csv, terminal_text
 from gis.render.tables import _clip
-from gis.review import Review, clean
+from gis.review import OUTSIDE_TEXT, Review, clean
 
 #: What a sketch's block says without the optional layers (the web map's panel says the same).
 NO_LANDUSE_TEXT = "no land-use layer"
 NO_CONTROL_TEXT = "no control-line layer: not reviewed"
+#: The review's summary without a control-line layer (no conflict can be found, none is claimed).
+NOT_REVIEWED_TEXT = "管控线未审查 control lines not reviewed: no control-line layer"
+
+
+def verdict(review: Review) -> tuple[list[str], str]:
+    """Return the sketches in conflict and the summary line: conflicts, none found, or control lines not reviewed."""
+    conflicts = [str(s["fid"]) for s in review.sketches if s["conflict"]]
+    if conflicts:
+        return conflicts, f"conflict with a control line: {', '.join(conflicts)}"
+    if not review.control_lines_reviewed:
+        return conflicts, NOT_REVIEWED_TEXT
+    return conflicts, "no conflict with a control line"
 
 
 def format_review_json(review: Review) -> str:
@@ -52,8 +64,11 @@ def _block(s: dict[str, Any]) -> list[str]:
     shares = "; ".join(
         f"{_t(d['district'])} {_t(d['name_zh'])} {_num(d['ha'])} ha ({d['share_pct']:.1f} %)" for d in s["districts"]
     )
-    lines.append(f"  district   {_t(s['district'])} {_t(s['district_name'])} (the largest part)")
-    lines.append(f"             {shares}; outside the three districts {_num(s['outside_ha'])} ha")
+    if s["district"] is None:
+        lines.append(f"  district   none: {OUTSIDE_TEXT} ({_num(s['outside_ha'])} ha outside)")
+    else:
+        lines.append(f"  district   {_t(s['district'])} {_t(s['district_name'])} (the largest part)")
+        lines.append(f"             {shares}; outside the three districts {_num(s['outside_ha'])} ha")
     street = f"{_t(s['street'])} (from overlapped feature {_t(s['street_from'])})" if s["street"] else "-"
     lines.append(f"  street     {street}")
     if not s["overlaps"]:
@@ -118,6 +133,8 @@ def _target_lines(s: dict[str, Any]) -> list[str]:
     others = len(s["targets"]) - len(rows)
     if not s["targets"]:
         return ["  targets    no aggregate area target to move"]
+    if s["district"] is None:
+        return [f"  targets    {OUTSIDE_TEXT}: all {len(s['targets'])} unchanged"]
     out = []
     for i, t in enumerate(rows):
         head = "  targets    " if i == 0 else "             "
@@ -139,8 +156,7 @@ def format_review_table(review: Review) -> str:
         f"{len(review.sketches)} sketch(es) reviewed against {terminal_text(str(meta['layers_dir']))} "
         f"and {terminal_text(str(meta['targets_file']))}; areas planar in EPSG:4547"
     )
-    conflicts = [terminal_text(str(s["fid"])) for s in review.sketches if s["conflict"]]
-    tail = f"conflict with a control line: {', '.join(conflicts)}" if conflicts else "no conflict with a control line"
+    tail = terminal_text(verdict(review)[1])
     return "\n\n".join([head, *blocks, tail]) + "\n"
 
 

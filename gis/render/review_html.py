@@ -15,13 +15,19 @@ import shapely
 
 from gis import __version__, settings, style
 from gis.errors import render
-from gis.render.review import NO_CONTROL_TEXT, NO_LANDUSE_TEXT
-from gis.review import Drawing, Review, clean
+from gis.render.review import NO_CONTROL_TEXT, NO_LANDUSE_TEXT, NOT_REVIEWED_TEXT
+from gis.review import OUTSIDE_TEXT, Review, clean
+from gis.review_drawing import Drawing
 
 #: Width of a sketch's drawing in the page (px); its height follows the view's shape, at most :data:`MAX_H`.
 WIDTH = 640
 MAX_H = 480
-SKETCH_COLOR = "#d7191c"
+#: The sketch: a black outline over a dark blue fill, colours no layer or control line uses.
+SKETCH_LINE = "#000000"
+SKETCH_FILL = "#1f3fbf"
+#: Where the sketch overlaps a conflict kind (ecological red line, permanent farmland).
+CONFLICT_FILL = "#e7298a"
+CONFLICT_LINE = "#7a0177"
 
 
 def _e(value: Any) -> str:
@@ -61,8 +67,11 @@ def _scale_bar(width_m: float, k: float, h: float) -> str:
     )
 
 
-def drawing_svg(d: Drawing, title: str) -> str:
-    """Return the inline SVG of one sketch: districts, features it overlaps, control lines, the sketch, a scale bar."""
+def drawing_svg(d: Drawing, title: str, clip_id: str = "view") -> str:
+    """Return the inline SVG of one sketch: districts, features, control lines, the sketch, its conflicts, a scale bar.
+
+    The view is ``d.box`` (around the sketch); what lies beyond it is clipped (``clip_id`` names the clip).
+    """
     x0, y0, x1, y1 = d.box
     w_m, h_m = x1 - x0, y1 - y0
     k = min(WIDTH / w_m, MAX_H / h_m)
@@ -89,15 +98,22 @@ def drawing_svg(d: Drawing, title: str) -> str:
             f"<title>{_e(s.title_zh)}</title></path>"
         )
     parts.append(
-        f'<path d="{_path(d.sketch, x0, y1, k)}" fill="{SKETCH_COLOR}" fill-opacity="0.15" stroke="{SKETCH_COLOR}" '
+        f'<path d="{_path(d.sketch, x0, y1, k)}" fill="{SKETCH_FILL}" fill-opacity="0.25" stroke="{SKETCH_LINE}" '
         f'stroke-width="2.5" fill-rule="evenodd"><title>{_e(title)}</title></path>'
     )
+    for kind, g in d.conflicts:
+        parts.append(
+            f'<path class="conflict-area" d="{_path(g, x0, y1, k)}" fill="{CONFLICT_FILL}" fill-opacity="0.7" '
+            f'stroke="{CONFLICT_LINE}" stroke-width="1.5" fill-rule="evenodd"><title>冲突 conflict: {_e(kind)}</title></path>'
+        )
     parts.append(_scale_bar(w_m, k, h))
     parts.append(f'<text x="{w - 18:.0f}" y="20" font-size="14" font-weight="bold">N</text>')
     parts.append(f'<path d="M{w - 13:.0f} 24 l-5 12 h10 z" fill="#252525"/>')
+    clip = f'<clipPath id="{_e(clip_id)}"><rect width="{w:.0f}" height="{h:.0f}"/></clipPath>'
     return (
         f'<svg width="{w:.0f}" height="{h:.0f}" viewBox="0 0 {w:.0f} {h:.0f}" '
-        f'role="img" aria-label="{_e(title)}">{"".join(parts)}</svg>'
+        f'role="img" aria-label="{_e(title)}"><defs>{clip}</defs>'
+        f'<g clip-path="url(#{_e(clip_id)})">{"".join(parts)}</g></svg>'
     )
 
 
@@ -111,7 +127,9 @@ def _swatch(fill: str, line: str, text: str, *, dash: str | None = None, opacity
 
 def legend(d: Drawing) -> str:
     """Return the legend of a drawing: the sketch, the layers' parts and the control kinds it shows."""
-    keys = [_swatch(SKETCH_COLOR, SKETCH_COLOR, "草图 Sketch", opacity=0.15)]
+    keys = [_swatch(SKETCH_FILL, SKETCH_LINE, "草图 Sketch", opacity=0.25)]
+    if d.conflicts:
+        keys.append(_swatch(CONFLICT_FILL, CONFLICT_LINE, "冲突 conflict", opacity=0.7))
     for layer, part in dict.fromkeys((layer, part) for layer, part, _, _ in d.features):
         s = style.style_for(layer, part)
         keys.append(_swatch(s.fill_color, s.line_color, f"{s.title_zh} {s.title_en}", dash=s.dash))
@@ -136,7 +154,7 @@ def _status(status: str) -> str:
     return f'<span style="border-left:6px solid {color};padding-left:4px">{_e(status)}</span>'
 
 
-def _section(s: dict[str, Any], d: Drawing) -> str:
+def _section(s: dict[str, Any], d: Drawing, clip_id: str = "view") -> str:
     """Return one sketch's section: the drawing, the facts and the tables."""
     title = f"{s['fid']} {s['name_zh'] or ''}".strip()
     proposal = f"proposed as {s['proposed_as']}" if s["proposed_as"] else "no proposal"
@@ -145,13 +163,19 @@ def _section(s: dict[str, Any], d: Drawing) -> str:
         ["面积 Area", f"{_n(s['area_ha'])} ha (EPSG:4547); geodesic {_n(s['geodesic_ha'])} ha"],
         [
             "行政区 District",
-            f"{_e(s['district'])} {_e(s['district_name'])}; outside the three {_n(s['outside_ha'])} ha",
+            f"none: {_e(OUTSIDE_TEXT)}"
+            if s["district"] is None
+            else f"{_e(s['district'])} {_e(s['district_name'])}; outside the three {_n(s['outside_ha'])} ha",
         ],
         ["街道 Street", f"{_e(s['street'])} (from overlapped feature {_e(s['street_from'])})" if s["street"] else "-"],
     ]
     if s.get("stated_area_ha") is not None:
         facts.insert(1, ["表载面积 Stated", f"{_n(s['stated_area_ha'])} ha"])
-    parts = [f"<section><h2>{_e(title)} <small>({_e(proposal)})</small>{flag}</h2>", drawing_svg(d, title), legend(d)]
+    parts = [
+        f"<section><h2>{_e(title)} <small>({_e(proposal)})</small>{flag}</h2>",
+        drawing_svg(d, title, clip_id),
+        legend(d),
+    ]
     parts.append(_table(["", ""], [[_e(a), b] for a, b in facts]))
     parts.append(
         _table(
@@ -240,7 +264,11 @@ def _section(s: dict[str, Any], d: Drawing) -> str:
                 if t["district"] == s["district"]
             ],
         )
-        or "<p>no aggregate area target in this district</p>"
+        or (
+            f"<p>{_e(OUTSIDE_TEXT)}</p>"
+            if s["district"] is None
+            else "<p>no aggregate area target in this district</p>"
+        )
     )
     return "".join(parts) + "</section>"
 
@@ -248,15 +276,18 @@ def _section(s: dict[str, Any], d: Drawing) -> str:
 def review_html(review: Review) -> str:
     """Return the review as one self-contained HTML page (inline SVG and CSS, no script, no link out)."""
     sketches = [clean(s) for s in review.sketches]
-    sections = "".join(_section(s, d) for s, d in zip(sketches, review.drawings, strict=True))
+    sections = "".join(
+        _section(s, d, f"view-{i}") for i, (s, d) in enumerate(zip(sketches, review.drawings, strict=True), 1)
+    )
     meta = review.meta
     notes = "".join(f"<li>{_e(render(n))}</li>" for n in review.notes)
     conflicts = [str(s["fid"]) for s in sketches if s["conflict"]]
-    verdict = (
-        f'<p class="conflict">冲突 Conflict with a control line: {_e(", ".join(conflicts))}</p>'
-        if conflicts
-        else "<p>无管控线冲突 No conflict with a control line.</p>"
-    )
+    if conflicts:
+        verdict = f'<p class="conflict">冲突 Conflict with a control line: {_e(", ".join(conflicts))}</p>'
+    elif not review.control_lines_reviewed:
+        verdict = f"<p>{_e(NOT_REVIEWED_TEXT)}.</p>"
+    else:
+        verdict = "<p>无管控线冲突 No conflict with a control line.</p>"
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>草图审查 Sketch review</title>
 <style>
