@@ -3,18 +3,22 @@
 A sketch's *proposal* (its property ``proposed_as``, or ``gis review --as KIND``) says what it would
 become (:func:`parse_proposal`):
 
-- a thematic layer, alone or with a part: ``parks``, ``consolidation_zones.consolidation``;
+- a thematic layer, alone or with a part: ``parks``, ``consolidation_zones.consolidation`` (a part
+  the layer draws, :data:`LAYER_PARTS`; the layer alone is its part ``extent``,
+  :data:`gis.settings.PROPOSAL_PART`, as ``gis import --layer L`` stores the sketch);
 - a land class: ``landuse:industrial`` (a key of :data:`gis.settings.LAND_CLASSES`);
 - a control-line kind: ``control_lines:retention_zone`` (a kind of :data:`gis.settings.CONTROL_KINDS`,
   or the group ``block_line``).
 
-Every aggregate area target of the check (scope ``aggregate``, metric ``area``) whose value was
-measured, or is ``no polygon``, gets one row per sketch (:func:`target_effects`). A sketch counts
+Every aggregate area target of the check (scope ``aggregate``, metric ``area``) gets one row per
+sketch (:meth:`TargetRules.effects`); one the check could not measure (``no land-use layer``, ``no
+control-line layer``, a ``no polygon`` target the sketch does not move) has before and after null
+and the effect ``not measured: <status>``. A sketch counts
 toward ONE district, its own (the district holding its largest part): a target of another
 district is ``unchanged``, whatever the rule. For target t (layer L, part P, district D):
 
-a) thematic (L one of the four layers): moves when the proposal is L (and P, when both name a
-   part): after = before + area(S) - area(S ∩ union(features of L[.P] in D)); a ``no polygon``
+a) thematic (L one of the four layers): moves when the proposal is L and P is empty or the
+   proposal's part (``L`` alone: ``extent``): after = before + area(S) - area(S ∩ union(features of L[.P] in D)); a ``no polygon``
    target's after is area(S).
 b) land use (L = ``landuse``, part C, optionally ``C inside K`` / ``C outside K``): the parcels of D
    (by their ``district`` field) under S take the proposal's class X (``landuse:X``, or
@@ -43,17 +47,23 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis import settings
+from gis import settings, style
 from gis.codes import LandPart, code_list, control_kinds, parse_part
 from gis.evaluate import compare, half_step_ha
 from gis.landuse import LandUse
 from gis.model import CheckRun
 from gis.read import read_targets
 
+#: The parts a sketch may be proposed as, per thematic layer: the parts the layer's features are
+#: drawn as (:data:`gis.style.STYLES`; the other parts of :data:`gis.settings.PARTS` are figures
+#: no layer draws, or control-line kinds).
+LAYER_PARTS: dict[str, tuple[str, ...]] = {
+    layer: tuple(p for (lyr, p) in style.STYLES if lyr == layer) for layer in settings.LAYER_NAMES
+}
 #: What ``proposed_as`` / ``--as`` may say, for the messages.
 PROPOSAL_HELP = (
-    f"a thematic layer ({', '.join(settings.LAYER_NAMES)}), optionally with a part "
-    f"(consolidation_zones.consolidation; parts: {', '.join(settings.PARTS)}); "
+    f"a thematic layer alone (its part {settings.PROPOSAL_PART}) or with a part "
+    f"({'; '.join(layer + '.' + '|'.join(parts) for layer, parts in LAYER_PARTS.items())}); "
     f"landuse:CLASS ({', '.join(settings.LAND_CLASSES)}); "
     f"control_lines:KIND ({', '.join((*settings.CONTROL_KINDS, *settings.CONTROL_GROUPS))})"
 )
@@ -80,8 +90,8 @@ def parse_proposal(text: str) -> Proposal:
 
     Examples
     --------
-    >>> parse_proposal("consolidation_zones.consolidation").part
-    'consolidation'
+    >>> parse_proposal("consolidation_zones.consolidation").part, parse_proposal("consolidation_zones").part
+    ('consolidation', 'extent')
     >>> parse_proposal("parks").land, parse_proposal("landuse:industrial").land
     ('park_green', 'industrial')
     >>> parse_proposal("control_lines:block_line_1").control
@@ -97,9 +107,11 @@ def parse_proposal(text: str) -> Proposal:
             return Proposal(word, layer, control=what)
         raise bad
     layer, _, part = word.partition(".")
-    if layer not in settings.LAYER_NAMES or (part and part not in settings.PARTS):
+    if layer not in settings.LAYER_NAMES:
         raise bad
-    return Proposal(word, layer, part=part or None)
+    if part and part not in LAYER_PARTS[layer]:
+        raise ValueError(f"{text!r}: layer {layer} takes the parts {', '.join(LAYER_PARTS[layer])}, not {part!r}")
+    return Proposal(word, layer, part=part or settings.PROPOSAL_PART)
 
 
 @dataclass
@@ -129,8 +141,7 @@ class TargetRules:
     def __init__(self, run: CheckRun):
         self.run = run
         res = run.results
-        measured = res["measured"].notna() | (res["status"] == settings.NO_POLYGON)
-        rows = res[(res["scope"] == "aggregate") & (res["metric"] == "area") & measured]
+        rows = res[(res["scope"] == "aggregate") & (res["metric"] == "area") & res["planned"].notna()]
         targets = read_targets(run.targets_path).set_index("target_id")
         self.rows = rows.reset_index(drop=True)
         self.half = {tid: half_step_ha(targets.loc[tid]) for tid in self.rows["target_id"]}
@@ -173,6 +184,7 @@ class TargetRules:
                 )
             else:
                 after = before
+            unmeasured = after is None
             source = settings.SOURCES.get(str(t["source_file"]), t["source_file"])
             out.append(
                 {
@@ -185,11 +197,17 @@ class TargetRules:
                     "planned_ha": float(t["planned"]),
                     "before_ha": before,
                     "after_ha": after,
-                    "delta_ha": (after - (before or 0.0)) if moved and after is not None else 0.0,
+                    "delta_ha": None
+                    if unmeasured
+                    else (after - (before or 0.0))
+                    if moved and after is not None
+                    else 0.0,
                     "status_before": t["status"],
                     "status_after": status_after,
                     "counted_as": prop.text if moved else None,
-                    "effect": (f"if counted as {prop.text}" if own else f"counted as {prop.text}")
+                    "effect": f"not measured: {t['status']}"
+                    if unmeasured
+                    else (f"if counted as {prop.text}" if own else f"counted as {prop.text}")
                     if moved
                     else "unchanged",
                     "source": source,
@@ -201,8 +219,10 @@ class TargetRules:
     def _after(self, t: pd.Series, s: SketchShapes, prop: Proposal, own: bool, before: float | None) -> float | None:
         """Return the target's value with the sketch counted as ``prop``; None when the rule does not move it."""
         layer, part = t["layer"], t["part"] if isinstance(t["part"], str) else None
+        if before is None and not (layer in settings.LAYER_NAMES and t["status"] == settings.NO_POLYGON):
+            return None  # not measured (no land-use or control-line layer): nothing to move
         if layer in settings.LAYER_NAMES:  # rule a
-            if prop.layer != layer or (prop.part and part and prop.part != part):
+            if prop.layer != layer or (part and prop.part != part):
                 return None
             feats = self.run.features.iloc[s.features]
             sel = (feats["layer"] == layer) & (feats["district"] == t["district"])

@@ -207,6 +207,9 @@ CONFLICT_KINDS: tuple[str, ...] = ("eco_redline", "basic_farmland")
 BOUNDARY_KINDS: tuple[str, ...] = ("block_line", "urban_boundary")
 #: Overlaps smaller than this (square metres) are where outlines touch, not overlap: not reported.
 REVIEW_MIN_M2 = 1.0
+#: The part a sketch proposed as a thematic layer alone (``consolidation_zones``) takes: the part
+#: ``gis import --layer L`` stores it with, so the review moves the totals the import will.
+PROPOSAL_PART = "extent"
 #: What a sketch proposed as a thematic layer turns its land into, for the land-use totals.
 PROPOSAL_LAND_CLASS: dict[str, str] = {"parks": "park_green", "industrial_land": "industrial"}
 #: Properties of an exported sketch that hold the map's review figures; ``gis import`` ignores them.

@@ -88,7 +88,9 @@ def test_a_square_half_over_a_park(test_layers: Path, tmp_path: Path) -> None:
     assert (t["TT-09"]["before_ha"], t["TT-09"]["after_ha"]) == (pytest.approx(36), pytest.approx(37, abs=1e-4))
     assert (t["TT-14"]["status_before"], t["TT-14"]["status_after"]) == ("within tolerance", "met")  # 4.4 -> 5.4 > 4.5
     assert t["TT-14"]["delta_ha"] == pytest.approx(1.0, abs=1e-4)
-    assert t["TT-10"]["effect"] == "unchanged" and t["TT-10"]["after_ha"] is None  # Longhua's parks: another district
+    # Longhua's parks (no polygon): another district, not moved, so not measured
+    assert t["TT-10"]["effect"] == "not measured: no polygon" and t["TT-10"]["after_ha"] is None
+    assert t["TT-10"]["delta_ha"] is None
     assert t["TT-09"]["source_ref"] == "row 9"
 
 
@@ -102,15 +104,61 @@ def test_a_proposal_moves_only_its_own_layer_and_counts_an_overlap_once(test_lay
     assert t["TT-09"]["effect"] == "counted as consolidation_zones.consolidation"
     assert t["TT-09"]["after_ha"] == pytest.approx(36 + 16 - 4, abs=1e-4)
     assert t["TT-14"]["effect"] == "unchanged" and t["TT-14"]["after_ha"] == t["TT-14"]["before_ha"]
-    # --as wins over the property; a thematic layer alone matches every part of it
+    # --as wins over the property; a thematic layer alone is its part extent (what gis import stores):
+    # it moves a part-less total (TT-14, every part of industrial_land) ...
     [s] = run_review(path, test_layers, proposed_as="industrial_land").to_dict()["sketches"]
     assert rows(s)["TT-09"]["effect"] == "unchanged" and rows(s)["TT-14"]["after_ha"] == pytest.approx(
         4.4 + 16, abs=1e-4
     )
+    # ... and not a total of another part (TT-09, the consolidation scope)
     [s] = run_review(path, test_layers, proposed_as="consolidation_zones").to_dict()["sketches"]
-    assert rows(s)["TT-09"]["after_ha"] == pytest.approx(48, abs=1e-4)
+    assert rows(s)["TT-09"]["effect"] == "unchanged" and rows(s)["TT-09"]["after_ha"] == pytest.approx(36)
     [s] = run_review(path, test_layers, proposed_as="consolidation_zones.reserve").to_dict()["sketches"]
     assert rows(s)["TT-09"]["effect"] == "unchanged"  # both name a part, not the same one
+
+
+def test_a_layer_alone_is_its_extent_as_gis_import_stores_it(test_layers: Path, tmp_path: Path) -> None:
+    # a part-less consolidation total beside TT-09 (the consolidation scope)
+    with (test_layers / "targets.csv").open("a", encoding="utf-8") as f:
+        f.write("TT-CZ,aggregate,,,440307,consolidation_zones,area,at_least,30,ha,10,2025,test,row,test\n")
+    sketch = box(1500, 1500, 400, 400)
+    path = export(tmp_path / "s.geojson", [(sketch, {"proposed_as": "consolidation_zones"})])
+    run = run_check(layers_dir=test_layers)
+    [s] = review(read_sketches(path), run).to_dict()["sketches"]
+    t = rows(s)
+    assert t["TT-09"]["effect"] == "unchanged" and t["TT-09"]["after_ha"] == t["TT-09"]["before_ha"]
+    zones = run.features[(run.features["layer"] == "consolidation_zones") & (run.features["district"] == "440307")]
+    shared = shapely.union_all(zones.to_crs("EPSG:4547").geometry.to_numpy()).intersection(sketch).area / 1e4
+    assert t["TT-CZ"]["effect"] == "counted as consolidation_zones"
+    assert t["TT-CZ"]["after_ha"] - t["TT-CZ"]["before_ha"] == pytest.approx(16 - shared, abs=1e-4)
+    assert parse_proposal("consolidation_zones").part == "extent"
+
+
+def test_totals_that_cannot_be_measured_are_listed_as_such(test_layers: Path, tmp_path: Path) -> None:
+    # land-use and control-line totals with neither layer (as the shipped layers): listed, not measured
+    with (test_layers / "targets.csv").open("a", encoding="utf-8") as f:
+        f.write("LU-NM,aggregate,,industrial,440307,landuse,area,at_least,60,km2,10,2025,test,row,test\n")
+        f.write("CL-NM,aggregate,,retention_zone,440307,control_lines,area,more_than,25,km2,10,2025,test,row,test\n")
+    path = export(tmp_path / "s.geojson", [(box(1500, 1500, 400, 400), {"proposed_as": "landuse:industrial"})])
+    result = gis("review", path, "--layers", test_layers, "--format", "json")
+    assert result.exit_code == 0, result.output
+    t = rows(json.loads(result.stdout)["sketches"][0])
+    for tid, status in (("LU-NM", "no land-use layer"), ("CL-NM", "no control-line layer")):
+        assert t[tid]["planned_ha"] == pytest.approx(6000 if tid == "LU-NM" else 2500)
+        assert (t[tid]["before_ha"], t[tid]["after_ha"], t[tid]["delta_ha"]) == (None, None, None)
+        assert (t[tid]["status_before"], t[tid]["status_after"]) == (status, status)
+        assert t[tid]["effect"] == f"not measured: {status}"
+    table = gis("review", path, "--layers", test_layers).stdout
+    assert (
+        "LU-NM" in table
+        and "- -> - ha (-); no land-use layer -> no land-use layer; not measured: no land-use layer" in table
+    )
+    csv = gis("review", path, "--layers", test_layers, "--format", "csv").stdout
+    assert "CL-NM" in csv and "not measured: no control-line layer" in csv
+    html = tmp_path / "r.html"
+    assert gis("review", path, "--layers", test_layers, "-o", html).exit_code == 0
+    page = html.read_text(encoding="utf-8")
+    assert "LU-NM" in page and "not measured: no land-use layer" in page
 
 
 def test_a_sketch_across_two_districts_counts_toward_the_larger_part(test_layers: Path, tmp_path: Path) -> None:
@@ -409,6 +457,15 @@ def test_bad_sketches_exit_2_with_one_line(test_layers: Path, tmp_path: Path) ->
     message = refused(ok, "--as", "landuse:industry")
     assert message.startswith("error: --as: 'landuse:industry' is no kind") and "landuse:CLASS (farmland" in message
     assert "no such file" in refused(tmp_path / "missing.geojson")
+    # a part the layer does not draw (a control-line kind is no thematic part): the layer's parts named
+    assert refused(ok, "--as", "parks.block_line").endswith("layer parks takes the parts extent, not 'block_line'.")
+    message = refused(ok, "--as", "industrial_land.retention_zone")
+    assert "layer industrial_land takes the parts extent, site, not 'retention_zone'" in message
+    result = gis("review", "--help")
+    assert (
+        "industrial_land.extent|site" in result.output
+        and "retention_zone" not in result.output.split("control_lines:KIND")[0]
+    )
     with pytest.raises(ValueError, match="control_lines:KIND"):
         parse_proposal("control_lines:red")
 

@@ -81,7 +81,8 @@ The document's keys:
 - ``review`` (object): the sketch review's constants (:mod:`gis.settings`): ``area_proj4``
   (EPSG:4547 as a proj string), ``min_m2``, ``conflict_kinds`` and ``boundary_kinds`` (lists),
   ``control_groups`` (group -> kinds), ``control_kinds``, ``land_classes`` and ``layer_titles``
-  (key -> ``[Chinese, English]``), ``proposal_land_class`` (layer -> land class), ``prefix``
+  (key -> ``[Chinese, English]``), ``proposal_land_class`` (layer -> land class),
+  ``proposal_part`` (``[part, Chinese]``: what a proposal naming a thematic layer alone means), ``prefix``
   (of the exported review properties).
 - ``status_colors`` (object: status -> outline colour, ``#rrggbb``); ``status_zh`` (object:
   status -> its Chinese name); ``district_names`` (object: district code -> ``[Chinese,

@@ -131,6 +131,7 @@ def review_constants() -> dict[str, Any]:
         "control_groups": {k: list(v) for k, v in settings.CONTROL_GROUPS.items()},
         "control_kinds": {k: list(v) for k, v in settings.CONTROL_KINDS.items()},
         "proposal_land_class": dict(settings.PROPOSAL_LAND_CLASS),
+        "proposal_part": [settings.PROPOSAL_PART, settings.PART_TITLES_ZH[settings.PROPOSAL_PART]],
         "land_classes": {k: list(v) for k, v in settings.LAND_CLASSES.items()},
         "layer_titles": {k: list(settings.LAYER_TITLES[k]) for k in settings.LAYER_NAMES},
         "prefix": settings.REVIEW_PREFIX,

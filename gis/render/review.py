@@ -50,6 +50,10 @@ def _num(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.4f}"
+
+
 def _block(s: dict[str, Any]) -> list[str]:
     """Return the lines of one sketch's block."""
     proposal = f"proposed as {_t(s['proposed_as'])}" if s["proposed_as"] else "no proposal"
@@ -140,7 +144,7 @@ def _target_lines(s: dict[str, Any]) -> list[str]:
         head = "  targets    " if i == 0 else "             "
         out.append(
             f"{head}{_t(t['target_id'])} {_clip(_t(t['name_zh']), 30)} {t['comparator']} {_num(t['planned_ha'])} ha: "
-            f"{_num(t['before_ha'])} -> {_num(t['after_ha'])} ha ({t['delta_ha']:+.4f}); "
+            f"{_num(t['before_ha'])} -> {_num(t['after_ha'])} ha ({_signed(t['delta_ha'])}); "
             f"{t['status_before']} -> {t['status_after']}; {_t(t['effect'])}; {_t(t['source'])} {_t(t['source_ref'])}"
         )
     if others:

@@ -112,6 +112,7 @@ function reviewProperties(app, base, rows) {
     return (data.review.control_kinds[k.kind] || [k.kind])[0] + " " + ha4(k.ha) + " ha";
   }).join("; ") : "";
   p[pre + "targets"] = rows.map(function text(r) {
+    if (r.before_ha === null && r.after_ha === null) return r.target_id + " " + r.counted_as; // not measured: its status
     return r.target_id + " " + ha4(r.before_ha) + " -> " + ha4(r.after_ha) + " ha (" + r.status_before + " -> " + r.status_after + ")";
   }).join("; ");
   p[pre + "tool"] = "gis web map " + data.meta.toolkit.replace(/^gis /, "");

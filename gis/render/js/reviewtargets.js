@@ -41,11 +41,9 @@ function parseProposal(text) {
   return { type: "thematic", layer: dot > 0 ? t.slice(0, dot) : t, part: dot > 0 ? t.slice(dot + 1) : null };
 }
 
-/* The area totals the review moves: measured before, or no polygon. */
+/* Every area total: those the check could not measure are listed as such (not measured: status). */
 function reviewedTotals(data) {
-  return data.aggregates.filter(function reviewed(a) {
-    return a.metric === "area" && a.planned_ha !== null && (a.measured_ha !== null || a.status === "no polygon");
-  });
+  return data.aggregates.filter(function reviewed(a) { return a.metric === "area" && a.planned_ha !== null; });
 }
 
 /* Rule a: a thematic total of layer L[.P] in district D, after the sketch joins its features. */
@@ -89,8 +87,9 @@ function controlAfter(app, base, a) {
 function ruleAfter(app, base, a, p, own) {
   var type = totalKind(app.data, a), review = app.data.review;
   if (base.district !== a.district) return null;
-  if (type === "thematic") {
-    return p.type === "thematic" && p.layer === a.layer && (!p.part || !a.part || p.part === a.part) ? thematicAfter(base, a) : null;
+  if (a.measured_ha === null && !(type === "thematic" && a.status === "no polygon")) return null; // not measured
+  if (type === "thematic") { // a layer alone is its part proposal_part (extent), as gis import stores it
+    return p.type === "thematic" && p.layer === a.layer && (!a.part || a.part === (p.part || review.proposal_part[0])) ? thematicAfter(base, a) : null;
   }
   if (type === "control") {
     var mine = controlKindsOf(review, a.part), within = p.type === "control" && controlKindsOf(review, p.value).every(function isMine(k) { return mine.indexOf(k) >= 0; });
@@ -105,11 +104,13 @@ function totalRow(app, base, a, proposal) {
   var own = !proposal.type, p = own ? parseProposal(ownKind(app.data, a)) : proposal;
   var after = ruleAfter(app, base, a, p, own), moved = after !== null, before = a.measured_ha;
   if (!moved) after = before;
+  var unmeasured = after === null;
   var statusAfter = moved ? compareStatus(a.comparator, a.planned_ha, after, a.tolerance_pct || 0, a.half_step || 0) : a.status;
   return {
     target_id: a.target_id, district: a.district, name_zh: a.name_zh, layer: a.layer, part: a.part, planned_ha: a.planned_ha,
-    before_ha: before, after_ha: after, delta_ha: moved ? after - (before || 0) : 0, status_before: a.status, status_after: statusAfter,
-    counted_as: moved ? (own ? "if counted as " : "counted as ") + (own ? ownKind(app.data, a) : proposal.text) : countedAs(base, a),
+    before_ha: before, after_ha: after, delta_ha: unmeasured ? null : moved ? after - (before || 0) : 0, status_before: a.status, status_after: statusAfter,
+    counted_as: unmeasured ? "not measured: " + a.status
+      : moved ? (own ? "if counted as " : "counted as ") + (own ? ownKind(app.data, a) : proposal.text) : countedAs(base, a),
     source: a.source, source_ref: a.source_ref,
   };
 }
@@ -127,15 +128,17 @@ function reviewTotals(app, base, proposalText) {
 }
 
 /* The proposals a planner can choose: the kinds the page's totals name, the thematic layers (a park
- * or an industrial site also changes land use), the land classes, none. */
+ * or an industrial site also changes land use; a layer alone is its extent part), the land classes, none. */
 function proposalChoices(data) {
-  var seen = {}, out = [["", "— 无 none (每项按其自身类别 each total as its own kind)"]];
+  var seen = {}, out = [["", "— 无 none (每项按其自身类别 each total as its own kind)"]], part = data.review.proposal_part;
   function add(value, label) { if (value && !seen[value]) { seen[value] = true; out.push([value, label]); } }
+  function layerLabel(k) { return k + " " + data.review.layer_titles[k][0] + "（" + part[1] + " " + part[0] + "）"; }
   reviewedTotals(data).forEach(function addTotal(a) {
     var kind = totalKind(data, a), names = kind === "control" ? data.review.control_kinds[a.part] : data.review.layer_titles[a.layer];
-    if (kind !== "landuse") add(ownKind(data, a), ownKind(data, a) + " " + (names ? names[0] : ""));
+    if (kind === "thematic" && !a.part) add(a.layer, layerLabel(a.layer));
+    else if (kind !== "landuse") add(ownKind(data, a), ownKind(data, a) + " " + (names ? names[0] : ""));
   });
-  Object.keys(data.review.layer_titles).forEach(function addLayer(k) { add(k, k + " " + data.review.layer_titles[k][0]); });
+  Object.keys(data.review.layer_titles).forEach(function addLayer(k) { add(k, layerLabel(k)); });
   Object.keys(data.review.land_classes).forEach(function addClass(k) {
     add("landuse:" + k, "landuse:" + k + " " + data.review.land_classes[k][0]);
   });
