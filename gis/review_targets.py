@@ -47,19 +47,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis import settings, style
+from gis import settings
 from gis.codes import LandPart, code_list, control_kinds, parse_part
 from gis.evaluate import compare, half_step_ha
 from gis.landuse import LandUse
 from gis.model import CheckRun
 from gis.read import read_targets
 
-#: The parts a sketch may be proposed as, per thematic layer: the parts the layer's features are
-#: drawn as (:data:`gis.style.STYLES`; the other parts of :data:`gis.settings.PARTS` are figures
-#: no layer draws, or control-line kinds).
-LAYER_PARTS: dict[str, tuple[str, ...]] = {
-    layer: tuple(p for (lyr, p) in style.STYLES if lyr == layer) for layer in settings.LAYER_NAMES
-}
+#: The parts a sketch may be proposed as, per thematic layer (:data:`gis.settings.LAYER_PARTS`).
+LAYER_PARTS = settings.LAYER_PARTS
 #: What ``proposed_as`` / ``--as`` may say, for the messages.
 PROPOSAL_HELP = (
     f"a thematic layer alone (its part {settings.PROPOSAL_PART}) or with a part "

@@ -129,6 +129,14 @@ PARTS: tuple[str, ...] = (
     "retention_zone",
     "block_line",
 )
+#: The parts each thematic layer's features have (the parts :data:`gis.style.STYLES` draws; a
+#: sketch may be proposed as one of them): the other parts above are figures no layer draws.
+LAYER_PARTS: dict[str, tuple[str, ...]] = {
+    "consolidation_zones": ("extent", "consolidation", "reserve"),
+    "renewal_units": ("extent", "demolition"),
+    "industrial_land": ("extent", "site"),
+    "parks": ("extent",),
+}
 #: Chinese names of the parts (the parts a style draws have their title in :mod:`gis.style`).
 PART_TITLES_ZH: dict[str, str] = {
     "extent": "范围",

@@ -16,6 +16,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from gis import settings, style
 from gis.cli import cli
 from gis.crs import geometry_gcj02_from_wgs84
 from gis.io.sketches import read_sketches
@@ -132,6 +133,8 @@ def test_a_layer_alone_is_its_extent_as_gis_import_stores_it(test_layers: Path, 
     assert t["TT-CZ"]["effect"] == "counted as consolidation_zones"
     assert t["TT-CZ"]["after_ha"] - t["TT-CZ"]["before_ha"] == pytest.approx(16 - shared, abs=1e-4)
     assert parse_proposal("consolidation_zones").part == "extent"
+    # the parts a proposal may name are those the layers draw
+    assert {(layer, p) for layer, parts in settings.LAYER_PARTS.items() for p in parts} == set(style.STYLES)
 
 
 def test_totals_that_cannot_be_measured_are_listed_as_such(test_layers: Path, tmp_path: Path) -> None:
