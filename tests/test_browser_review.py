@@ -132,7 +132,8 @@ def assert_same_review(got: dict, cli: dict) -> None:
     assert got["overlaps"] == pytest.approx({o["fid"]: o["overlap_ha"] for o in cli["overlaps"]}, abs=0.05)
     for row in cli["targets"]:
         if row["target_id"] not in got["totals"]:  # a district map shows its district's totals: the others stay
-            assert row["district"] != cli["district"] and row["effect"] == "unchanged", row["target_id"]
+            assert row["district"] != cli["district"], row["target_id"]
+            assert row["effect"] == "unchanged" or row["effect"].startswith("not measured: "), row["target_id"]
             continue
         mine = got["totals"][row["target_id"]]
         assert mine["status"] == row["status_after"], row["target_id"]
@@ -355,11 +356,48 @@ def test_panel_shows_a_control_line_conflict(browser, test_layers, tmp_path):  #
         for c in cli_review["land"]["classes"]:
             assert got["classes"][c["class"]] == pytest.approx(c["ha"], abs=0.05), c["class"]
         assert got["classes"][""] == pytest.approx(cli_review["land"]["no_parcel_ha"], abs=0.05)
-        for proposal in ("landuse:park_green", "parks", "control_lines:retention_zone"):  # every rule, both sides
+        # every rule, both sides; consolidation_zones alone is its extent: the consolidation scope's TT-09 stays
+        for proposal in ("landuse:park_green", "parks", "consolidation_zones", "control_lines:retention_zone"):
             page.page.select_option(".gis-review select[name=proposed_as]", proposal)
             doc = page.js("window.gis.drawnGeoJSON()")
             out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
             assert_same_review(panel(page), gis_review(out, test_layers))
+        page.page.select_option(".gis-review select[name=proposed_as]", "consolidation_zones")
+        assert panel(page)["totals"]["TT-09"]["after"] == 36
+        labels = page.js(
+            "[...document.querySelectorAll('.gis-review select[name=proposed_as] option')].map(o => [o.value, o.text])"
+        )
+        labels = dict(labels)
+        assert labels["consolidation_zones"] == "consolidation_zones 土地整备片区（范围 extent）"
+        assert labels["consolidation_zones"] != labels["consolidation_zones.consolidation"]
+        assert page.errors == [] and page.blocked == []
+    finally:
+        page.close()
+
+
+def test_panel_lists_totals_it_cannot_measure(browser, test_layers, tmp_path):  # noqa: F811
+    """No land-use or control-line layer (as shipped): their totals are listed, not measured, as gis review lists them."""
+    with (test_layers / "targets.csv").open("a", encoding="utf-8") as f:
+        f.write("LU-NM,aggregate,,industrial,440307,landuse,area,at_least,60,km2,10,2025,test,row,test\n")
+        f.write("CL-NM,aggregate,,retention_zone,440307,control_lines,area,more_than,25,km2,10,2025,test,row,test\n")
+    path = tmp_path / "index.html"
+    write_map(build_map(run_check(layers_dir=test_layers)), path)
+    page = Page(browser, path)
+    try:
+        draw_polygon(page, lonlats(PENTAGON))
+        got = panel(page)
+        assert got["totals"]["LU-NM"] == {"before": None, "after": None, "status": "no land-use layer"}
+        assert got["totals"]["CL-NM"] == {"before": None, "after": None, "status": "no control-line layer"}
+        assert "not measured: no land-use layer" in got["text"] and "not measured: no control-line layer" in got["text"]
+        doc = page.js("window.gis.drawnGeoJSON()")
+        assert "LU-NM not measured: no land-use layer" in doc["features"][0]["properties"]["review_targets"]
+        out = tmp_path / "sketch.geojson"
+        out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        cli_review = gis_review(out, test_layers)
+        assert_same_review(got, cli_review)
+        assert {t["target_id"]: t["effect"] for t in cli_review["targets"]}[
+            "CL-NM"
+        ] == "not measured: no control-line layer"
         assert page.errors == [] and page.blocked == []
     finally:
         page.close()
