@@ -49,7 +49,7 @@ def test_a_shapefile_keeps_proposed_as_cut_to_10_characters(test_layers: Path, t
     assert result.exit_code == 0, result.output
     [s] = json.loads(result.stdout)["sketches"]
     assert (s["fid"], s["proposed_as"], s["stated_area_ha"]) == ("SHP-1", "parks", 1.0)
-    assert {t["effect"] for t in s["targets"]} <= {"unchanged", "counted as parks"}
+    assert {t["effect"] for t in s["targets"]} <= {"unchanged", "counted as parks", "not measured: no polygon"}
 
 
 def test_a_sketch_outside_the_districts_is_reviewed_with_the_others(test_layers: Path, tmp_path: Path) -> None:
@@ -66,8 +66,9 @@ def test_a_sketch_outside_the_districts_is_reviewed_with_the_others(test_layers:
         [],
     )
     assert outside["area_ha"] == pytest.approx(9.0) and outside["outside_ha"] == pytest.approx(9.0)
-    assert outside["targets"] and all(
-        t["effect"] == "unchanged" and t["after_ha"] == t["before_ha"] for t in outside["targets"]
+    assert outside["targets"] and all(  # nothing moves: a total without polygons stays not measured
+        t["effect"] in ("unchanged", "not measured: no polygon") and t["after_ha"] == t["before_ha"]
+        for t in outside["targets"]
     )
     assert f"note: sketch W-1: {OUTSIDE}" in result.stderr
     # a file of no sketch in the districts is reviewed too
