@@ -142,11 +142,17 @@ def _target_lines(s: dict[str, Any]) -> list[str]:
     out = []
     for i, t in enumerate(rows):
         head = "  targets    " if i == 0 else "             "
-        out.append(
+        planned = (
             f"{head}{_t(t['target_id'])} {_clip(_t(t['name_zh']), 30)} {t['comparator']} {_num(t['planned_ha'])} ha: "
-            f"{_num(t['before_ha'])} -> {_num(t['after_ha'])} ha ({_signed(t['delta_ha'])}); "
-            f"{t['status_before']} -> {t['status_after']}; {_t(t['effect'])}; {_t(t['source'])} {_t(t['source_ref'])}"
         )
+        if t["before_ha"] is None and t["after_ha"] is None:  # not measured: the status says why, once
+            moved = f"{_t(t['effect'])}; "
+        else:
+            moved = (
+                f"{_num(t['before_ha'])} -> {_num(t['after_ha'])} ha ({_signed(t['delta_ha'])}); "
+                f"{t['status_before']} -> {t['status_after']}; {_t(t['effect'])}; "
+            )
+        out.append(f"{planned}{moved}{_t(t['source'])} {_t(t['source_ref'])}")
     if others:
         out.append(f"  targets    {others} of other districts: unchanged (a sketch counts toward its own district)")
     return out
