@@ -28,7 +28,7 @@ from gis.render.tiles import range_bounds, tile_range
 from gis.render.webmap import build_map, render_map, write_map
 from tests.conftest import DATA
 from tests.test_browser import Page, browser  # noqa: F401  (the fixture)
-from tests.test_tiles import TEST_BOUNDS, png, tile_colour, write_mbtiles, write_tile_folder
+from tests.test_tiles import TEST_BOUNDS, png, tile_colour, tiles_over, write_mbtiles, write_tile_folder
 from tests.test_webmap import page_data
 
 OPTIONS_RE = re.compile(r"getElementById\(\"gis-data\"\)\.textContent\), (\{.*\})\);")
@@ -135,7 +135,12 @@ def test_page_carries_basemaps_and_escapes_their_text(run, tmp_path):
     assert server["name"] == hostile  # escaped by the page's script (esc) where it shows it
     assert server["attribution"] == "&lt;/script&gt;&lt;script&gt;window.__x=1&lt;/script&gt;&lt;b&gt;"
     assert server["url"].endswith("?a=</script>") and options["basemap"] == "xyz"
-    count = sum(len(_tiles_in(tile_range(TEST_BOUNDS, z))) for z in (14, 15))
+    # the tiles of the file the page needs: over the districts it draws, which hold the features and more
+    minx, miny, maxx, maxy = run.districts.total_bounds
+    page = (min(miny, TEST_BOUNDS[0]), min(minx, TEST_BOUNDS[1]), max(maxy, TEST_BOUNDS[2]), max(maxx, TEST_BOUNDS[3]))
+    assert page != TEST_BOUNDS  # the district reaches beyond the features
+    wanted = {(z, x, y) for z in (14, 15) for x, y in _tiles_in(tile_range(page, z))}
+    count = len(wanted & set(tiles_over(TEST_BOUNDS, [14, 15], pad=1)))
     assert (embedded["embedded"], embedded["min_zoom"], embedded["max_zoom"], embedded["tiles"]) == (
         "gis-basemap-1",
         14,
@@ -173,13 +178,14 @@ def test_gis_map_refuses_tiles_above_the_size_and_writes_nothing(test_layers, tm
     line = result.output.strip()
     assert line.startswith("error: the embedded basemap tiles covering the map need more than --basemap-max-mb 0.05 MB")
     assert re.search(
-        r"big\.mbtiles needs 0\.5\d MB at zoom 14 \(8 tiles\)\. Raise --basemap-max-mb to 0\.6 or more", line
+        r"big\.mbtiles needs 0\.5\d MB at zoom 13 \(8 tiles\)\. Raise --basemap-max-mb to 0\.6 or more", line
     )
     assert not out.exists()
     result = CliRunner().invoke(cli, [*args, "--basemap-max-mb", "2"])
     assert result.exit_code == 0, result.output
     option = page_options(out.read_text(encoding="utf-8"))["basemaps"][0]
-    assert (option["min_zoom"], option["max_zoom"]) == (14, 15)  # zoom 13 is below the useful; all of 14-15 fit
+    # the page covers its 20 km district (opening at zoom 12): 13 and 14 fit in 2 MB, 15 (the most detailed) is dropped
+    assert (option["min_zoom"], option["max_zoom"]) == (13, 14)
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import folium
+import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from gis import settings
 from gis._atomic import write_text_atomic
+from gis.crs import geometry_gcj02_from_wgs84
 from gis.model import CheckRun
 from gis.progress import tracked
 from gis.raster import background_png
@@ -166,8 +168,7 @@ def build_map(
     frame = page_frame(basemaps)
     data = map_data(run, district=district, frame=frame)
     bounds = data["meta"]["bounds"]
-    (south, west), (north, east) = bounds
-    tiles, embedded = page_basemaps(basemaps, (south, west, north, east), max_mb=basemap_max_mb)
+    tiles, embedded = page_basemaps(basemaps, _tile_bounds(run, district, frame, bounds), max_mb=basemap_max_mb)
     # SVG for the districts, sketches and measurements (above the overlays' own canvas)
     m = folium.Map(tiles=None, prefer_canvas=False, control_scale=False, zoom_snap=0.25)
     m.default_js = []  # no CDN: the assets are inlined below
@@ -207,6 +208,21 @@ def build_map(
     }
     m.add_child(_GisLayers(options))
     return m
+
+
+def _tile_bounds(
+    run: CheckRun, district: str | None, frame: str, bounds: list[list[float]]
+) -> tuple[float, float, float, float]:
+    """Return what embedded tiles must cover (south, west, north, east): the view and every district the page draws."""
+    (south, west), (north, east) = bounds
+    districts = run.districts if district is None else run.districts[run.districts["district"] == district]
+    geoms = districts.geometry.to_numpy()
+    if frame == "GCJ-02":
+        geoms = geometry_gcj02_from_wgs84(geoms)
+    if len(geoms):
+        minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geoms))
+        south, west, north, east = min(south, miny), min(west, minx), max(north, maxy), max(east, maxx)
+    return south, west, north, east
 
 
 def _html_escape(text: str) -> str:
