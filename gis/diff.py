@@ -182,12 +182,20 @@ def changed_fields(before: pd.DataFrame, after: pd.DataFrame, fields: Sequence[s
     moved = ~shapely.equals_exact(old, new, tolerance=SAME_SHAPE_M)
     out: dict[str, list[str]] = {}
     for fid, shape_moved in zip(both, moved.tolist(), strict=True):
-        differs = [f for f in fields if _differs(before.at[fid, f], after.at[fid, f])]
+        differs = [
+            f for f in fields if _differs(before.at[fid, f], after.at[fid, f], number=f in settings.NUMBER_FIELDS)
+        ]
         out[str(fid)] = ["geometry", *differs] if shape_moved else differs
     return out
 
 
-def _differs(x: object, y: object) -> bool:
+def _differs(x: object, y: object, *, number: bool = False) -> bool:
+    """Tell two values apart; a number field's "1000" (a layer file) and 1000.0 (a GeoPackage) are the same."""
     if (x is None or x != x) and (y is None or y != y):  # both missing (None or NaN)
         return False
+    if number:
+        try:
+            return float(str(x)) != float(str(y))
+        except ValueError:
+            pass
     return bool(x != y)

@@ -330,11 +330,23 @@ def _rounded(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.transform(geom, lambda xy: np.round(xy, DECIMALS))
 
 
+def _number(value: Any) -> Any:
+    """Return a number field's text as a JSON number (1000, 114.087), as the layer files hold them; other text as it is."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    if number != number:  # NaN: missing
+        return None
+    return int(number) if number.is_integer() else number
+
+
 def layer_geojson(gdf: gpd.GeoDataFrame, *, name: str) -> str:
     """Return a layer as the toolkit writes layer files: RFC 7946, one feature per line, 6 decimals."""
     lines = []
     for row in gdf.itertuples(index=False):
         props: dict[str, Any] = {f: getattr(row, f) for f in settings.FEATURE_FIELDS}
+        props.update({f: _number(props[f]) for f in settings.NUMBER_FIELDS})
         geom = shapely.geometry.mapping(_rounded(row.geometry))
         feature = {"type": "Feature", "properties": props, "geometry": geom}
         lines.append(json.dumps(feature, ensure_ascii=False))

@@ -331,3 +331,29 @@ def test_an_unknown_category_is_refused_by_feature_and_field(layers, tmp_path):
         sketch(tmp_path, SQUARE, fid="TT-PK-03", name_zh="草图公园", category="park"), layer="parks", layers_dir=layers
     )
     assert plan.added == ["TT-PK-03"]
+
+
+def test_an_unedited_export_imports_unchanged_and_numbers_stay_numbers(layers, tmp_path):
+    """Position fields are numbers in a layer file (1000) and in a GeoPackage (1000.0): the same value, written as a number."""
+    path = layers / "parks.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for f in doc["features"]:
+        f["properties"].update(position_error_m=1000, position_lon=114.207, position_lat=22.655)
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    gpkg = tmp_path / "planning.gpkg"
+    export(run_check(layers_dir=layers), gpkg)
+    plan = plan_import(gpkg, layer="parks", layers_dir=layers)
+    assert (plan.added, plan.changed, plan.removed) == ([], [], []) and plan.unchanged == len(doc["features"])
+    parks = pyogrio.read_dataframe(gpkg, layer="parks")
+    parks.loc[parks["feature_id"] == "TT-PK-01", "name_zh"] = "改名公园"  # the GeoPackage's text id
+    edited = tmp_path / "edited.gpkg"
+    pyogrio.write_dataframe(parks, edited, layer="parks")
+    plan = plan_import(edited, layer="parks", layers_dir=layers)
+    assert [(c[0], c[3]) for c in plan.changed] == [("TT-PK-01", ["name_zh"])]
+    apply_import(plan)
+    props = {f["properties"]["fid"]: f["properties"] for f in json.loads(path.read_text(encoding="utf-8"))["features"]}
+    assert props["TT-PK-01"]["name_zh"] == "改名公园"
+    assert all(
+        (p["position_error_m"], p["position_lon"], p["position_lat"]) == (1000, 114.207, 22.655) for p in props.values()
+    )
+    assert all(isinstance(p["position_error_m"], int) for p in props.values())  # written as a JSON number, not "1000.0"
