@@ -309,3 +309,10 @@ def test_a_bad_layer_on_a_terminal_prints_its_one_line_cleanly(parcels_100k, tmp
     shown = [line for line in screen(err) if line]
     assert shown[-1].startswith("error: ") and "LU099999" in shown[-1], shown
     assert not any("%|" in line or "parcels/s" in line for line in shown), shown
+
+
+def test_gis_map_reports_building_its_map(tmp_path):
+    layers = layers_with_parcels(tmp_path / "layers", 20_000)
+    result = CliRunner().invoke(cli, ["--progress", "map", "--layers", str(layers), "-o", str(tmp_path / "m.html")])
+    assert result.exit_code == 0, result.output
+    assert "building maps: 100%" in result.output and "1/1 pages" in result.output  # --progress: bars on any stream

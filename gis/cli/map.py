@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from gis._atomic import write_text_atomic
 from gis.cli._basemap import basemap_inputs, basemap_options, basemaps_of
 from gis.cli._options import (
     check_outputs,
@@ -21,7 +22,8 @@ from gis.cli._options import (
     to_stdout,
 )
 from gis.pipeline import run_check
-from gis.render.webmap import MAP_FILES, build_map, render_map, write_map
+from gis.progress import stage
+from gis.render.webmap import MAP_FILES, build_map, render_map
 
 
 @click.command("map")
@@ -63,15 +65,20 @@ def map_command(
         inputs.append((background, "the background raster"))
     check_outputs([output], inputs, overwrite=overwrite)
     run = run_check(layers_dir=layers_dir, targets_path=targets_path, encoding=encoding)
-    m = build_map(
-        run,
-        district=district,
-        basemap=basemaps,
-        background=background,
-        basemap_max_mb=basemap_options["basemap_max_mb"],
-    )
+    size = len(run.features) + (run.landuse.count if run.landuse is not None else 0)  # a bar past 10,000
+    with stage("building maps", total=1, size=size, unit="pages") as building:
+        html = render_map(
+            build_map(
+                run,
+                district=district,
+                basemap=basemaps,
+                background=background,
+                basemap_max_mb=basemap_options["basemap_max_mb"],
+            )
+        )
+        building.advance()
     if to_stdout(output):
-        click.echo(render_map(m), nl=False)
+        click.echo(html, nl=False)
         return
-    write_map(m, output)
+    write_text_atomic(output, html)
     click.echo(f"wrote {output}")
