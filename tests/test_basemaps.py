@@ -62,7 +62,7 @@ def test_named_and_server_basemaps():
     xyz = parse_basemap("https://{s}.tiles.lg.gov/{z}/{x}/{-y}.png")
     assert (xyz.kind, xyz.name, xyz.attribution, xyz.subdomains) == (
         "xyz",
-        ".tiles.lg.gov",
+        "tiles.lg.gov",
         "底图 Tiles: .tiles.lg.gov",
         "abc",
     )
@@ -225,7 +225,7 @@ def test_gis_build_takes_the_basemaps_from_gis_basemap(test_layers, tmp_path):
     for name in ("index.html", "longgang.html"):
         html = (tmp_path / "maps" / name).read_text(encoding="utf-8")
         options = page_options(html)
-        assert [(b["name"], b["kind"]) for b in options["basemaps"]] == [("ortho", "dir"), ("t.lg.gov", "xyz")]
+        assert [(b["name"], b["kind"]) for b in options["basemaps"]] == [("ortho", "dir"), ("lg.gov", "xyz")]
         assert options["basemaps"][1]["subdomains"] == "12" and page_data(html)["meta"]["frame"] == "GCJ-02"
     # --basemap wins over the variable
     result = CliRunner().invoke(cli, [*args, "--basemap", "osm"], env=env)
@@ -417,3 +417,11 @@ def test_a_gcj02_basemap_moves_the_overlays_as_amap_does(browser, run, tile_serv
     assert pixels["gcj02"] == pytest.approx(pixels["amap"], abs=0.01)  # moved exactly as for Amap
     assert pixels["gcj02"] == pytest.approx(expected, abs=1.0)  # by the GCJ-02 offset at that place
     assert abs(pixels["gcj02"][0] - pixels["wgs84"][0]) > 50  # about 500 m east at zoom 15: ~ 110 px
+
+
+def test_an_mbtiles_attribution_drops_its_script_text(tmp_path):
+    tiles = write_mbtiles(
+        tmp_path / "a.mbtiles", [14], meta={"attribution": "<b>© 测试局</b><script>alert(1)</script> &amp; 测绘院"}
+    )
+    [basemap] = parse_basemaps([f"mbtiles:{tiles}"])
+    assert basemap.attribution == "© 测试局 & 测绘院"

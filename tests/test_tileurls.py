@@ -17,8 +17,8 @@ GETTILE = "SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
     [
         ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile.openstreetmap.org"),
         ("http://10.2.3.4:8080/tiles/{z}/{x}/{-y}.jpg", "10.2.3.4"),  # TMS rows
-        ("https://{s}.tiles.lg.gov/base/{z}/{x}/{y}{r}.png", ".tiles.lg.gov"),
-        ("http://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=KEY", "t.tianditu.gov.cn"),
+        ("https://{s}.tiles.lg.gov/base/{z}/{x}/{y}{r}.png", "tiles.lg.gov"),
+        ("http://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=KEY", "tianditu.gov.cn"),
         ("https://arcgis.lg.gov/arcgis/rest/services/Base/MapServer/tile/{z}/{y}/{x}", "arcgis.lg.gov"),
     ],
 )
@@ -58,7 +58,7 @@ def test_wmts_tianditu():
         f"https://t{{s}}.tianditu.gov.cn/vec_w/wmts?{GETTILE}&LAYER=vec&STYLE=default&TILEMATRIXSET=w"
         "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&FORMAT=tiles&tk=KEY"
     )
-    assert name == "vec · t.tianditu.gov.cn"
+    assert name == "vec · tianditu.gov.cn"
     # the imagery and annotation layers; the key from --tianditu-key; an intranet node needs none
     url, _ = wmts_template("b", "http://t0.tianditu.gov.cn/img_w/wmts", tianditu_key="K2")
     assert "LAYER=img&" in url and "TILEMATRIXSET=w&" in url and url.endswith("&tk=K2")

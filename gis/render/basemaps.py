@@ -173,6 +173,7 @@ def _source(kind: str, target: str) -> TileSource:
 
 def _text(markup: str) -> str:
     """Attribution text from metadata that may be HTML (MBTiles often is): tags dropped, entities read."""
+    markup = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", markup, flags=re.IGNORECASE | re.DOTALL)  # their text too
     return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", markup)).split())
 
 

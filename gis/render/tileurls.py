@@ -17,6 +17,17 @@ _PLACEHOLDERS = {"z", "x", "y", "-y", "s", "r"}
 _GEOGRAPHIC_SETS = {"c", "epsg:4326", "epsg:4490", "crs84", "wgs84", "worldcrs84quad", "globalcrs84scale"}
 
 
+def host_name(host: str) -> str:
+    """Return a template's host as a name: the label holding ``{s}`` dropped (``t{s}.tianditu.gov.cn`` -> ``tianditu.gov.cn``).
+
+    Examples
+    --------
+    >>> host_name("{s}.cache.lg.gov"), host_name("t{s}.tianditu.gov.cn"), host_name("tiles.lg.gov")
+    ('cache.lg.gov', 'tianditu.gov.cn', 'tiles.lg.gov')
+    """
+    return re.sub(r"^[^.]*\{s\}[^.]*\.", "", host).replace("{s}", "")
+
+
 def fail(spec: str, problem: str) -> InputError:
     """Return the error of a basemap given as ``spec``."""
     return InputError(f"{{p:basemap}} {spec!r}: {problem}")
@@ -65,7 +76,7 @@ def xyz_template(spec: str, url: str) -> tuple[str, str]:
             f"unknown placeholder {', '.join('{' + u + '}' for u in unknown)}: a template knows {{z}}, {{x}}, {{y}}, "
             "{-y}, {s} and {r}; put any other value (a key, a layer) into the URL as it is.",
         )
-    return url, (parts.hostname or parts.netloc).replace("{s}", "")
+    return url, host_name(parts.hostname or parts.netloc)
 
 
 def wmts_template(spec: str, url: str, *, tianditu_key: str | None = None) -> tuple[str, str]:
@@ -95,7 +106,7 @@ def wmts_template(spec: str, url: str, *, tianditu_key: str | None = None) -> tu
     ours = {k.lower(): v for k, v in query if k.lower() in ("layer", "style", "tilematrixset", "tilematrix", "format")}
     dropped = ("service", "request", "version", "tilerow", "tilecol", "layer", "style", "tilematrixset", "tilematrix")
     rest = [(k, v) for k, v in query if k.lower() not in (*dropped, "format")]
-    host = (parts.hostname or "").replace("{s}", "")
+    host = host_name(parts.hostname or "")
     tianditu = re.search(r"/(\w+)_(\w)/wmts$", parts.path)
     if tianditu:
         defaults = {"layer": tianditu[1], "tilematrixset": tianditu[2], "style": "default", "format": "tiles"}
