@@ -163,3 +163,12 @@ def test_output_to_an_impossible_path_is_exit_2(runner, test_layers, tmp_path):
     assert result.exit_code == 2, result.output
     assert "cannot write here" in result.output and "Traceback" not in result.output
     assert blocker.read_text(encoding="utf-8") == "x"
+
+
+def test_quiet_prints_errors_only_no_notes(runner, test_layers, tmp_path):
+    """-q: errors only; the notes (features without a target, what an import read) are left out."""
+    loud = runner.invoke(cli, ["check", "--layers", str(test_layers)])
+    assert "note: " in loud.stderr
+    quiet = runner.invoke(cli, ["-q", "check", "--layers", str(test_layers)])
+    assert quiet.exit_code == loud.exit_code and "note: " not in quiet.stderr
+    assert quiet.stdout == loud.stdout  # the result itself is the same

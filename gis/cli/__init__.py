@@ -8,7 +8,7 @@ import sys
 import click
 
 from gis import __version__
-from gis.cli._options import EXIT_BAD_INPUT, EXIT_UNEXPECTED, PROGRESS, report_unexpected
+from gis.cli._options import EXIT_BAD_INPUT, EXIT_UNEXPECTED, PROGRESS, QUIET, report_unexpected
 from gis.cli._progress import wanted
 from gis.cli.build import build
 from gis.cli.check import check
@@ -50,6 +50,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int, progress: bool | None) -> 
     Areas are measured in EPSG:4547 (CGCS2000 / Gauss-Kruger CM 114E).
     """
     ctx.meta[PROGRESS] = wanted(progress, quiet=quiet > 0)
+    ctx.meta[QUIET] = quiet > 0
     level = logging.WARNING - 10 * verbose + 10 * quiet
     handler = logging.StreamHandler()
     handler.setFormatter(_TerminalFormatter("%(levelname)s: %(message)s"))

@@ -161,6 +161,16 @@ EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
 #: The key of ``click.Context.meta`` saying whether to draw progress bars (set by the ``gis`` group).
 PROGRESS = "gis.progress"
+#: Key of the root context's meta: True under ``gis -q`` (errors only: no notes).
+QUIET = "gis.quiet"
+
+
+def say_note(text: str) -> None:
+    """Print a note for the user on stderr (``note: ...``), unless ``gis -q`` asked for errors only."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().meta.get(QUIET):
+        return
+    click.echo(f"note: {text}", err=True)
 
 
 def handle_errors(func: F) -> F:

@@ -18,6 +18,7 @@ from gis.cli._options import (
     layers_option,
     output_option,
     overwrite_option,
+    say_note,
     targets_option,
 )
 from gis.pipeline import run_check
@@ -68,6 +69,6 @@ def check(
     else:
         text = format_results(results, fmt)
     if run.notes:
-        click.echo(f"note: {len(run.notes)} features have no target (gis -v check lists them)", err=True)
+        say_note(f"{len(run.notes)} features have no target (gis -v check lists them)")
     emit(text, output, what=f"{len(results)} targets", bom=fmt == "csv")
     sys.exit(exit_code(results))

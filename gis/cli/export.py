@@ -15,6 +15,7 @@ from gis.cli._options import (
     output_option,
     overwrite_option,
     refuse_stdout,
+    say_note,
     targets_option,
     to_stdout,
 )
@@ -109,7 +110,7 @@ def export_command(
     counts = ", ".join(f"{name} {n}" for name, n in report.layers.items())
     click.echo(f"wrote {output} ({report.driver}, {report.crs}): {counts}", err=to_stdout(output))
     for note in report.notes:
-        click.echo(f"note: {terminal_text(note)}", err=True)
+        say_note(terminal_text(note))
 
 
 def write_layer_partitions(

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from gis._locks import LOCK_WAIT
-from gis.cli._options import check_outputs, handle_errors, layer_inputs, layers_option
+from gis.cli._options import check_outputs, handle_errors, layer_inputs, layers_option, say_note
 from gis.control_import import plan_control_import
 from gis.errors import render
 from gis.escape import terminal_text
@@ -158,7 +158,7 @@ def import_command(
             f"  {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} removed, {plan.unchanged} unchanged"
         )
         for note in plan.notes:
-            click.echo(f"note: {terminal_text(note)}", err=True)
+            say_note(terminal_text(note))
         if dry_run:
             click.echo("dry run: nothing written")
             return
@@ -211,7 +211,7 @@ def _import_delivery(
                 file, layers_dir=layers, kind=kind, from_crs=from_crs, encoding=encoding, source_layer=source_layer
             )
         for note in plan.notes:
-            click.echo(f"note: {terminal_text(render(note))}", err=True)
+            say_note(terminal_text(render(note)))
         for warning in plan.warnings:
             click.echo(f"warning: {terminal_text(render(warning))}", err=True)
         summary = _summary(plan)

@@ -18,6 +18,7 @@ from gis.cli._options import (
     layers_option,
     output_option,
     overwrite_option,
+    say_note,
 )
 from gis.errors import InputFileError
 from gis.landuse import ADD_LANDUSE_HINT, SYNTHETIC_NOTE, layer_path, read_landuse, summarize_landuse
@@ -82,7 +83,7 @@ def landuse_command(
     synthetic = landuse.synthetic
     meta["synthetic"] = synthetic
     if synthetic:
-        click.echo(f"note: {SYNTHETIC_NOTE}", err=True)
+        say_note(SYNTHETIC_NOTE)
         table = table.assign(synthetic=True)  # every row of a file written from it says so too
     text = format_landuse(table, fmt, meta=meta)
     if fmt == "table":

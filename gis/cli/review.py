@@ -15,6 +15,7 @@ from gis.cli._options import (
     layers_option,
     output_option,
     overwrite_option,
+    say_note,
     targets_option,
 )
 from gis.errors import render
@@ -106,7 +107,7 @@ def review_command(
     result = review(sketches, run, proposed_as=proposed_as)
     result.notes[:0] = notes
     for note in result.notes:
-        click.echo(f"note: {terminal_text(render(note))}", err=True)
+        say_note(terminal_text(render(note)))
     if fmt == "json":
         text = format_review_json(result)
     elif fmt == "html":
