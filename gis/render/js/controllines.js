@@ -14,13 +14,7 @@ var GisControlLines = GisOverlay.extend({
   },
   _paint: function (ctx, f, st) {
     ctx.beginPath();
-    var rings = this._px[f];
-    for (var r = 0; r < rings.length; r++) {
-      var pts = rings[r];
-      ctx.moveTo(pts[0], pts[1]);
-      for (var k = 2; k < pts.length; k += 2) ctx.lineTo(pts[k], pts[k + 1]);
-      ctx.closePath();
-    }
+    this._trace(ctx, f);
     ctx.globalAlpha = 1;
     ctx.lineWidth = st.weight;
     ctx.strokeStyle = st.line_color;

@@ -55,15 +55,6 @@ var GisLandUse = GisOverlay.extend({
     ctx.strokeStyle = this.landuse.line_color;
     ctx.stroke();
   },
-  _trace: function (ctx, f) {
-    var rings = this._px[f];
-    for (var r = 0; r < rings.length; r++) {
-      var pts = rings[r];
-      ctx.moveTo(pts[0], pts[1]);
-      for (var k = 2; k < pts.length; k += 2) ctx.lineTo(pts[k], pts[k + 1]);
-      ctx.closePath();
-    }
-  },
   _containsPoint: function () { return false; },
 });
 

@@ -73,9 +73,8 @@ var GisOverlay = L.Path.extend({
     ctx.globalAlpha = 1;
     this.drawn = drawn;
   },
-  /* Fill feature f in the layer's style; outline it in the colour of its check status. */
-  _paint: function (ctx, f, st) {
-    ctx.beginPath();
+  /* Add feature f's rings (layer pixels) to the canvas path: every overlay's paint starts here. */
+  _trace: function (ctx, f) {
     var rings = this._px[f];
     for (var r = 0; r < rings.length; r++) {
       var pts = rings[r];
@@ -83,6 +82,11 @@ var GisOverlay = L.Path.extend({
       for (var k = 2; k < pts.length; k += 2) ctx.lineTo(pts[k], pts[k + 1]);
       ctx.closePath();
     }
+  },
+  /* Fill feature f in the layer's style; outline it in the colour of its check status. */
+  _paint: function (ctx, f, st) {
+    ctx.beginPath();
+    this._trace(ctx, f);
     ctx.globalAlpha = st.fill_opacity;
     ctx.fillStyle = st.fill_color;
     ctx.fill("evenodd");
